@@ -1,0 +1,12 @@
+//! stox: a Jingle ⇄ SIP gateway.
+//!
+//! The library holds the pure core — [`translate`] (SDP ⇄ Jingle), the
+//! [`jingle`] model, the wire [`reason`] vocabularies — that the `stox` binary
+//! and, later, the gateway's adapters drive. See ARCHITECTURE.md.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod jingle;
+pub mod reason;
+pub mod translate;
