@@ -11,8 +11,9 @@ use std::net::IpAddr;
 /// The RTP profile a content implies (XEP-0167 §5 and RFC 5764): Jingle does not
 /// carry `m=` proto, so it is derived from what the content holds.
 ///
-/// - DTLS with ICE is the WebRTC profile `UDP/TLS/RTP/SAVPF` (JSEP), whatever the feedback;
-/// - SDES alongside DTLS (old Chrome/JsSIP) is `RTP/SAVPF`;
+/// - DTLS with ICE is the WebRTC profile `UDP/TLS/RTP/SAVPF` (JSEP), whatever the
+///   feedback and even with SDES beside it (old Chrome/JsSIP wrote `RTP/SAVPF`);
+/// - DTLS with SDES but no ICE is `RTP/SAVP[F]`;
 /// - SDES marked required is `RTP/SAVP`, optional SDES stays `RTP/AVP` (best-effort SRTP);
 /// - `F` is added when any RTCP feedback is present (XEP-0293).
 pub fn profile(d: &RtpDescription, has_ice: bool, has_fingerprint: bool) -> String {
@@ -27,10 +28,10 @@ pub fn profile(d: &RtpDescription, has_ice: bool, has_fingerprint: bool) -> Stri
         .as_ref()
         .is_some_and(|e| !e.crypto.is_empty() && e.required != Some(false));
     let f = if feedback { "F" } else { "" };
-    if has_fingerprint && sdes {
-        format!("RTP/SAVP{f}")
-    } else if has_fingerprint && has_ice {
+    if has_fingerprint && has_ice {
         "UDP/TLS/RTP/SAVPF".to_string()
+    } else if has_fingerprint && sdes {
+        format!("RTP/SAVP{f}")
     } else if has_fingerprint {
         format!("UDP/TLS/RTP/SAVP{f}")
     } else if sdes_required {

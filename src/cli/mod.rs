@@ -1,0 +1,30 @@
+//! Command-line interface: argument definitions and dispatch.
+
+mod translate;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// stox: a Jingle ⇄ SIP gateway.
+#[derive(Debug, Parser)]
+#[command(name = "stox", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Translate between SDP and Jingle (a debugging aid; output is stable for scripts).
+    #[command(subcommand)]
+    Translate(translate::TranslateCommand),
+}
+
+impl Cli {
+    /// Runs the chosen command and returns the process exit code.
+    pub fn run(self) -> ExitCode {
+        match self.command {
+            Command::Translate(cmd) => cmd.run(),
+        }
+    }
+}
