@@ -26,6 +26,10 @@ pub enum TranslateCommand {
         /// The `sid` attribute to put on <jingle/>.
         #[arg(long)]
         sid: Option<String>,
+        /// Set every content's `disposition` (e.g. `early-session` for SDP that came in
+        /// a SIP body with `Content-Disposition: early-session`, RFC 3959).
+        #[arg(long)]
+        disposition: Option<String>,
         /// Print on one line, as sent on the wire, instead of indented.
         #[arg(long)]
         compact: bool,
@@ -81,17 +85,21 @@ impl TranslateCommand {
                 common,
                 action,
                 sid,
+                disposition,
                 compact,
             } => {
                 let text = read_input(&common.file)?;
                 let Translated { value, warnings } =
                     sdp_to_jingle(&text, common.role.into()).map_err(|e| e.to_string())?;
                 print_warnings(&warnings);
-                let jingle = stox::jingle::Jingle {
+                let mut jingle = stox::jingle::Jingle {
                     action,
                     sid,
                     ..value
                 };
+                for content in &mut jingle.contents {
+                    content.disposition.clone_from(&disposition);
+                }
                 let el = jingle_element(&jingle);
                 Ok(if compact {
                     el.to_compact_string() + "\n"

@@ -139,6 +139,14 @@ fn content_to_media(content: &Content, writer: Role, warnings: &mut Vec<Warning>
             element: el.to_string(),
         });
     }
+    if let Some(disposition) = content.disposition.as_deref().filter(|d| *d != "session") {
+        warnings.push(Warning::Dropped {
+            content: name.to_string(),
+            detail: format!(
+                "disposition '{disposition}' is not SDP: SIP carries it as the body's Content-Disposition (RFC 3959)"
+            ),
+        });
+    }
     let empty = RtpDescription::default();
     let description = match &content.description {
         Some(Description::Rtp(d)) => d,
