@@ -115,7 +115,8 @@ impl TranslateCommand {
                     ..SdpOrigin::default()
                 };
                 let Translated { value, warnings } =
-                    jingle_to_sdp(&jingle, common.role.into(), &origin).map_err(|e| e.to_string())?;
+                    jingle_to_sdp(&jingle, common.role.into(), &origin)
+                        .map_err(|e| e.to_string())?;
                 print_warnings(&warnings);
                 Ok(value)
             }
@@ -127,7 +128,8 @@ fn read_input(file: &Option<PathBuf>) -> Result<String, String> {
     let mut bytes = Vec::new();
     match file {
         Some(path) => {
-            bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            bytes =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
         }
         None => {
             std::io::stdin()
@@ -135,7 +137,8 @@ fn read_input(file: &Option<PathBuf>) -> Result<String, String> {
                 .map_err(|e| format!("cannot read standard input: {e}"))?;
         }
     }
-    String::from_utf8(bytes).map_err(|e| format!("input is not UTF-8 (byte {})", e.utf8_error().valid_up_to()))
+    String::from_utf8(bytes)
+        .map_err(|e| format!("input is not UTF-8 (byte {})", e.utf8_error().valid_up_to()))
 }
 
 fn print_warnings(warnings: &[stox::translate::Warning]) {

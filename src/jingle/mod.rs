@@ -9,4 +9,6 @@ pub mod xml;
 
 pub use model::*;
 pub use parse::{ParseError, parse_jingle};
-pub use write::{content_element, creator_str, jingle_element, rtp_description_element, senders_str};
+pub use write::{
+    content_element, creator_str, jingle_element, rtp_description_element, senders_str,
+};

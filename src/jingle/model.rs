@@ -82,6 +82,10 @@ impl Content {
 }
 
 /// A content's application.
+///
+/// Not boxed although `Rtp` is much larger than `Other`: contents are almost
+/// always RTP, so a box would add an allocation to the common case.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Description {
     /// XEP-0167 RTP session.

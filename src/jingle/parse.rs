@@ -86,13 +86,20 @@ impl fmt::Display for ParseError {
                 "line {line}: <{name}> is not an <iq>, <jingle>, <content> or <description> element"
             ),
             ParseError::NoJingle { line } => {
-                write!(f, "line {line}: <iq> carries no <jingle xmlns='{}'>", ns::JINGLE)
+                write!(
+                    f,
+                    "line {line}: <iq> carries no <jingle xmlns='{}'>",
+                    ns::JINGLE
+                )
             }
             ParseError::MissingAttribute {
                 element,
                 attribute,
                 line,
-            } => write!(f, "line {line}: <{element}> lacks the required '{attribute}' attribute"),
+            } => write!(
+                f,
+                "line {line}: <{element}> lacks the required '{attribute}' attribute"
+            ),
             ParseError::InvalidAttribute {
                 element,
                 attribute,
@@ -108,7 +115,10 @@ impl fmt::Display for ParseError {
                 text,
                 expected,
                 line,
-            } => write!(f, "line {line}: <{element}> text '{text}' is not {expected}"),
+            } => write!(
+                f,
+                "line {line}: <{element}> text '{text}' is not {expected}"
+            ),
         }
     }
 }
@@ -189,7 +199,16 @@ fn content(doc: &Document, node: Node) -> Result<Content, ParseError> {
         creator: match node.attribute("creator") {
             None | Some("initiator") => Creator::Initiator,
             Some("responder") => Creator::Responder,
-            Some(other) => return Err(invalid(doc, node, "content", "creator", other, "initiator or responder")),
+            Some(other) => {
+                return Err(invalid(
+                    doc,
+                    node,
+                    "content",
+                    "creator",
+                    other,
+                    "initiator or responder",
+                ));
+            }
         },
         name: required(doc, node, "content", "name")?.to_string(),
         senders: optional_senders(doc, node, "content")?,
@@ -274,7 +293,14 @@ fn payload_type(doc: &Document, node: Node) -> Result<PayloadType, ParseError> {
     const EL: &str = "payload-type";
     let id: u8 = required_number(doc, node, EL, "id")?;
     if id > 127 {
-        return Err(invalid(doc, node, EL, "id", &id.to_string(), "a payload type 0-127"));
+        return Err(invalid(
+            doc,
+            node,
+            EL,
+            "id",
+            &id.to_string(),
+            "a payload type 0-127",
+        ));
     }
     let mut pt = PayloadType {
         id,
@@ -465,11 +491,12 @@ fn required<'a>(
     element: &'static str,
     attribute: &'static str,
 ) -> Result<&'a str, ParseError> {
-    node.attribute(attribute).ok_or(ParseError::MissingAttribute {
-        element,
-        attribute,
-        line: line_of(doc, node),
-    })
+    node.attribute(attribute)
+        .ok_or(ParseError::MissingAttribute {
+            element,
+            attribute,
+            line: line_of(doc, node),
+        })
 }
 
 fn invalid(
@@ -538,11 +565,22 @@ fn optional_bool(
         None => Ok(None),
         Some("1" | "true") => Ok(Some(true)),
         Some("0" | "false") => Ok(Some(false)),
-        Some(other) => Err(invalid(doc, node, element, attribute, other, "a boolean (0, 1, true, false)")),
+        Some(other) => Err(invalid(
+            doc,
+            node,
+            element,
+            attribute,
+            other,
+            "a boolean (0, 1, true, false)",
+        )),
     }
 }
 
-fn optional_senders(doc: &Document, node: Node, element: &'static str) -> Result<Option<Senders>, ParseError> {
+fn optional_senders(
+    doc: &Document,
+    node: Node,
+    element: &'static str,
+) -> Result<Option<Senders>, ParseError> {
     match node.attribute("senders") {
         None => Ok(None),
         Some("both") => Ok(Some(Senders::Both)),

@@ -58,11 +58,11 @@ pub fn rtp_description_element(d: &RtpDescription) -> XmlElement {
     if let Some(e) = &d.encryption {
         el = el.child(encryption_element(e));
     }
-    el = el.children(
-        d.bandwidth
-            .iter()
-            .map(|b| XmlElement::new("bandwidth", ns::RTP).attr("type", &b.kind).text(b.value)),
-    );
+    el = el.children(d.bandwidth.iter().map(|b| {
+        XmlElement::new("bandwidth", ns::RTP)
+            .attr("type", &b.kind)
+            .text(b.value)
+    }));
     if d.rtcp_mux {
         el = el.child(XmlElement::new("rtcp-mux", ns::RTP));
     }
@@ -83,13 +83,13 @@ pub fn rtp_description_element(d: &RtpDescription) -> XmlElement {
         el = el.child(XmlElement::new("extmap-allow-mixed", ns::RTP_HDREXT));
     }
     el = el.children(d.sources.iter().map(|s| {
-        XmlElement::new("source", ns::SSMA).attr("ssrc", s.ssrc).children(
-            s.parameters.iter().map(|(name, value)| {
+        XmlElement::new("source", ns::SSMA)
+            .attr("ssrc", s.ssrc)
+            .children(s.parameters.iter().map(|(name, value)| {
                 XmlElement::new("parameter", ns::SSMA)
                     .attr("name", name)
                     .attr_opt("value", value.as_ref())
-            }),
-        )
+            }))
     }));
     el = el.children(d.ssrc_groups.iter().map(|g| {
         XmlElement::new("ssrc-group", ns::SSMA)
@@ -154,7 +154,10 @@ fn fingerprint_element(f: &Fingerprint) -> XmlElement {
     XmlElement::new("fingerprint", ns::DTLS)
         .attr("hash", &f.hash)
         .attr_opt("setup", f.setup.as_ref())
-        .attr_opt("required", f.required.map(|r| if r { "true" } else { "false" }))
+        .attr_opt(
+            "required",
+            f.required.map(|r| if r { "true" } else { "false" }),
+        )
         .text(&f.value)
 }
 

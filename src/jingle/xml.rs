@@ -106,12 +106,12 @@ impl XmlElement {
         for child in &self.children {
             child.render(out, self.ns, indent, depth + 1);
         }
-        if let Some(unit) = indent {
-            if !self.children.is_empty() {
-                out.push('\n');
-                for _ in 0..depth {
-                    out.push_str(unit);
-                }
+        if let Some(unit) = indent
+            && !self.children.is_empty()
+        {
+            out.push('\n');
+            for _ in 0..depth {
+                out.push_str(unit);
             }
         }
         let _ = write!(out, "</{}>", self.name);

@@ -92,10 +92,22 @@ mod tests {
             (Senders::None, Inactive, Inactive),
         ];
         for (senders, by_initiator, by_responder) in table {
-            assert_eq!(direction_from_senders(senders, Role::Initiator), by_initiator);
-            assert_eq!(direction_from_senders(senders, Role::Responder), by_responder);
-            assert_eq!(senders_from_direction(by_initiator, Role::Initiator), senders);
-            assert_eq!(senders_from_direction(by_responder, Role::Responder), senders);
+            assert_eq!(
+                direction_from_senders(senders, Role::Initiator),
+                by_initiator
+            );
+            assert_eq!(
+                direction_from_senders(senders, Role::Responder),
+                by_responder
+            );
+            assert_eq!(
+                senders_from_direction(by_initiator, Role::Initiator),
+                senders
+            );
+            assert_eq!(
+                senders_from_direction(by_responder, Role::Responder),
+                senders
+            );
         }
     }
 }

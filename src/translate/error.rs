@@ -93,7 +93,9 @@ impl fmt::Display for TranslateError {
                 write!(f, "line {line}: {reason}: '{text}'")
             }
             TranslateError::Jingle(e) => e.fmt(f),
-            TranslateError::NoMedia => f.write_str("no media: the input has no m= line or <content/>"),
+            TranslateError::NoMedia => {
+                f.write_str("no media: the input has no m= line or <content/>")
+            }
             TranslateError::NoUsableMedia { skipped } => write!(
                 f,
                 "none of the {skipped} media stream(s) can be expressed on the other side (see warnings)"
@@ -134,6 +136,9 @@ mod tests {
         }
         assert_eq!(all[0].sip_status(), SipStatus(400));
         assert_eq!(all[1].sip_status(), SipStatus(502));
-        assert_eq!(all[3].jingle_reason(), JingleReason::UnsupportedApplications);
+        assert_eq!(
+            all[3].jingle_reason(),
+            JingleReason::UnsupportedApplications
+        );
     }
 }

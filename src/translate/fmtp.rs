@@ -80,19 +80,25 @@ pub fn parse_fmtp(encoding: Option<&str>, value: &str) -> Vec<Parameter> {
 /// Formats Jingle parameters as the value of an `a=fmtp` line, or `None` when
 /// there is nothing to write.
 pub fn format_fmtp(encoding: Option<&str>, parameters: &[Parameter]) -> Option<String> {
-    let items: Vec<FmtpItem> = parameters.iter().map(FmtpItem::of).collect();
+    // An empty token (Chrome's leading `;`, kept by StanzaJS as an empty
+    // <parameter/>) carries nothing and would write `a=fmtp:PT ;…`.
+    let items: Vec<FmtpItem> = parameters
+        .iter()
+        .map(FmtpItem::of)
+        .filter(|item| *item != FmtpItem::Token(""))
+        .collect();
     if items.is_empty() {
         return None;
     }
-    if is(encoding, "telephone-event") {
-        if let [FmtpItem::Pair("events", events) | FmtpItem::Token(events)] = items.as_slice() {
-            return Some(events.to_string());
-        }
+    if is(encoding, "telephone-event")
+        && let [FmtpItem::Pair("events", events) | FmtpItem::Token(events)] = items.as_slice()
+    {
+        return Some(events.to_string());
     }
-    if is(encoding, "red") {
-        if let [FmtpItem::Pair("pt", pts)] = items.as_slice() {
-            return Some(pts.replace(',', "/"));
-        }
+    if is(encoding, "red")
+        && let [FmtpItem::Pair("pt", pts)] = items.as_slice()
+    {
+        return Some(pts.replace(',', "/"));
     }
     let separator = if is_webrtc_codec(encoding) { ";" } else { "; " };
     let text: Vec<String> = items
@@ -153,7 +159,7 @@ mod tests {
             p(Some("0-15"), None),
         ] {
             assert_eq!(
-                format_fmtp(Some("telephone-event"), &[dialect.clone()]).as_deref(),
+                format_fmtp(Some("telephone-event"), std::slice::from_ref(&dialect)).as_deref(),
                 Some("0-15"),
                 "{dialect:?}"
             );
@@ -172,16 +178,25 @@ mod tests {
         let amr = parse_fmtp(Some("AMR-WB"), "mode-set=0,2,5,7; octet-align=1");
         assert_eq!(
             amr,
-            vec![p(Some("mode-set"), Some("0,2,5,7")), p(Some("octet-align"), Some("1"))]
+            vec![
+                p(Some("mode-set"), Some("0,2,5,7")),
+                p(Some("octet-align"), Some("1"))
+            ]
         );
-        let h264 = parse_fmtp(Some("H264"), "sprop-parameter-sets=Z0IA,aM4G;packetization-mode=1");
+        let h264 = parse_fmtp(
+            Some("H264"),
+            "sprop-parameter-sets=Z0IA,aM4G;packetization-mode=1",
+        );
         assert_eq!(h264[0], p(Some("sprop-parameter-sets"), Some("Z0IA,aM4G")));
     }
 
     #[test]
     fn comma_separated_pairs_are_split() {
         let speex = parse_fmtp(Some("speex"), "sr=16000,mode=any");
-        assert_eq!(speex, vec![p(Some("sr"), Some("16000")), p(Some("mode"), Some("any"))]);
+        assert_eq!(
+            speex,
+            vec![p(Some("sr"), Some("16000")), p(Some("mode"), Some("any"))]
+        );
     }
 
     #[test]
@@ -189,10 +204,20 @@ mod tests {
         let params = parse_fmtp(Some("G729"), "annexb=yes");
         assert_eq!(params, vec![p(Some("annexb"), Some("yes"))]);
         let odd = parse_fmtp(Some("X-odd"), "token; a=1");
-        assert_eq!(odd, vec![p(Some(""), Some("token")), p(Some("a"), Some("1"))]);
-        assert_eq!(format_fmtp(Some("X-odd"), &odd).as_deref(), Some("token; a=1"));
         assert_eq!(
-            format_fmtp(Some("opus"), &parse_fmtp(Some("opus"), "minptime=10;useinbandfec=1")).as_deref(),
+            odd,
+            vec![p(Some(""), Some("token")), p(Some("a"), Some("1"))]
+        );
+        assert_eq!(
+            format_fmtp(Some("X-odd"), &odd).as_deref(),
+            Some("token; a=1")
+        );
+        assert_eq!(
+            format_fmtp(
+                Some("opus"),
+                &parse_fmtp(Some("opus"), "minptime=10;useinbandfec=1")
+            )
+            .as_deref(),
             Some("minptime=10;useinbandfec=1")
         );
     }

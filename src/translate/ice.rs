@@ -23,17 +23,24 @@ pub fn parse_candidate(
     let value = value.strip_prefix("candidate:").unwrap_or(value);
     let f: Vec<&str> = value.split_whitespace().collect();
     if f.len() < 8 || !f[6].eq_ignore_ascii_case("typ") {
-        return Err("expected <foundation> <component> <transport> <priority> <address> <port> typ <type>".into());
+        return Err(
+            "expected <foundation> <component> <transport> <priority> <address> <port> typ <type>"
+                .into(),
+        );
     }
     let mut c = IceCandidate {
         foundation: f[0].to_string(),
-        component: f[1].parse().map_err(|_| format!("component '{}' is not a number", f[1]))?,
+        component: f[1]
+            .parse()
+            .map_err(|_| format!("component '{}' is not a number", f[1]))?,
         protocol: f[2].to_ascii_lowercase(),
         priority: f[3]
             .parse()
             .map_err(|_| format!("priority '{}' is not a 32-bit unsigned integer", f[3]))?,
         ip: f[4].to_string(),
-        port: f[5].parse().map_err(|_| format!("port '{}' is not a port number", f[5]))?,
+        port: f[5]
+            .parse()
+            .map_err(|_| format!("port '{}' is not a port number", f[5]))?,
         kind: f[7].to_ascii_lowercase(),
         generation: Some(0),
         id: Some(format!("{content}-c{n}")),
@@ -48,10 +55,18 @@ pub fn parse_candidate(
         match *name {
             "raddr" => c.rel_addr = Some(value.to_string()),
             "rport" => {
-                c.rel_port = Some(value.parse().map_err(|_| format!("rport '{value}' is not a port"))?)
+                c.rel_port = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("rport '{value}' is not a port"))?,
+                )
             }
             "generation" => {
-                c.generation = Some(value.parse().map_err(|_| format!("generation '{value}' is not a number"))?)
+                c.generation = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("generation '{value}' is not a number"))?,
+                )
             }
             "network-id" => c.network = value.parse().ok(),
             "tcptype" => c.tcptype = Some(value.to_string()),
@@ -87,15 +102,19 @@ pub fn format_candidate(c: &IceCandidate) -> String {
 /// Parses `a=remote-candidates:` (RFC 8839 §5.2): `component address port` triples.
 pub fn parse_remote_candidates(value: &str) -> Result<Vec<RemoteCandidate>, String> {
     let f: Vec<&str> = value.split_whitespace().collect();
-    if f.is_empty() || f.len() % 3 != 0 {
+    if f.is_empty() || !f.len().is_multiple_of(3) {
         return Err("expected <component> <address> <port> triples".into());
     }
     f.chunks(3)
         .map(|t| {
             Ok(RemoteCandidate {
-                component: t[0].parse().map_err(|_| format!("component '{}' is not a number", t[0]))?,
+                component: t[0]
+                    .parse()
+                    .map_err(|_| format!("component '{}' is not a number", t[0]))?,
                 ip: t[1].to_string(),
-                port: t[2].parse().map_err(|_| format!("port '{}' is not a port", t[2]))?,
+                port: t[2]
+                    .parse()
+                    .map_err(|_| format!("port '{}' is not a port", t[2]))?,
             })
         })
         .collect()
@@ -125,7 +144,9 @@ pub fn default_candidate(candidates: &[IceCandidate], component: u16) -> Option<
     };
     candidates
         .iter()
-        .filter(|c| c.component == component && c.protocol == "udp" && c.ip.parse::<IpAddr>().is_ok())
+        .filter(|c| {
+            c.component == component && c.protocol == "udp" && c.ip.parse::<IpAddr>().is_ok()
+        })
         .min_by_key(|c| (rank(&c.kind), std::cmp::Reverse(c.priority)))
 }
 
@@ -155,8 +176,12 @@ mod tests {
     #[test]
     fn srflx_is_the_default_over_host() {
         let (host, _) = parse_candidate("1 1 udp 2000 10.0.0.1 1000 typ host", "a", 0).unwrap();
-        let (srflx, _) =
-            parse_candidate("2 1 udp 1000 203.0.113.1 2000 typ srflx raddr 10.0.0.1 rport 1000", "a", 1).unwrap();
+        let (srflx, _) = parse_candidate(
+            "2 1 udp 1000 203.0.113.1 2000 typ srflx raddr 10.0.0.1 rport 1000",
+            "a",
+            1,
+        )
+        .unwrap();
         let all = [host, srflx];
         assert_eq!(default_candidate(&all, 1).unwrap().ip, "203.0.113.1");
     }

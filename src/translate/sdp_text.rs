@@ -108,8 +108,14 @@ mod tests {
     #[test]
     fn errors_name_the_callers_line() {
         let err = parse_sdp("v=0\n\nthis is not sdp\n").unwrap_err();
-        assert!(matches!(err, TranslateError::SdpSyntax { line: 3, .. }), "{err:?}");
+        assert!(
+            matches!(err, TranslateError::SdpSyntax { line: 3, .. }),
+            "{err:?}"
+        );
         let err = parse_sdp("v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nt=0 0\n\nm=video\n").unwrap_err();
-        assert!(matches!(err, TranslateError::SdpSyntax { line: 6, .. }), "{err:?}");
+        assert!(
+            matches!(err, TranslateError::SdpSyntax { line: 6, .. }),
+            "{err:?}"
+        );
     }
 }

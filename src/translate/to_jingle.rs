@@ -259,10 +259,10 @@ fn media_to_content(
         }
     }
     for value in &ctx.defaults.extmaps {
-        if let Ok(h) = extmap(value, ctx.writer) {
-            if !description.hdrext.iter().any(|e| e.id == h.id) {
-                description.hdrext.push(h);
-            }
+        if let Ok(h) = extmap(value, ctx.writer)
+            && !description.hdrext.iter().any(|e| e.id == h.id)
+        {
+            description.hdrext.push(h);
         }
     }
     sources(index, &g, &mut description, warnings);
@@ -316,14 +316,8 @@ fn gather<'a>(
             Some((pt, rest)) => g.rtcp_fbs.push((pt, rest.trim())),
             None => warnings.push(malformed(index, a, "no feedback type")),
         },
-        ("ptime", Some(v)) => match v.parse::<f32>() {
-            Ok(p) => g.ptime = Some(p.round() as u32),
-            Err(_) => warnings.push(malformed(index, a, "not a number")),
-        },
-        ("maxptime", Some(v)) => match v.parse::<f32>() {
-            Ok(p) => g.maxptime = Some(p.round() as u32),
-            Err(_) => warnings.push(malformed(index, a, "not a number")),
-        },
+        ("ptime", Some(v)) => g.ptime = milliseconds(index, a, v, warnings),
+        ("maxptime", Some(v)) => g.maxptime = milliseconds(index, a, v, warnings),
         (dir @ ("sendrecv" | "sendonly" | "recvonly" | "inactive"), _) => {
             g.direction = Direction::from_attribute(dir)
         }
@@ -352,6 +346,35 @@ fn gather<'a>(
             index,
             line: attribute_line(a),
         }),
+    }
+}
+
+/// A packet time in milliseconds. SDP allows fractions (RFC 8866 §6.4) but
+/// XEP-0167 wants whole milliseconds: round up, never to zero, and say so.
+fn milliseconds(
+    index: Option<usize>,
+    a: &Attribute,
+    value: &str,
+    warnings: &mut Vec<Warning>,
+) -> Option<u32> {
+    match value.parse::<f64>() {
+        Ok(ms) if ms.is_finite() && ms > 0.0 && ms <= f64::from(u32::MAX) => {
+            let whole = ms.ceil() as u32;
+            if f64::from(whole) != ms {
+                warnings.push(Warning::Approximated {
+                    index,
+                    detail: format!(
+                        "'{}' is not whole milliseconds; sent as {whole}",
+                        attribute_line(a)
+                    ),
+                });
+            }
+            Some(whole)
+        }
+        _ => {
+            warnings.push(malformed(index, a, "not a positive number of milliseconds"));
+            None
+        }
     }
 }
 
@@ -495,7 +518,10 @@ fn rtcp_feedback(
     for (pt, rest) in &g.rtcp_fbs {
         let mut parts = rest.splitn(2, char::is_whitespace);
         let kind = parts.next().unwrap_or("").to_string();
-        let sub = parts.next().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let sub = parts
+            .next()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
         let targets: Vec<&mut PayloadType> = if *pt == "*" {
             Vec::new()
         } else {
@@ -536,12 +562,17 @@ fn extmap(value: &str, writer: Role) -> Result<RtpHdrext, String> {
     let (id, dir) = match id_dir.split_once('/') {
         Some((id, dir)) => (
             id,
-            Some(Direction::from_attribute(dir).ok_or_else(|| format!("unknown direction '{dir}'"))?),
+            Some(
+                Direction::from_attribute(dir)
+                    .ok_or_else(|| format!("unknown direction '{dir}'"))?,
+            ),
         ),
         None => (id_dir, None),
     };
     Ok(RtpHdrext {
-        id: id.parse().map_err(|_| format!("'{id}' is not an extension id"))?,
+        id: id
+            .parse()
+            .map_err(|_| format!("'{id}' is not an extension id"))?,
         uri: uri.to_string(),
         senders: dir.map(|d| senders_from_direction(d, writer)),
     })
@@ -566,7 +597,13 @@ fn sources(index: usize, g: &Gathered, d: &mut RtpDescription, warnings: &mut Ve
             }
         };
         let rest = rest.trim();
-        if !rest.is_empty() {
+        if rest.is_empty() {
+            warnings.push(malformed(
+                Some(index),
+                a,
+                "RFC 5576 requires an attribute after the SSRC; the source is kept without one",
+            ));
+        } else {
             let (name, value) = match rest.split_once(':') {
                 Some((n, v)) => (n.to_string(), Some(v.to_string())),
                 None => (rest.to_string(), None),
@@ -615,7 +652,11 @@ fn encryption(
                     session_params: (!rest.is_empty()).then(|| rest.join(" ")),
                 });
             }
-            _ => warnings.push(malformed(Some(index), a, "expected <tag> <suite> <key-params>")),
+            _ => warnings.push(malformed(
+                Some(index),
+                a,
+                "expected <tag> <suite> <key-params>",
+            )),
         }
     }
     for a in &g.zrtp {
@@ -669,7 +710,9 @@ fn transport(
         Some("holdconn") => {
             warnings.push(Warning::Approximated {
                 index,
-                detail: "a=setup:holdconn has no XEP-0320 equivalent; fingerprint sent without setup".into(),
+                detail:
+                    "a=setup:holdconn has no XEP-0320 equivalent; fingerprint sent without setup"
+                        .into(),
             });
             None
         }
@@ -711,10 +754,10 @@ fn transport(
             let n = t.candidates.len();
             match super::ice::parse_candidate(a.value.as_deref().unwrap_or(""), &ctx.name, n) {
                 Ok((c, dropped)) => {
-                    if let (Some(u), Some(own)) = (ufrag, dropped.ufrag.as_deref()) {
-                        if u != own {
-                            dropped_extensions.push(format!("ufrag {own}"));
-                        }
+                    if let (Some(u), Some(own)) = (ufrag, dropped.ufrag.as_deref())
+                        && u != own
+                    {
+                        dropped_extensions.push(format!("ufrag {own}"));
                     }
                     dropped_extensions.extend(dropped.others);
                     t.candidates.push(c);
@@ -804,7 +847,10 @@ fn wildcard_feedback(feedback: &[(&str, &str)], d: &mut RtpDescription) {
     for (_, rest) in feedback.iter().filter(|(pt, _)| *pt == "*") {
         let mut parts = rest.splitn(2, char::is_whitespace);
         let kind = parts.next().unwrap_or("").to_string();
-        let sub = parts.next().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let sub = parts
+            .next()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
         if kind == "trr-int" {
             d.rtcp_fb_trr_int = sub.as_deref().and_then(|s| s.parse().ok());
         } else {

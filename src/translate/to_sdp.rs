@@ -5,7 +5,10 @@ use super::fmtp::format_fmtp;
 use super::ice::{default_candidate, format_candidate};
 use super::{Role, SdpOrigin, TranslateError, Translated, Warning};
 use crate::jingle::*;
-use sdp_types::{AddrType, Attribute, Bandwidth as SdpBandwidth, Connection, Media, NetType, Origin, Session, Time};
+use sdp_types::{
+    AddrType, Attribute, Bandwidth as SdpBandwidth, Connection, Media, NetType, Origin, Session,
+    Time,
+};
 use std::net::IpAddr;
 
 /// The RTP profile a content implies (XEP-0167 §5 and RFC 5764): Jingle does not
@@ -83,9 +86,17 @@ pub fn jingle_to_session(
         attributes: Vec::new(),
         medias: Vec::new(),
     };
+    // Contents without a description only make sense in transport-only actions
+    // (transport-info, or a bare transport fragment): those become RFC 8840-style
+    // dummy m= lines. Elsewhere such a content is a non-RTP application whose
+    // description we do not know (a StanzaJS data channel) and is left out.
+    let transport_only = jingle.action.as_deref().map_or_else(
+        || jingle.contents.iter().all(|c| c.description.is_none()),
+        |a| a.starts_with("transport-"),
+    );
     let mut written: Vec<&str> = Vec::new();
     for content in &jingle.contents {
-        if let Some(media) = content_to_media(content, writer, &mut warnings) {
+        if let Some(media) = content_to_media(content, writer, transport_only, &mut warnings) {
             written.push(&content.name);
             session.medias.push(media);
         }
@@ -131,7 +142,12 @@ fn connection(address: &str) -> Connection {
     }
 }
 
-fn content_to_media(content: &Content, writer: Role, warnings: &mut Vec<Warning>) -> Option<Media> {
+fn content_to_media(
+    content: &Content,
+    writer: Role,
+    transport_only: bool,
+    warnings: &mut Vec<Warning>,
+) -> Option<Media> {
     let name = content.name.as_str();
     for el in &content.unknown {
         warnings.push(Warning::UnknownElement {
@@ -157,12 +173,19 @@ fn content_to_media(content: &Content, writer: Role, warnings: &mut Vec<Warning>
             });
             return None;
         }
-        None => {
+        None if transport_only => {
             warnings.push(Warning::Dropped {
                 content: name.to_string(),
                 detail: "no <description/> (a transport-only action): written as a dummy m= line, as RFC 8840 sdpfrags do".into(),
             });
             &empty
+        }
+        None => {
+            warnings.push(Warning::UnsupportedContent {
+                content: name.to_string(),
+                reason: "no <description/>: not an RTP session (e.g. a data channel)".into(),
+            });
+            return None;
         }
     };
     if content.description.is_some() && description.payload_types.is_empty() {
@@ -278,7 +301,10 @@ fn content_to_media(content: &Content, writer: Role, warnings: &mut Vec<Warning>
                     .iter()
                     .map(|r| format!("{} {} {}", r.component, r.ip, r.port))
                     .collect();
-                candidate_attrs.push(Attribute::with_value("remote-candidates", triples.join(" ")));
+                candidate_attrs.push(Attribute::with_value(
+                    "remote-candidates",
+                    triples.join(" "),
+                ));
             }
             if t.end_of_candidates {
                 candidate_attrs.push(Attribute::new("end-of-candidates"));
@@ -315,7 +341,10 @@ fn content_to_media(content: &Content, writer: Role, warnings: &mut Vec<Warning>
     media.connections.push(connection(&address));
 
     for f in fingerprints {
-        attrs.push(Attribute::with_value("fingerprint", format!("{} {}", f.hash, f.value)));
+        attrs.push(Attribute::with_value(
+            "fingerprint",
+            format!("{} {}", f.hash, f.value),
+        ));
     }
     if let Some(setup) = fingerprints.iter().find_map(|f| f.setup.as_deref()) {
         attrs.push(Attribute::with_value("setup", setup));
@@ -331,7 +360,9 @@ fn content_to_media(content: &Content, writer: Role, warnings: &mut Vec<Warning>
     if description.extmap_allow_mixed {
         attrs.push(Attribute::new("extmap-allow-mixed"));
     }
-    attrs.push(Attribute::new(direction_from_senders(content.senders(), writer).as_str()));
+    attrs.push(Attribute::new(
+        direction_from_senders(content.senders(), writer).as_str(),
+    ));
     for m in &description.msid {
         let value = match &m.track {
             Some(track) => format!("{} {track}", m.id),
@@ -341,7 +372,10 @@ fn content_to_media(content: &Content, writer: Role, warnings: &mut Vec<Warning>
     }
     if let Some((port, ip)) = rtcp {
         let kind = if ip.contains(':') { "IP6" } else { "IP4" };
-        attrs.push(Attribute::with_value("rtcp", format!("{port} IN {kind} {ip}")));
+        attrs.push(Attribute::with_value(
+            "rtcp",
+            format!("{port} IN {kind} {ip}"),
+        ));
     }
     if description.rtcp_mux {
         attrs.push(Attribute::new("rtcp-mux"));
@@ -358,12 +392,21 @@ fn content_to_media(content: &Content, writer: Role, warnings: &mut Vec<Warning>
     if let Some(v) = description.rtcp_fb_trr_int {
         attrs.push(Attribute::with_value("rtcp-fb", format!("* trr-int {v}")));
     }
-    if let Some(ptime) = description.payload_types.iter().filter_map(|p| p.ptime).min() {
+    if let Some(ptime) = description
+        .payload_types
+        .iter()
+        .filter_map(|p| p.ptime)
+        .min()
+    {
         attrs.push(Attribute::with_value("ptime", ptime));
     }
-    let maxptime = description
-        .maxptime
-        .or_else(|| description.payload_types.iter().filter_map(|p| p.maxptime).min());
+    let maxptime = description.maxptime.or_else(|| {
+        description
+            .payload_types
+            .iter()
+            .filter_map(|p| p.maxptime)
+            .min()
+    });
     if let Some(maxptime) = maxptime {
         attrs.push(Attribute::with_value("maxptime", maxptime));
     }
@@ -377,16 +420,28 @@ fn content_to_media(content: &Content, writer: Role, warnings: &mut Vec<Warning>
             attrs.push(Attribute::with_value("crypto", v));
         }
         for z in &e.zrtp_hash {
-            attrs.push(Attribute::with_value("zrtp-hash", format!("{} {}", z.version, z.value)));
+            attrs.push(Attribute::with_value(
+                "zrtp-hash",
+                format!("{} {}", z.version, z.value),
+            ));
         }
     }
     for g in &description.ssrc_groups {
         let ids: Vec<String> = g.sources.iter().map(u32::to_string).collect();
-        attrs.push(Attribute::with_value("ssrc-group", format!("{} {}", g.semantics, ids.join(" "))));
+        attrs.push(Attribute::with_value(
+            "ssrc-group",
+            format!("{} {}", g.semantics, ids.join(" ")),
+        ));
     }
     for s in &description.sources {
         if s.parameters.is_empty() {
-            attrs.push(Attribute::with_value("ssrc", s.ssrc));
+            warnings.push(Warning::Dropped {
+                content: name.to_string(),
+                detail: format!(
+                    "<source ssrc='{}'/> has no parameter, and a=ssrc needs an attribute (RFC 5576); not written",
+                    s.ssrc
+                ),
+            });
         }
         for (pname, pvalue) in &s.parameters {
             let v = match pvalue {
@@ -418,9 +473,10 @@ fn payload_attributes(
     } else if let Some(name) = &pt.name {
         // A static payload type named without a clock rate (XEP-0167 allows it).
         match super::static_pt::static_payload(pt.id) {
-            Some((_, clock, _)) => {
-                attrs.push(Attribute::with_value("rtpmap", format!("{} {name}/{clock}", pt.id)))
-            }
+            Some((_, clock, _)) => attrs.push(Attribute::with_value(
+                "rtpmap",
+                format!("{} {name}/{clock}", pt.id),
+            )),
             None => warnings.push(Warning::Dropped {
                 content: content.to_string(),
                 detail: format!(
@@ -431,10 +487,16 @@ fn payload_attributes(
         }
     }
     for fb in &pt.rtcp_fb {
-        attrs.push(Attribute::with_value("rtcp-fb", feedback(&pt.id.to_string(), fb)));
+        attrs.push(Attribute::with_value(
+            "rtcp-fb",
+            feedback(&pt.id.to_string(), fb),
+        ));
     }
     if let Some(v) = pt.rtcp_fb_trr_int {
-        attrs.push(Attribute::with_value("rtcp-fb", format!("{} trr-int {v}", pt.id)));
+        attrs.push(Attribute::with_value(
+            "rtcp-fb",
+            format!("{} trr-int {v}", pt.id),
+        ));
     }
     if let Some(fmtp) = format_fmtp(pt.name.as_deref(), &pt.parameters) {
         attrs.push(Attribute::with_value("fmtp", format!("{} {fmtp}", pt.id)));

@@ -76,15 +76,26 @@ impl fmt::Display for Warning {
             None => "session level".to_string(),
         };
         match self {
-            Warning::UnsupportedMedia { index, media, proto } => write!(
+            Warning::UnsupportedMedia {
+                index,
+                media,
+                proto,
+            } => write!(
                 f,
                 "m-line #{index} ({media} {proto}) has no Jingle RTP equivalent; left out"
             ),
             Warning::RejectedMedia { index, media } => {
-                write!(f, "m-line #{index} ({media}) has port 0 (rejected or disabled); left out")
+                write!(
+                    f,
+                    "m-line #{index} ({media}) has port 0 (rejected or disabled); left out"
+                )
             }
             Warning::UnknownAttribute { index, line } => {
-                write!(f, "{}: '{line}' has no Jingle equivalent; not carried", at(index))
+                write!(
+                    f,
+                    "{}: '{line}' has no Jingle equivalent; not carried",
+                    at(index)
+                )
             }
             Warning::MalformedAttribute {
                 index,
@@ -93,7 +104,10 @@ impl fmt::Display for Warning {
             } => write!(f, "{}: '{line}' skipped: {reason}", at(index)),
             Warning::Approximated { index, detail } => write!(f, "{}: {detail}", at(index)),
             Warning::UnknownElement { content, element } => {
-                write!(f, "content '{content}': {element} has no SDP equivalent; not carried")
+                write!(
+                    f,
+                    "content '{content}': {element} has no SDP equivalent; not carried"
+                )
             }
             Warning::UnsupportedContent { content, reason } => {
                 write!(f, "content '{content}' left out: {reason}")
