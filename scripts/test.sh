@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The project test command: formatting, lints, unit/integration/doc tests, the
+# corpus report, benchmark compilation and a short fuzz smoke run.
+#
+#   ./scripts/test.sh                    # everything; stops at the first failing step
+#   STOX_KEEP_GOING=1 ./scripts/test.sh  # run every step, list the failures at the end
+#   FUZZ_SECONDS=60 ./scripts/test.sh    # longer fuzz smoke (default 20 s per target)
+#
+# Needs the shared interop corpus next to the checkout (../shared/corpus, or
+# STOX_CORPUS). Installs cargo-fuzz on first use (scripts/fuzz-smoke.sh); uses
+# cargo-nextest when installed, plain `cargo test` otherwise. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CORPUS="${STOX_CORPUS:-../shared/corpus}"
+if [[ ! -d "$CORPUS/sdp" || ! -d "$CORPUS/jingle" ]]; then
+    echo "test.sh: the shared interop corpus is missing: expected $CORPUS/sdp and $CORPUS/jingle" >&2
+    echo "test.sh: (relative to $(pwd)); the tests and the fuzz seeds read it." >&2
+    exit 1
+fi
+
+KEEP_GOING="${STOX_KEEP_GOING:-0}"
+failed=()
+timings=()
+started=$SECONDS
+
+# step NAME COMMAND...: runs COMMAND, records its wall time, stops on failure
+# unless STOX_KEEP_GOING=1.
+step() {
+    local name=$1
+    shift
+    echo "==> $name: $*" >&2
+    local t0=$SECONDS rc=0
+    "$@" || rc=$?
+    timings+=("$(printf '%5ds  %s' $((SECONDS - t0)) "$name")")
+    if ((rc != 0)); then
+        echo "==> $name FAILED (exit $rc)" >&2
+        failed+=("$name")
+        if [[ "$KEEP_GOING" != 1 ]]; then
+            summary
+            exit "$rc"
+        fi
+    fi
+}
+
+summary() {
+    echo "==> step timings:" >&2
+    printf '    %s\n' "${timings[@]}" >&2
+    echo "==> total $((SECONDS - started))s" >&2
+}
+
+step "rustfmt" cargo fmt --all -- --check
+step "rustfmt (fuzz)" cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+step "clippy" cargo clippy --all-targets -- -D warnings
+step "clippy (fuzz)" cargo clippy --manifest-path fuzz/Cargo.toml -- -D warnings
+if cargo nextest --version >/dev/null 2>&1; then
+    step "tests (nextest)" cargo nextest run
+    # nextest does not run doc tests.
+    step "doc tests" cargo test --doc
+else
+    # Plain cargo test also runs the doc tests.
+    step "tests" cargo test
+fi
+if [[ -f tests/corpus.rs ]]; then
+    step "corpus report" cargo test --test corpus -- --nocapture
+fi
+step "benches compile" cargo bench --no-run
+step "fuzz smoke" scripts/fuzz-smoke.sh
+
+summary
+if ((${#failed[@]} > 0)); then
+    echo "==> FAILED: ${failed[*]}" >&2
+    exit 1
+fi
+echo "==> all checks passed" >&2
