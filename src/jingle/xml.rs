@@ -120,7 +120,7 @@ impl XmlElement {
 
 /// Escapes text for use in attribute values (single-quoted) and element text.
 fn escape(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains(['<', '>', '&', '\'', '"']) {
+    if !s.contains(['<', '>', '&', '\'', '"', '\t', '\n', '\r']) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -131,6 +131,10 @@ fn escape(s: &str) -> std::borrow::Cow<'_, str> {
             '&' => out.push_str("&amp;"),
             '\'' => out.push_str("&apos;"),
             '"' => out.push_str("&quot;"),
+            // Attribute-value normalisation would turn these into spaces (XML 1.0 §3.3.3).
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
             c => out.push(c),
         }
     }

@@ -55,7 +55,10 @@ pub fn parse_fmtp(encoding: Option<&str>, value: &str) -> Vec<Parameter> {
         if is(encoding, "telephone-event") {
             return vec![pair("events", value)];
         }
-        if is(encoding, "red") && value.contains('/') {
+        // RFC 2198: `pt/pt/…`; a single redundant encoding has no slash at all.
+        let is_pt_list =
+            !value.is_empty() && value.split('/').all(|p| p.trim().parse::<u8>().is_ok());
+        if is(encoding, "red") && is_pt_list {
             return vec![pair("pt", &value.replace('/', ","))];
         }
     }

@@ -473,10 +473,16 @@ fn payload_attributes(
     } else if let Some(name) = &pt.name {
         // A static payload type named without a clock rate (XEP-0167 allows it).
         match super::static_pt::static_payload(pt.id) {
-            Some((_, clock, _)) => attrs.push(Attribute::with_value(
-                "rtpmap",
-                format!("{} {name}/{clock}", pt.id),
-            )),
+            Some((static_name, clock, static_channels)) => {
+                // The RFC 3551 channel count applies only to the encoding it assigns.
+                let static_channels =
+                    static_channels.filter(|_| static_name.eq_ignore_ascii_case(name));
+                let v = match pt.channels.or(static_channels) {
+                    Some(ch) if ch != 1 => format!("{} {name}/{clock}/{ch}", pt.id),
+                    _ => format!("{} {name}/{clock}", pt.id),
+                };
+                attrs.push(Attribute::with_value("rtpmap", v))
+            }
             None => warnings.push(Warning::Dropped {
                 content: content.to_string(),
                 detail: format!(
