@@ -129,16 +129,47 @@ impl std::error::Error for ParseError {}
 /// `<content>`, or a bare RTP `<description>` (wrapped in a content named after
 /// its media). Leading whitespace and log indentation are accepted.
 pub fn parse_jingle(text: &str) -> Result<Jingle, ParseError> {
-    let text = text.trim_start_matches('\u{feff}').trim();
-    let doc = Document::parse(text).map_err(|e| {
-        let pos = e.pos();
-        ParseError::Xml {
-            line: pos.row,
-            column: pos.col,
-            message: e.to_string(),
+    let untrimmed = text.trim_start_matches('\u{feff}');
+    let text = untrimmed.trim();
+    // Line numbers must count the caller's lines, including the leading blank ones.
+    let skipped_lines = untrimmed[..untrimmed.len() - untrimmed.trim_start().len()]
+        .matches('\n')
+        .count() as u32;
+    let parsed = Document::parse(text)
+        .map_err(|e| {
+            let pos = e.pos();
+            let mut message = e.to_string();
+            // roxmltree appends " at L:C", which we already report.
+            if let Some(at) = message.rfind(" at ")
+                && message[at + 4..]
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == ':')
+            {
+                message.truncate(at);
+            }
+            ParseError::Xml {
+                line: pos.row,
+                column: pos.col,
+                message,
+            }
+        })
+        .and_then(|doc| jingle_from_root(&doc, doc.root_element()));
+    parsed.map_err(|e| e.shifted(skipped_lines))
+}
+
+impl ParseError {
+    /// The same error with its line number moved down by `lines`.
+    fn shifted(mut self, lines: u32) -> ParseError {
+        match &mut self {
+            ParseError::Xml { line, .. }
+            | ParseError::UnexpectedRoot { line, .. }
+            | ParseError::NoJingle { line }
+            | ParseError::MissingAttribute { line, .. }
+            | ParseError::InvalidAttribute { line, .. }
+            | ParseError::InvalidText { line, .. } => *line += lines,
         }
-    })?;
-    jingle_from_root(&doc, doc.root_element())
+        self
+    }
 }
 
 fn jingle_from_root(doc: &Document, root: Node) -> Result<Jingle, ParseError> {
@@ -595,5 +626,29 @@ fn optional_senders(
             other,
             "one of both, initiator, responder, none",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_lines_count_leading_blank_lines() {
+        let err = parse_jingle(
+            "\n\n<iq>\n<jingle xmlns='urn:xmpp:jingle:1'>\n<content name='a'></jingle></iq>",
+        )
+        .unwrap_err();
+        assert!(matches!(err, ParseError::Xml { line: 5, .. }), "{err}");
+        assert!(
+            !err.to_string().contains(" at 5:"),
+            "position reported twice: {err}"
+        );
+        let err = parse_jingle("\n<content name='a'>\n<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'>\n<payload-type id='x'/></description></content>")
+            .unwrap_err();
+        assert!(
+            matches!(err, ParseError::InvalidAttribute { line: 4, .. }),
+            "{err}"
+        );
     }
 }

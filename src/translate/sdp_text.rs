@@ -11,6 +11,14 @@ use sdp_types::{ParserError, Session};
 
 /// Parses SDP text leniently; errors name the caller's line.
 pub fn parse_sdp(text: &str) -> Result<Session, TranslateError> {
+    // CRLF, LF, and even a lone CR (old Mac captures) all end a line.
+    let unified;
+    let text = if text.contains('\r') {
+        unified = text.replace("\r\n", "\n").replace('\r', "\n");
+        unified.as_str()
+    } else {
+        text
+    };
     let mut lines: Vec<(usize, &str)> = Vec::new();
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
@@ -97,6 +105,13 @@ mod tests {
         let s = parse_sdp("\n\n   v=0\n   o=- 1 1 IN IP4 1.2.3.4  \n   s=-\n   t=0 0\n   m=audio 4000 RTP/AVP 0\n").unwrap();
         assert_eq!(s.medias.len(), 1);
         assert_eq!(s.medias[0].port, 4000);
+    }
+
+    #[test]
+    fn cr_only_line_ends_are_lines_too() {
+        let s =
+            parse_sdp("v=0\ro=- 1 1 IN IP4 1.2.3.4\rs=-\rt=0 0\rm=audio 4000 RTP/AVP 0\r").unwrap();
+        assert_eq!(s.medias.len(), 1);
     }
 
     #[test]
