@@ -444,32 +444,29 @@ fn payload_types(
             .filter(|(p, _)| *p == id)
             .map(|(_, r)| *r)
             .collect();
-        match rtpmaps.first() {
-            Some(rtpmap) => match parse_rtpmap(rtpmap) {
-                Some((name, clock, channels)) => {
-                    pt.name = Some(name.to_string());
-                    pt.clockrate = Some(clock);
-                    pt.channels = channels;
-                }
-                None => warnings.push(Warning::MalformedAttribute {
+        let encoding = match rtpmaps.first() {
+            Some(rtpmap) => parse_rtpmap(rtpmap).or_else(|| {
+                warnings.push(Warning::MalformedAttribute {
                     index,
                     line: format!("a=rtpmap:{id} {rtpmap}"),
                     reason: "expected <encoding>/<clock rate>[/<channels>]".into(),
-                }),
-            },
-            None => match static_payload(id) {
-                Some((name, clock, channels)) => {
-                    pt.name = Some(name.to_string());
-                    pt.clockrate = Some(clock);
-                    pt.channels = channels;
-                }
-                None => warnings.push(Warning::Approximated {
+                });
+                None
+            }),
+            None => static_payload(id).or_else(|| {
+                warnings.push(Warning::Approximated {
                     index,
                     detail: format!(
                         "dynamic payload type {id} has no a=rtpmap; sent without name or clock rate"
                     ),
-                }),
-            },
+                });
+                None
+            }),
+        };
+        if let Some((name, clock, channels)) = encoding {
+            pt.name = Some(name.to_string());
+            pt.clockrate = Some(clock);
+            pt.channels = channels;
         }
         if rtpmaps.len() > 1 && rtpmaps.iter().any(|r| *r != rtpmaps[0]) {
             warnings.push(Warning::MalformedAttribute {
