@@ -7,6 +7,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod address;
+pub mod call;
+pub mod config;
 pub mod jingle;
 pub mod reason;
+pub mod sip;
 pub mod translate;
+pub mod xmpp;

@@ -1,0 +1,1 @@
+//! The sans-IO call core: one input enum, one output enum, a timer table; legs as plain data.

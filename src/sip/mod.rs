@@ -1,0 +1,8 @@
+//! The SIP side: messages, URIs and typed header views (pure), transactions and
+//! dialogs as plain data (sans-IO), and the socket adapter.
+
+pub mod header;
+pub mod message;
+pub mod uri;
+
+pub use message::{Header, Headers, Method, Request, Response, SipMessage, SipParseError};
