@@ -1,1 +1,19 @@
-//! The sans-IO call core: one input enum, one output enum, a timer table; legs as plain data.
+//! The sans-IO call core: one input enum, one output enum, a timer table; legs
+//! as plain data.
+//!
+//! [`Gateway`] owns the SIP transaction layer and every call. Adapters feed it
+//! [`Input`]s with the current time and carry out its [`Output`]s; nothing here
+//! touches a socket or a clock, so scenario tests drive it on a virtual clock.
+
+mod gateway;
+mod inbound;
+mod io;
+mod model;
+mod outbound;
+pub mod reasons;
+pub mod timers;
+mod xmpp_in;
+
+pub use gateway::{CoreConfig, Gateway};
+pub use io::{CallEvent, Input, Output, PersistKind};
+pub use model::{Call, CallDirection, CallState, SipLeg, XmppLeg};

@@ -1,8 +1,12 @@
 //! The SIP side: messages, URIs and typed header views (pure), transactions and
 //! dialogs as plain data (sans-IO), and the socket adapter.
 
+pub mod dialog;
 pub mod header;
 pub mod message;
+pub mod peer;
+pub mod timers;
+pub mod transaction;
 pub mod uri;
 
 pub use message::{Header, Headers, Method, Request, Response, SipMessage, SipParseError};

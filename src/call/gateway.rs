@@ -1,0 +1,526 @@
+//! The B2BUA core: owns the transaction layer, the calls and their timers, and
+//! dispatches inputs to the outbound (XMPP → SIP) and inbound (SIP → XMPP) flows.
+
+use super::io::{CallEvent, Input, Output, PersistKind};
+use super::model::{Call, CallDirection};
+use super::reasons;
+use super::timers::TimerTable;
+use crate::config::Config;
+use crate::sip::message::{Request, Response, SipMessage, parse_message, response_for};
+use crate::sip::peer::Peer;
+use crate::sip::timers::SipTimers;
+use crate::sip::transaction::{TransactionLayer, TxOutput};
+use crate::xmpp::stanza::{self, Inbound};
+use minidom::Element;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// What the core needs besides the TOML configuration.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// The validated configuration (routing, numbers, policy, call timers).
+    pub config: Config,
+    /// Trunk name → resolved address (resolution is the adapter's job).
+    pub trunk_peers: HashMap<String, Peer>,
+    /// Our Via sent-by and Contact host:port.
+    pub sent_by: String,
+    /// Resource of the gateway's user JIDs.
+    pub resource: String,
+    /// RFC 3261 timer values.
+    pub timers: SipTimers,
+    /// User-Agent header value.
+    pub user_agent: String,
+    /// Quiet time after the last trickled candidate before the SDP is complete.
+    pub trickle_quiet: Duration,
+    /// How long an outbound JMI proposal may wait for its session-initiate.
+    pub propose_timeout: Duration,
+}
+
+/// Call-level timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum CallTimer {
+    /// Outbound: proceed sent, no session-initiate arrived.
+    ProposeExpiry,
+    /// Enough candidates gathered (or the deadline passed): send the SDP.
+    Gathered,
+    /// Inbound: nobody answered.
+    RingTimeout,
+}
+
+/// Why we sent an IQ, so its result or error can be acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IqPurpose {
+    SessionInitiate,
+    SessionAccept,
+    Other,
+}
+
+/// The sans-IO gateway: feed [`Input`]s with the current time, drain [`Output`]s.
+#[derive(Debug)]
+pub struct Gateway {
+    pub(crate) cfg: CoreConfig,
+    pub(crate) tx: TransactionLayer,
+    pub(crate) calls: HashMap<String, Call>,
+    /// (user bare JID, sid) → call id.
+    pub(crate) by_sid: HashMap<(String, String), String>,
+    /// SIP Call-ID → call id.
+    pub(crate) by_call_id: HashMap<String, String>,
+    /// Client transaction branch → call id.
+    pub(crate) by_branch: HashMap<String, String>,
+    /// Our IQ id → (call id, purpose).
+    pub(crate) iqs: HashMap<String, (String, IqPurpose)>,
+    pub(crate) timers: TimerTable<(String, CallTimer)>,
+    pub(crate) out: VecDeque<Output>,
+    pub(crate) rng: StdRng,
+    pub(crate) now: Instant,
+}
+
+impl Gateway {
+    /// A gateway with no calls. `seed` makes tags, branches and ids reproducible in tests.
+    pub fn new(cfg: CoreConfig, seed: u64, now: Instant) -> Self {
+        Gateway {
+            tx: TransactionLayer::new(cfg.timers),
+            cfg,
+            calls: HashMap::new(),
+            by_sid: HashMap::new(),
+            by_call_id: HashMap::new(),
+            by_branch: HashMap::new(),
+            iqs: HashMap::new(),
+            timers: TimerTable::default(),
+            out: VecDeque::new(),
+            rng: StdRng::seed_from_u64(seed),
+            now,
+        }
+    }
+
+    /// Calls in progress, by correlation id.
+    pub fn calls(&self) -> impl Iterator<Item = &Call> {
+        self.calls.values()
+    }
+
+    /// Number of calls in progress.
+    pub fn active_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Number of live SIP transactions (client, server).
+    pub fn transactions(&self) -> (usize, usize) {
+        self.tx.len()
+    }
+
+    /// Handles one input at time `now`.
+    pub fn handle_input(&mut self, input: Input, now: Instant) {
+        self.now = now;
+        match input {
+            Input::Sip { from, bytes } => self.handle_sip_bytes(from, &bytes),
+            Input::SipUnreachable { peer } => self.handle_unreachable(peer),
+            Input::Stanza(stanza) => self.handle_stanza(stanza),
+            Input::Timeout => self.handle_timeout(),
+        }
+        self.drain_transactions();
+    }
+
+    /// The next output.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When [`Input::Timeout`] should next be fed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match (self.tx.poll_timeout(), self.timers.next()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn handle_timeout(&mut self) {
+        let now = self.now;
+        self.tx.handle_timeout(now);
+        self.drain_transactions();
+        while let Some((call_id, timer)) = self.timers.pop_due(now) {
+            self.call_timer(&call_id, timer);
+            self.drain_transactions();
+        }
+    }
+
+    fn call_timer(&mut self, call_id: &str, timer: CallTimer) {
+        match timer {
+            CallTimer::ProposeExpiry => self.outbound_propose_expired(call_id),
+            CallTimer::Gathered => self.gathered(call_id),
+            CallTimer::RingTimeout => self.inbound_ring_timeout(call_id),
+        }
+    }
+
+    fn gathered(&mut self, call_id: &str) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        match call.direction {
+            CallDirection::XmppToSip => self.send_invite(call_id),
+            CallDirection::SipToXmpp => self.send_answer(call_id),
+        }
+    }
+
+    fn handle_sip_bytes(&mut self, from: Peer, bytes: &[u8]) {
+        let message = match parse_message(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(peer = %from, error = %e, "malformed SIP message dropped");
+                self.event(CallEvent::Rejected {
+                    what: "sip-malformed",
+                });
+                self.answer_unparseable(from, bytes, &e.message);
+                return;
+            }
+        };
+        if let SipMessage::Request(request) = &message
+            && let Err(e) = request.validate()
+        {
+            tracing::warn!(peer = %from, error = %e, method = %request.method, "invalid SIP request");
+            self.event(CallEvent::Rejected {
+                what: "sip-malformed",
+            });
+            if request.headers.get("Via").is_some() && request.method != crate::sip::Method::Ack {
+                let mut response = response_for(request, 400, "Bad Request");
+                response.reason = format!("Bad Request ({})", sanitize_phrase(&e.message));
+                self.send_response_direct(from, response);
+            }
+            return;
+        }
+        self.tx.handle_message(message, from, self.now);
+    }
+
+    /// A message that does not parse can only be answered if its start line and
+    /// Via survive; RFC 3261 §18.3 lets us drop it otherwise. We answer 400 (or
+    /// 505 for a wrong version) when a lenient line scan finds the headers a
+    /// response needs, so a broken peer learns why.
+    fn answer_unparseable(&mut self, from: Peer, bytes: &[u8], why: &str) {
+        let text = String::from_utf8_lossy(bytes);
+        let mut lines = text.split(['\n']).map(|l| l.trim_end_matches('\r'));
+        let Some(start) = lines.next() else { return };
+        if start.starts_with("SIP/") || start.split(' ').count() < 3 {
+            return;
+        }
+        let mut headers = crate::sip::message::Headers::default();
+        for line in lines.take_while(|l| !l.is_empty()) {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let name = name.trim();
+            let canonical = match name.to_ascii_lowercase().as_str() {
+                "via" | "v" => "Via",
+                "from" | "f" => "From",
+                "to" | "t" => "To",
+                "call-id" | "i" => "Call-ID",
+                "cseq" => "CSeq",
+                _ => continue,
+            };
+            headers.push(canonical, value.trim().to_string());
+        }
+        if ["Via", "From", "To", "Call-ID", "CSeq"]
+            .iter()
+            .any(|h| headers.get(h).is_none())
+        {
+            return;
+        }
+        if start.split(' ').next() == Some("ACK") {
+            return;
+        }
+        let status = if why.contains("version") { 505 } else { 400 };
+        let response = Response {
+            status,
+            reason: format!("{} ({})", reasons::phrase(status), sanitize_phrase(why)),
+            headers,
+            body: Vec::new(),
+        };
+        self.send_response_direct(from, response);
+    }
+
+    fn send_response_direct(&mut self, to: Peer, response: Response) {
+        self.out.push_back(Output::SendSip {
+            to,
+            bytes: response.to_bytes(),
+        });
+    }
+
+    fn handle_unreachable(&mut self, peer: Peer) {
+        let failed: Vec<String> = self
+            .calls
+            .values()
+            .filter(|c| {
+                c.direction == CallDirection::XmppToSip
+                    && c.sip.peer == peer
+                    && c.sip.dialog.is_none()
+                    && c.sip.invite_branch.is_some()
+            })
+            .map(|c| c.id.clone())
+            .collect();
+        for id in failed {
+            if let Some(branch) = self.calls[&id].sip.invite_branch.clone() {
+                self.tx.forget_client(&branch);
+                self.by_branch.remove(&branch);
+            }
+            tracing::warn!(call = %id, peer = %peer, "SIP peer unreachable");
+            self.outbound_failed(&id, 503);
+        }
+    }
+
+    /// Moves transaction-layer outputs into core outputs and dispatches TU events.
+    pub(crate) fn drain_transactions(&mut self) {
+        while let Some(o) = self.tx.poll_output() {
+            match o {
+                TxOutput::Transmit { peer, bytes } => {
+                    self.out.push_back(Output::SendSip { to: peer, bytes })
+                }
+                TxOutput::Request { request, from, key } => self.sip_request(request, from, key),
+                TxOutput::Response { response, branch } => self.sip_response(response, &branch),
+                TxOutput::StrayResponse { response, from } => self.stray_2xx(response, from),
+                TxOutput::Timeout { branch, method } => self.sip_timeout(&branch, method),
+                TxOutput::AckTimeout { call_id, .. } => self.ack_timeout(&call_id),
+            }
+        }
+    }
+
+    fn handle_stanza(&mut self, el: Element) {
+        match stanza::classify(&el) {
+            Inbound::JingleSet {
+                from,
+                to,
+                id,
+                jingle,
+            } => self.jingle_set(&from, &to, &id, &jingle),
+            Inbound::IqResult { id, .. } => {
+                self.iqs.remove(&id);
+            }
+            Inbound::IqError {
+                id, condition, ..
+            } => self.iq_error(&id, &condition),
+            Inbound::Jmi {
+                from,
+                to,
+                kind,
+                sid,
+                media,
+                reason,
+                ..
+            } => self.jmi(&from, &to, kind, &sid, &media, reason.as_deref()),
+            Inbound::Other => {}
+        }
+    }
+
+    fn iq_error(&mut self, id: &str, condition: &str) {
+        let Some((call_id, purpose)) = self.iqs.remove(id) else {
+            return;
+        };
+        if !self.calls.contains_key(&call_id) {
+            return;
+        }
+        tracing::info!(call = %call_id, condition, ?purpose, "XMPP peer refused our IQ");
+        match purpose {
+            IqPurpose::SessionInitiate => {
+                let status = reasons::status_for_stanza_error(condition);
+                self.inbound_refuse(&call_id, status, None);
+            }
+            IqPurpose::SessionAccept => {
+                self.hangup_sip(&call_id);
+                self.end_call(&call_id, None);
+            }
+            IqPurpose::Other => {}
+        }
+    }
+
+    // ---- helpers shared by both flows ----
+
+    pub(crate) fn fresh(&mut self, bytes: usize) -> String {
+        let mut s = String::with_capacity(bytes * 2);
+        for _ in 0..bytes {
+            let b: u8 = self.rng.random();
+            s.push_str(&format!("{b:02x}"));
+        }
+        s
+    }
+
+    pub(crate) fn branch(&mut self) -> String {
+        format!("z9hG4bK{}", self.fresh(8))
+    }
+
+    pub(crate) fn event(&mut self, e: CallEvent) {
+        self.out.push_back(Output::Event(e));
+    }
+
+    pub(crate) fn persist(&mut self, call_id: &str, kind: PersistKind) {
+        if let Some(call) = self.calls.get(call_id) {
+            self.out.push_back(Output::Persist {
+                kind,
+                call: Box::new(call.clone()),
+            });
+        }
+    }
+
+    pub(crate) fn send_stanza(&mut self, el: Element) {
+        self.out.push_back(Output::SendStanza(el));
+    }
+
+    /// Sends an IQ set for a call and remembers why.
+    pub(crate) fn send_iq(
+        &mut self,
+        call_id: &str,
+        from: &str,
+        to: &str,
+        payload: Element,
+        purpose: IqPurpose,
+    ) {
+        let id = format!("stox-{}", self.fresh(6));
+        self.iqs.insert(id.clone(), (call_id.to_string(), purpose));
+        self.send_stanza(stanza::iq_set(from, to, &id, payload));
+    }
+
+    /// Removes a call and everything that points at it; emits the final events.
+    pub(crate) fn end_call(&mut self, call_id: &str, failed_status: Option<u16>) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        let direction = call.direction;
+        let answered = call.answered_at.is_some();
+        self.persist(call_id, PersistKind::Ended);
+        let call = self.calls.remove(call_id).expect("checked above");
+        self.by_sid
+            .remove(&(bare(&call.xmpp.user).to_string(), call.xmpp.sid.clone()));
+        self.by_call_id.remove(&call.sip.call_id);
+        if let Some(b) = &call.sip.invite_branch {
+            self.by_branch.remove(b);
+        }
+        for t in [
+            CallTimer::ProposeExpiry,
+            CallTimer::Gathered,
+            CallTimer::RingTimeout,
+        ] {
+            self.timers.cancel(&(call_id.to_string(), t));
+        }
+        self.iqs.retain(|_, (c, _)| c != call_id);
+        if answered {
+            self.event(CallEvent::Ended(direction));
+        } else {
+            self.event(CallEvent::Failed {
+                direction,
+                status: failed_status.unwrap_or(487),
+            });
+        }
+    }
+
+    pub(crate) fn mark_answered(&mut self, call_id: &str) {
+        let now = self.now;
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        call.answered_at = Some(now);
+        call.state = super::model::CallState::Active;
+        let setup = now.saturating_duration_since(call.created_at.unwrap_or(now));
+        let direction = call.direction;
+        self.persist(call_id, PersistKind::Answered);
+        self.event(CallEvent::Answered { direction, setup });
+    }
+
+    /// Sends a request inside the call's dialog (BYE …) through a new client transaction.
+    pub(crate) fn send_in_dialog(&mut self, call_id: &str, method: crate::sip::Method) {
+        let branch = self.branch();
+        let sent_by = self.cfg.sent_by.clone();
+        let ua = self.cfg.user_agent.clone();
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        let Some(dialog) = call.sip.dialog.as_mut() else {
+            return;
+        };
+        let origin = crate::sip::dialog::Origin {
+            sent_by: &sent_by,
+            branch: &branch,
+            user_agent: &ua,
+        };
+        let request = dialog.request(method, &origin);
+        let hop = dialog.next_hop();
+        self.tx.send_request(request, hop, self.now);
+    }
+
+    /// Hangs up the SIP leg of an answered call with BYE.
+    pub(crate) fn hangup_sip(&mut self, call_id: &str) {
+        self.send_in_dialog(call_id, crate::sip::Method::Bye);
+    }
+
+    /// A Jingle `<jingle action='session-terminate'>` with a reason.
+    pub(crate) fn terminate_payload(sid: &str, reason: &str, text: Option<&str>) -> Element {
+        let mut reason_el = Element::builder("reason", NS_JINGLE)
+            .append(Element::builder(reason, NS_JINGLE).build())
+            .build();
+        if let Some(text) = text {
+            reason_el.append_child(Element::builder("text", NS_JINGLE).append(text).build());
+        }
+        Element::builder("jingle", NS_JINGLE)
+            .attr("action", "session-terminate")
+            .attr("sid", sid)
+            .append(reason_el)
+            .build()
+    }
+
+    /// Sends session-terminate to the call's XMPP user.
+    pub(crate) fn terminate_xmpp(&mut self, call_id: &str, reason: &str, text: Option<&str>) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        let (from, to) = (call.xmpp.gateway.clone(), call.xmpp.user.clone());
+        let payload = Self::terminate_payload(&call.xmpp.sid, reason, text);
+        self.send_iq(call_id, &from, &to, payload, IqPurpose::Other);
+    }
+
+    /// Answers a server transaction.
+    pub(crate) fn respond(&mut self, key: &crate::sip::transaction::ServerKey, response: Response) {
+        self.tx.respond(key, response, self.now);
+    }
+
+    pub(crate) fn sip_request(
+        &mut self,
+        request: Request,
+        from: Peer,
+        key: Option<crate::sip::transaction::ServerKey>,
+    ) {
+        self.route_sip_request(request, from, key);
+    }
+
+    /// The full JID of the gateway-side user for a localpart.
+    pub(crate) fn gateway_jid(&self, localpart: &str) -> String {
+        format!(
+            "{}@{}/{}",
+            localpart, self.cfg.config.xmpp.domain, self.cfg.resource
+        )
+    }
+}
+
+/// XEP-0166 namespace.
+pub(crate) const NS_JINGLE: &str = "urn:xmpp:jingle:1";
+
+/// The bare part of a JID.
+pub(crate) fn bare(jid: &str) -> &str {
+    jid.split('/').next().unwrap_or(jid)
+}
+
+/// The localpart of a JID (empty for a domain JID).
+pub(crate) fn localpart(jid: &str) -> &str {
+    let b = bare(jid);
+    b.split_once('@').map(|(l, _)| l).unwrap_or("")
+}
+
+/// The domain of a JID.
+pub(crate) fn domain(jid: &str) -> &str {
+    let b = bare(jid);
+    b.split_once('@').map(|(_, d)| d).unwrap_or(b)
+}
+
+/// A parse error message made safe for a reason phrase (no CR/LF, bounded).
+fn sanitize_phrase(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .take(80)
+        .collect()
+}

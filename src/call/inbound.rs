@@ -1,0 +1,584 @@
+//! SIP → XMPP: INVITE → JMI propose to the bare JID; ringing → 180; proceed →
+//! session-initiate to that device; session-accept → 200; CANCEL → retract;
+//! reject → 486/603; no answer → 480; answered elsewhere → finish to the others.
+//! Also every other SIP request the gateway receives (BYE, ACK, OPTIONS, …).
+
+use super::gateway::{CallTimer, Gateway, IqPurpose, bare};
+use super::io::{CallEvent, PersistKind};
+use super::model::{Call, CallDirection, CallState, SipLeg, XmppLeg};
+use super::outbound::{ALLOW, xml_to_element};
+use super::reasons;
+use crate::jingle::{Jingle, jingle_element};
+use crate::routing::route_inbound;
+use crate::sip::dialog::Dialog;
+use crate::sip::header::{CSeq, NameAddr};
+use crate::sip::message::{Method, Request, Response, response_for};
+use crate::sip::peer::Peer;
+use crate::sip::transaction::ServerKey;
+use crate::sip::uri::SipUri;
+use crate::translate::{Role, SdpOrigin, jingle_to_sdp, sdp_to_jingle};
+use crate::xmpp::stanza::{self, JmiKind};
+
+impl Gateway {
+    pub(crate) fn route_sip_request(&mut self, request: Request, from: Peer, key: Option<ServerKey>) {
+        let to_tag = request
+            .headers
+            .get("To")
+            .and_then(|v| NameAddr::parse(v).ok())
+            .and_then(|n| n.tag().map(str::to_string));
+        let call_id = request
+            .headers
+            .get("Call-ID")
+            .and_then(|c| self.by_call_id.get(c).cloned());
+        match (&request.method, key) {
+            (Method::Ack, _) => {
+                if let Some(id) = call_id
+                    && self.calls.get(&id).map(|c| c.state) == Some(CallState::Accepted)
+                {
+                    self.mark_answered(&id);
+                }
+            }
+            (Method::Invite, Some(key)) if to_tag.is_none() => {
+                if call_id.is_some() {
+                    // Same Call-ID, new transaction, no To tag: a merged
+                    // request (RFC 3261 §8.2.2.2) or a loop.
+                    self.reply(&key, &request, 482, None);
+                } else {
+                    self.inbound_invite(request, from, key);
+                }
+            }
+            (Method::Cancel, Some(key)) => self.inbound_cancel(&request, &key),
+            (Method::Options, Some(key)) if to_tag.is_none() => {
+                let mut r = self.response(&request, 200, None);
+                r.headers.push("Allow", ALLOW);
+                r.headers.push("Accept", "application/sdp");
+                self.respond(&key, r);
+            }
+            (_, Some(key)) if to_tag.is_some() => self.in_dialog(request, key, call_id),
+            (Method::Bye, Some(key)) => self.reply(&key, &request, 481, None),
+            (_, Some(key)) => {
+                let mut r = self.response(&request, 405, None);
+                r.headers.push("Allow", ALLOW);
+                self.respond(&key, r);
+            }
+            (_, None) => {}
+        }
+    }
+
+    fn in_dialog(&mut self, request: Request, key: ServerKey, call_id: Option<String>) {
+        let Some(id) = call_id.filter(|id| self.calls.contains_key(id)) else {
+            self.reply(&key, &request, 481, None);
+            return;
+        };
+        let cseq = request
+            .headers
+            .get("CSeq")
+            .and_then(|v| CSeq::parse(v).ok())
+            .map(|c| c.seq)
+            .unwrap_or_default();
+        let call = self.calls.get_mut(&id).expect("checked");
+        let Some(dialog) = call.sip.dialog.as_mut() else {
+            self.reply(&key, &request, 481, None);
+            return;
+        };
+        if !dialog.accept_remote_cseq(cseq) {
+            self.reply(&key, &request, 500, None);
+            return;
+        }
+        match request.method {
+            Method::Bye => {
+                tracing::info!(call = %id, "BYE from SIP");
+                self.reply(&key, &request, 200, None);
+                self.terminate_xmpp(&id, "success", None);
+                self.end_call(&id, None);
+            }
+            Method::Invite | Method::Update => {
+                // A session refresh keeps our last SDP. Media changes (hold,
+                // added streams) are mapped by issue 7; until then say so.
+                let sdp = call.sip.local_sdp.clone();
+                if !request.body.is_empty() {
+                    tracing::info!(call = %id, method = %request.method, "SIP re-offer answered with the current session (no media change mapped yet)");
+                }
+                let mut r = self.response(&request, 200, None);
+                let local_tag = self.calls[&id].sip.local_tag.clone();
+                set_to_tag(&mut r, &local_tag);
+                self.add_contact(&mut r, &id);
+                if let Some(sdp) = sdp {
+                    r.headers.push("Content-Type", "application/sdp");
+                    r.body = sdp.into_bytes();
+                }
+                self.respond(&key, r);
+            }
+            Method::Options => self.reply(&key, &request, 200, None),
+            _ => {
+                tracing::info!(call = %id, method = %request.method, "in-dialog request not supported");
+                let mut r = self.response(&request, 501, None);
+                r.headers.push("Allow", ALLOW);
+                self.respond(&key, r);
+            }
+        }
+    }
+
+    fn response(&self, request: &Request, status: u16, to_tag: Option<&str>) -> Response {
+        let mut r = response_for(request, status, reasons::phrase(status));
+        if let Some(tag) = to_tag {
+            set_to_tag(&mut r, tag);
+        }
+        r.headers.push("User-Agent", self.cfg.user_agent.clone());
+        r
+    }
+
+    fn reply(&mut self, key: &ServerKey, request: &Request, status: u16, to_tag: Option<&str>) {
+        let r = self.response(request, status, to_tag);
+        self.respond(key, r);
+    }
+
+    fn add_contact(&self, response: &mut Response, call_id: &str) {
+        let transport = self
+            .calls
+            .get(call_id)
+            .map(|c| c.sip.peer.transport.uri_param())
+            .unwrap_or("udp");
+        response.headers.push(
+            "Contact",
+            format!("<sip:stox@{};transport={transport}>", self.cfg.sent_by),
+        );
+    }
+
+    fn inbound_invite(&mut self, request: Request, from: Peer, key: ServerKey) {
+        let local_tag = self.fresh(6);
+        // Inbound SIP only from configured peers (no open relay): the source
+        // address must be one of a trunk's.
+        let allowed = self
+            .cfg
+            .trunk_peers
+            .values()
+            .any(|p| p.addr.ip() == from.addr.ip());
+        if !allowed {
+            tracing::warn!(peer = %from, "INVITE from an unconfigured source refused");
+            self.event(CallEvent::Rejected {
+                what: "sip-unknown-source",
+            });
+            self.reply(&key, &request, 403, Some(&local_tag));
+            return;
+        }
+        if request
+            .headers
+            .get("Max-Forwards")
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            == Some(0)
+        {
+            self.reply(&key, &request, 483, Some(&local_tag));
+            return;
+        }
+        let request_user = SipUri::parse(&request.uri).ok().and_then(|u| u.user);
+        let to_user = request
+            .headers
+            .get("To")
+            .and_then(|v| NameAddr::parse(v).ok())
+            .and_then(|n| SipUri::parse(&n.uri).ok())
+            .and_then(|u| u.user);
+        let Some(callee) = route_inbound(
+            &self.cfg.config,
+            request_user.as_deref(),
+            to_user.as_deref(),
+        ) else {
+            tracing::info!(peer = %from, uri = %request.uri, "INVITE for an unknown number");
+            self.event(CallEvent::Failed {
+                direction: CallDirection::SipToXmpp,
+                status: 404,
+            });
+            self.reply(&key, &request, 404, Some(&local_tag));
+            return;
+        };
+        if request.body.is_empty() {
+            // Delayed offer: Jingle needs the offer in session-initiate (§2b);
+            // answering it from the anchor's capabilities is issue 7.
+            self.event(CallEvent::Failed {
+                direction: CallDirection::SipToXmpp,
+                status: 488,
+            });
+            let mut r = self.response(&request, 488, Some(&local_tag));
+            r.headers
+                .push("Warning", "399 stox \"INVITE without SDP offer not supported\"");
+            self.respond(&key, r);
+            return;
+        }
+        let body = String::from_utf8_lossy(&request.body).to_string();
+        let offer = match sdp_to_jingle(&body, Role::Initiator) {
+            Ok(t) => t.value,
+            Err(e) => {
+                tracing::info!(peer = %from, error = %e, "unusable SDP offer");
+                let status = e.sip_status().0;
+                self.event(CallEvent::Failed {
+                    direction: CallDirection::SipToXmpp,
+                    status,
+                });
+                let mut r = self.response(&request, status, Some(&local_tag));
+                r.headers
+                    .push("Warning", format!("399 stox \"{}\"", warning_text(&e.to_string())));
+                self.respond(&key, r);
+                return;
+            }
+        };
+        let caller = request
+            .headers
+            .get("From")
+            .and_then(|v| NameAddr::parse(v).ok())
+            .and_then(|n| SipUri::parse(&n.uri).ok());
+        let caller_local = caller
+            .as_ref()
+            .map(|u| crate::address::sip_caller_to_jid_localpart(u.user.as_deref(), &u.host))
+            .unwrap_or_else(|| "anonymous".to_string());
+        let our = self.gateway_jid(&caller_local);
+        let call_id = self.new_call_id();
+        let sid = self.fresh(8);
+        let sip_call_id = request.headers.get("Call-ID").unwrap_or_default().to_string();
+        let trunk = self
+            .cfg
+            .trunk_peers
+            .iter()
+            .find(|(_, p)| p.addr.ip() == from.addr.ip())
+            .map(|(n, _)| n.clone());
+        let media: Vec<String> = offer
+            .contents
+            .iter()
+            .filter_map(|c| match &c.description {
+                Some(crate::jingle::Description::Rtp(d)) => Some(d.media.clone()),
+                _ => None,
+            })
+            .collect();
+        let call = Call {
+            id: call_id.clone(),
+            direction: CallDirection::SipToXmpp,
+            state: CallState::Alerting,
+            xmpp: XmppLeg {
+                sid: sid.clone(),
+                user: callee.clone(),
+                gateway: our.clone(),
+                jmi: true,
+                ringing: Vec::new(),
+                initiated: false,
+                media: Some(offer),
+            },
+            sip: SipLeg {
+                call_id: sip_call_id.clone(),
+                local_tag: local_tag.clone(),
+                dialog: None,
+                invite: Some(request.clone()),
+                invite_branch: None,
+                server_key: Some(key.clone()),
+                peer: from,
+                provisional: false,
+                local_sdp: None,
+            },
+            trunk,
+            created_at: Some(self.now),
+            answered_at: None,
+            cancel_pending: false,
+        };
+        self.calls.insert(call_id.clone(), call);
+        self.by_sid.insert((callee.clone(), sid.clone()), call_id.clone());
+        self.by_call_id.insert(sip_call_id, call_id.clone());
+        tracing::info!(call = %call_id, peer = %from, callee = %callee, "inbound INVITE: proposing");
+        self.event(CallEvent::Attempted(CallDirection::SipToXmpp));
+        self.reply(&key, &request, 100, None);
+        let media_refs: Vec<&str> = media.iter().map(String::as_str).collect();
+        self.send_stanza(stanza::jmi_message(
+            &our,
+            &callee,
+            JmiKind::Propose,
+            &sid,
+            &media_refs,
+            None,
+        ));
+        self.persist(&call_id, PersistKind::Created);
+        let ring = std::time::Duration::from_secs(self.cfg.config.calls.ring_timeout_secs);
+        self.timers.set((call_id, CallTimer::RingTimeout), self.now + ring);
+    }
+
+    fn invite_and_key(&self, call_id: &str) -> Option<(Request, ServerKey, String)> {
+        let call = self.calls.get(call_id)?;
+        Some((
+            call.sip.invite.clone()?,
+            call.sip.server_key.clone()?,
+            call.sip.local_tag.clone(),
+        ))
+    }
+
+    pub(crate) fn inbound_ringing(&mut self, call_id: &str, from: &str) {
+        let call = self.calls.get_mut(call_id).expect("caller checked");
+        if call.direction != CallDirection::SipToXmpp || call.state != CallState::Alerting {
+            return;
+        }
+        if !call.xmpp.ringing.iter().any(|r| r == from) {
+            call.xmpp.ringing.push(from.to_string());
+        }
+        if call.sip.provisional {
+            return;
+        }
+        call.sip.provisional = true;
+        if let Some((invite, key, tag)) = self.invite_and_key(call_id) {
+            let mut r = self.response(&invite, 180, Some(&tag));
+            self.add_contact(&mut r, call_id);
+            self.respond(&key, r);
+        }
+    }
+
+    pub(crate) fn inbound_proceed(&mut self, call_id: &str, from: &str) {
+        let call = self.calls.get_mut(call_id).expect("caller checked");
+        if call.direction != CallDirection::SipToXmpp || call.state != CallState::Alerting {
+            return;
+        }
+        call.state = CallState::Initiating;
+        call.xmpp.user = from.to_string();
+        call.xmpp.initiated = true;
+        let others: Vec<String> = call
+            .xmpp
+            .ringing
+            .iter()
+            .filter(|r| r.as_str() != from)
+            .cloned()
+            .collect();
+        let (our, sid) = (call.xmpp.gateway.clone(), call.xmpp.sid.clone());
+        let mut offer = call.xmpp.media.take().unwrap_or_default();
+        offer.action = Some("session-initiate".into());
+        offer.sid = Some(sid.clone());
+        offer.initiator = Some(our.clone());
+        offer.responder = None;
+        for other in others {
+            self.send_stanza(stanza::jmi_message(
+                &our,
+                &other,
+                JmiKind::Finish,
+                &sid,
+                &[],
+                Some(("cancel", Some("answered on another device"))),
+            ));
+        }
+        tracing::info!(call = %call_id, device = from, "device proceeded: session-initiate");
+        let payload = xml_to_element(&jingle_element(&offer).to_compact_string());
+        self.send_iq(call_id, &our, from, payload, IqPurpose::SessionInitiate);
+    }
+
+    pub(crate) fn inbound_rejected(&mut self, call_id: &str, from: &str, reason: Option<&str>) {
+        let state = self.calls[call_id].state;
+        if !matches!(state, CallState::Alerting | CallState::Initiating) {
+            return;
+        }
+        tracing::info!(call = %call_id, device = from, ?reason, "XMPP user rejected the call");
+        let status = match reason {
+            Some("busy") => 486,
+            _ => 603,
+        };
+        self.inbound_refuse(call_id, status, Some(from));
+    }
+
+    /// Ends an unanswered inbound call with a final response toward SIP and a
+    /// retract/finish toward every XMPP device that knows about it.
+    pub(crate) fn inbound_refuse(&mut self, call_id: &str, status: u16, except: Option<&str>) {
+        let Some((invite, key, tag)) = self.invite_and_key(call_id) else {
+            return;
+        };
+        self.reply(&key, &invite, status, Some(&tag));
+        let call = &self.calls[call_id];
+        let (our, sid, user) = (
+            call.xmpp.gateway.clone(),
+            call.xmpp.sid.clone(),
+            call.xmpp.user.clone(),
+        );
+        let ringing: Vec<String> = call
+            .xmpp
+            .ringing
+            .iter()
+            .filter(|r| Some(r.as_str()) != except)
+            .cloned()
+            .collect();
+        for device in ringing {
+            self.send_stanza(stanza::jmi_message(
+                &our,
+                &device,
+                JmiKind::Finish,
+                &sid,
+                &[],
+                Some(("decline", None)),
+            ));
+        }
+        let _ = user;
+        self.end_call(call_id, Some(status));
+    }
+
+    pub(crate) fn inbound_accepted(&mut self, call_id: &str, answer: Jingle) {
+        let call = self.calls.get_mut(call_id).expect("caller checked");
+        call.state = CallState::AnswerGathering;
+        call.xmpp.media = Some(answer);
+        let deadline = std::time::Duration::from_millis(self.cfg.config.calls.trickle_deadline_ms);
+        self.start_gathering(call_id, deadline);
+    }
+
+    /// Translates the gathered answer and sends the 200 OK.
+    pub(crate) fn send_answer(&mut self, call_id: &str) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        if call.state != CallState::AnswerGathering {
+            return;
+        }
+        let Some((invite, key, tag)) = self.invite_and_key(call_id) else {
+            return;
+        };
+        let answer = call.xmpp.media.clone().unwrap_or_default();
+        let session_id: u64 = rand::Rng::random_range(&mut self.rng, 1..u64::MAX / 2);
+        let host = self
+            .cfg
+            .sent_by
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(&self.cfg.sent_by)
+            .trim_matches(['[', ']'])
+            .to_string();
+        let origin = SdpOrigin {
+            username: "-".into(),
+            session_id,
+            session_version: 1,
+            address: host,
+        };
+        let sdp = match jingle_to_sdp(&answer, Role::Responder, &origin) {
+            Ok(t) => t.value,
+            Err(e) => {
+                tracing::warn!(call = %call_id, error = %e, "cannot translate the Jingle answer");
+                let status = e.sip_status().0;
+                self.reply(&key, &invite, status, Some(&tag));
+                let reason = e.jingle_reason().element_name();
+                self.terminate_xmpp(call_id, reason, Some(&e.to_string()));
+                self.end_call(call_id, Some(status));
+                return;
+            }
+        };
+        let mut r = self.response(&invite, 200, Some(&tag));
+        self.add_contact(&mut r, call_id);
+        r.headers.push("Allow", ALLOW);
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = sdp.clone().into_bytes();
+        let contact = format!(
+            "sip:stox@{};transport={}",
+            self.cfg.sent_by,
+            self.calls[call_id].sip.peer.transport.uri_param()
+        );
+        let peer = self.calls[call_id].sip.peer;
+        let dialog = Dialog::from_uas(&invite, &tag, &contact, peer);
+        let call = self.calls.get_mut(call_id).expect("checked");
+        call.sip.dialog = dialog;
+        call.sip.local_sdp = Some(sdp);
+        call.state = CallState::Accepted;
+        self.timers.cancel(&(call_id.to_string(), CallTimer::RingTimeout));
+        tracing::info!(call = %call_id, "answered: 200 OK sent");
+        self.respond(&key, r);
+    }
+
+    /// The XMPP user ended an inbound call (session-terminate or JMI finish).
+    pub(crate) fn inbound_user_hangup(&mut self, call_id: &str, reason: Option<&str>) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        tracing::info!(call = %call_id, ?reason, state = ?call.state, "XMPP user hung up");
+        match call.state {
+            CallState::Alerting | CallState::Initiating | CallState::AnswerGathering => {
+                let status = reasons::status_for_reason(reason);
+                self.inbound_refuse(call_id, status, None);
+            }
+            _ => {
+                self.hangup_sip(call_id);
+                self.end_call(call_id, None);
+            }
+        }
+    }
+
+    fn inbound_cancel(&mut self, cancel: &Request, key: &ServerKey) {
+        let Some(invite_key) = self.tx.invite_for_cancel(cancel) else {
+            self.reply(key, cancel, 481, None);
+            return;
+        };
+        self.reply(key, cancel, 200, None);
+        let call_id = cancel
+            .headers
+            .get("Call-ID")
+            .and_then(|c| self.by_call_id.get(c).cloned());
+        let Some(call_id) = call_id else {
+            return;
+        };
+        if !self.tx.is_pending(&invite_key) {
+            return; // already answered: the caller will BYE
+        }
+        tracing::info!(call = %call_id, "CANCEL from SIP");
+        let Some((invite, _, tag)) = self.invite_and_key(&call_id) else {
+            return;
+        };
+        self.reply(&invite_key, &invite, 487, Some(&tag));
+        self.retract_or_terminate(&call_id, "cancel");
+        self.end_call(&call_id, Some(487));
+    }
+
+    /// Tells the XMPP side an unanswered inbound call is gone.
+    fn retract_or_terminate(&mut self, call_id: &str, reason: &str) {
+        let call = &self.calls[call_id];
+        if call.xmpp.initiated {
+            self.terminate_xmpp(call_id, reason, None);
+        } else {
+            let (our, sid, user) = (
+                call.xmpp.gateway.clone(),
+                call.xmpp.sid.clone(),
+                bare(&call.xmpp.user).to_string(),
+            );
+            self.send_stanza(stanza::jmi_message(
+                &our,
+                &user,
+                JmiKind::Retract,
+                &sid,
+                &[],
+                Some((reason, None)),
+            ));
+        }
+    }
+
+    pub(crate) fn inbound_ring_timeout(&mut self, call_id: &str) {
+        let Some((invite, key, tag)) = self.invite_and_key(call_id) else {
+            return;
+        };
+        if !self.tx.is_pending(&key) {
+            return;
+        }
+        tracing::info!(call = %call_id, "no answer: 480");
+        self.reply(&key, &invite, 480, Some(&tag));
+        self.retract_or_terminate(call_id, "timeout");
+        self.end_call(call_id, Some(480));
+    }
+
+    /// Our 2xx was never ACKed: hang up both legs (RFC 3261 §13.3.1.4).
+    pub(crate) fn ack_timeout(&mut self, sip_call_id: &str) {
+        let Some(call_id) = self.by_call_id.get(sip_call_id).cloned() else {
+            return;
+        };
+        tracing::warn!(call = %call_id, "no ACK for our 200 OK: hanging up");
+        self.hangup_sip(&call_id);
+        self.terminate_xmpp(&call_id, "connectivity-error", Some("no ACK from SIP peer"));
+        self.end_call(&call_id, Some(408));
+    }
+}
+
+fn set_to_tag(response: &mut Response, tag: &str) {
+    if let Some(to) = response.headers.get("To")
+        && let Ok(mut addr) = NameAddr::parse(to)
+        && addr.tag().is_none()
+    {
+        addr.set_tag(tag);
+        response.headers.set("To", addr.to_string());
+    }
+}
+
+fn warning_text(s: &str) -> String {
+    s.chars()
+        .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+        .take(100)
+        .collect()
+}

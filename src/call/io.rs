@@ -1,0 +1,89 @@
+//! The call core's one input enum and one output enum.
+
+use super::model::{Call, CallDirection};
+use crate::sip::peer::Peer;
+use minidom::Element;
+use std::time::Duration;
+
+/// Everything that can happen to the gateway.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// Bytes of one SIP message (a datagram, or one framed message of a stream).
+    Sip {
+        /// Where it came from.
+        from: Peer,
+        /// The raw message; parsed by the core so that it can answer 400 itself.
+        bytes: Vec<u8>,
+    },
+    /// A SIP message could not be delivered (TCP connect refused, reset, …).
+    SipUnreachable {
+        /// The peer that could not be reached.
+        peer: Peer,
+    },
+    /// A stanza from the XMPP server.
+    Stanza(Element),
+    /// Time passed; fire what is due.
+    Timeout,
+}
+
+/// Why the core wants something written durably (a later issue stores it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersistKind {
+    /// The call was created.
+    Created,
+    /// Both legs answered: must be durable before the answer is acknowledged.
+    Answered,
+    /// The call ended; the record is final.
+    Ended,
+}
+
+/// What happened to a call, for metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallEvent {
+    /// A call attempt started.
+    Attempted(CallDirection),
+    /// A call was answered after `setup`.
+    Answered {
+        /// Direction.
+        direction: CallDirection,
+        /// From the first signalling message to the answer.
+        setup: Duration,
+    },
+    /// A call failed before answer, with the SIP status that describes why.
+    Failed {
+        /// Direction.
+        direction: CallDirection,
+        /// SIP status code (sent or received).
+        status: u16,
+    },
+    /// An answered call ended.
+    Ended(CallDirection),
+    /// Input that was refused (malformed SIP or XMPP, unknown dialog, …).
+    Rejected {
+        /// Short label: `sip-malformed`, `jingle-malformed`, `unknown-session`, …
+        what: &'static str,
+    },
+}
+
+/// Everything the core asks of its adapters.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Send a SIP message.
+    SendSip {
+        /// Destination.
+        to: Peer,
+        /// The message.
+        bytes: Vec<u8>,
+    },
+    /// Send a stanza on the component link.
+    SendStanza(Element),
+    /// Persist a call snapshot.
+    Persist {
+        /// Why.
+        kind: PersistKind,
+        /// The call as it is now.
+        call: Box<Call>,
+    },
+    /// A metrics event.
+    Event(CallEvent),
+}

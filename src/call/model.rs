@@ -1,0 +1,123 @@
+//! A call and its two legs as plain, serialisable data.
+//!
+//! Everything a restarted process needs to continue a call lives here (the SIP
+//! dialog, the Jingle sid and peer JID, the negotiated media); instants are
+//! process-local and skipped when serialised.
+
+use crate::jingle::Jingle;
+use crate::sip::dialog::Dialog;
+use crate::sip::message::Request;
+use crate::sip::peer::Peer;
+use crate::sip::transaction::ServerKey;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// Which side called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CallDirection {
+    /// An XMPP user called a SIP address or number.
+    XmppToSip,
+    /// A SIP caller rang an XMPP user.
+    SipToXmpp,
+}
+
+impl CallDirection {
+    /// A label for metrics and logs.
+    pub fn label(self) -> &'static str {
+        match self {
+            CallDirection::XmppToSip => "outbound",
+            CallDirection::SipToXmpp => "inbound",
+        }
+    }
+}
+
+/// Where a call is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CallState {
+    /// Outbound: JMI propose answered with proceed; waiting for session-initiate.
+    Proposed,
+    /// Outbound: session-initiate received; collecting trickled candidates.
+    Gathering,
+    /// Outbound: INVITE sent, no final response yet.
+    Inviting,
+    /// Inbound: JMI propose sent (or session-initiate sent directly), ringing.
+    Alerting,
+    /// Inbound: a device proceeded; session-initiate sent, awaiting session-accept.
+    Initiating,
+    /// Inbound: session-accept received; collecting the answerer's candidates.
+    AnswerGathering,
+    /// Inbound: 200 OK sent, waiting for the ACK.
+    Accepted,
+    /// Both legs up.
+    Active,
+    /// Outbound: CANCEL sent (or pending until a provisional arrives).
+    Cancelling,
+}
+
+/// The XMPP leg: one Jingle session with one XMPP user's device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct XmppLeg {
+    /// Jingle session id (also the JMI id).
+    pub sid: String,
+    /// The XMPP user's JID: bare while an inbound call still rings all devices,
+    /// the chosen device's full JID afterwards.
+    pub user: String,
+    /// The gateway-side JID the user talks to (`<number>@<domain>/<resource>`).
+    pub gateway: String,
+    /// Whether the session was set up with XEP-0353 messages.
+    pub jmi: bool,
+    /// Full JIDs of devices that reported ringing (inbound).
+    pub ringing: Vec<String>,
+    /// Whether the session-initiate has been sent or received.
+    pub initiated: bool,
+    /// The Jingle offer (outbound) or answer (inbound) with candidates merged in.
+    pub media: Option<Jingle>,
+}
+
+/// The SIP leg: one INVITE dialog with a trunk, PBX or phone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SipLeg {
+    /// Call-ID.
+    pub call_id: String,
+    /// Our tag.
+    pub local_tag: String,
+    /// The established (or early) dialog.
+    pub dialog: Option<Dialog>,
+    /// The INVITE we sent (outbound) or received (inbound).
+    pub invite: Option<Request>,
+    /// Branch of the INVITE client transaction (outbound).
+    pub invite_branch: Option<String>,
+    /// The INVITE server transaction (inbound).
+    pub server_key: Option<ServerKey>,
+    /// Where the INVITE went or came from.
+    pub peer: Peer,
+    /// Whether a provisional response was sent or received.
+    pub provisional: bool,
+    /// The SDP we sent last (offer or answer), re-used for session refreshes.
+    pub local_sdp: Option<String>,
+}
+
+/// One bridged call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    /// Correlation id, in every log line about this call.
+    pub id: String,
+    /// Who called.
+    pub direction: CallDirection,
+    /// Where the call is.
+    pub state: CallState,
+    /// The Jingle side.
+    pub xmpp: XmppLeg,
+    /// The SIP side.
+    pub sip: SipLeg,
+    /// Trunk name the call went out through or came in from.
+    pub trunk: Option<String>,
+    /// When the call was created (process-local).
+    #[serde(skip)]
+    pub created_at: Option<Instant>,
+    /// When both legs were answered (process-local).
+    #[serde(skip)]
+    pub answered_at: Option<Instant>,
+    /// Outbound: the user hung up before any provisional; CANCEL waits for one.
+    pub cancel_pending: bool,
+}

@@ -1,0 +1,558 @@
+//! XMPP → SIP: propose → proceed → session-initiate → INVITE; 180 → ringing;
+//! 200 → session-accept and ACK; failures → session-terminate with a reason;
+//! the user's terminate → CANCEL or BYE.
+
+use super::gateway::{CallTimer, Gateway, IqPurpose, bare, localpart};
+use super::io::{CallEvent, PersistKind};
+use super::model::{Call, CallDirection, CallState, SipLeg, XmppLeg};
+use super::reasons;
+use crate::jingle::{Jingle, jingle_element};
+use crate::routing::{OutboundRoute, route_outbound};
+use crate::sip::dialog::{Dialog, Origin, uri_peer};
+use crate::sip::message::{Headers, Method, Request, Response};
+use crate::sip::peer::{Peer, Transport};
+use crate::translate::{Role, SdpOrigin, jingle_to_sdp, sdp_to_jingle};
+use crate::xmpp::stanza::{self, JmiKind};
+use minidom::Element;
+
+impl Gateway {
+    fn route_for(&self, caller: &str, callee: &str) -> Result<(OutboundRoute, Peer), u16> {
+        let callee_local = localpart(callee);
+        let callee_resource = callee
+            .split_once('/')
+            .map(|(_, r)| r)
+            .filter(|r| *r != self.cfg.resource);
+        let route = route_outbound(&self.cfg.config, bare(caller), callee_local, callee_resource)
+            .map_err(|e| e.sip_status())?;
+        let transport = match route.transport {
+            crate::config::ListenTransport::Udp => Transport::Udp,
+            crate::config::ListenTransport::Tcp => Transport::Tcp,
+        };
+        let peer = route
+            .trunk
+            .as_ref()
+            .and_then(|t| self.cfg.trunk_peers.get(t).copied())
+            .or_else(|| {
+                uri_peer(
+                    &format!("sip:{}:{}", route.host, route.port),
+                    transport,
+                )
+            })
+            .ok_or(503u16)?;
+        Ok((route, peer))
+    }
+
+    pub(crate) fn outbound_propose(&mut self, from: &str, to: &str, sid: &str, media: &[String]) {
+        let our = self.our_jid_for(to);
+        if let Err(status) = self.route_for(from, to) {
+            tracing::info!(caller = from, callee = to, status, "outbound call refused");
+            self.event(CallEvent::Failed {
+                direction: CallDirection::XmppToSip,
+                status,
+            });
+            let (reason, text) = refusal(status);
+            self.send_stanza(stanza::jmi_message(
+                &our,
+                from,
+                JmiKind::Reject,
+                sid,
+                &[],
+                Some((reason, Some(text))),
+            ));
+            return;
+        }
+        let call_id = self.new_call_id();
+        let call = new_outbound(&call_id, sid, from, &our, self.now);
+        self.by_sid
+            .insert((bare(from).to_string(), sid.to_string()), call_id.clone());
+        self.calls.insert(call_id.clone(), call);
+        tracing::info!(call = %call_id, caller = from, callee = to, ?media, "JMI propose: proceeding");
+        self.send_stanza(stanza::jmi_message(
+            &our,
+            from,
+            JmiKind::Proceed,
+            sid,
+            &[],
+            None,
+        ));
+        let at = self.now + self.cfg.propose_timeout;
+        self.timers.set((call_id, CallTimer::ProposeExpiry), at);
+    }
+
+    pub(crate) fn outbound_propose_expired(&mut self, call_id: &str) {
+        if self.calls.get(call_id).map(|c| c.state) == Some(CallState::Proposed) {
+            tracing::info!(call = %call_id, "no session-initiate after proceed");
+            self.end_call(call_id, Some(408));
+        }
+    }
+
+    pub(crate) fn outbound_initiate(
+        &mut self,
+        from: &str,
+        to: &str,
+        iq_id: &str,
+        sid: &str,
+        jingle: Jingle,
+        existing: Option<String>,
+    ) {
+        let route = match self.route_for(from, to) {
+            Ok(r) => r,
+            Err(status) => {
+                tracing::info!(caller = from, callee = to, status, "outbound call refused");
+                self.event(CallEvent::Failed {
+                    direction: CallDirection::XmppToSip,
+                    status,
+                });
+                let (kind, condition) = match status {
+                    403 => ("auth", "forbidden"),
+                    404 => ("cancel", "item-not-found"),
+                    400 => ("modify", "jid-malformed"),
+                    _ => ("cancel", "service-unavailable"),
+                };
+                self.iq_fail(to, from, iq_id, kind, condition, None, refusal(status).1);
+                return;
+            }
+        };
+        if jingle.contents.is_empty() {
+            self.iq_fail(to, from, iq_id, "modify", "bad-request", None, "no content");
+            return;
+        }
+        let our = self.our_jid_for(to);
+        let call_id = match existing {
+            Some(id) => {
+                self.timers.cancel(&(id.clone(), CallTimer::ProposeExpiry));
+                id
+            }
+            None => {
+                let id = self.new_call_id();
+                let mut call = new_outbound(&id, sid, from, &our, self.now);
+                call.xmpp.jmi = false;
+                self.by_sid
+                    .insert((bare(from).to_string(), sid.to_string()), id.clone());
+                self.calls.insert(id.clone(), call);
+                id
+            }
+        };
+        // The gateway acks at once, before any SIP response (draft flow F2).
+        self.ack(to, from, iq_id);
+        let (route, peer) = route;
+        let deadline = std::time::Duration::from_millis(self.cfg.config.calls.trickle_deadline_ms);
+        let call = self.calls.get_mut(&call_id).expect("inserted above");
+        call.xmpp.user = from.to_string();
+        call.xmpp.initiated = true;
+        call.xmpp.media = Some(jingle);
+        call.state = CallState::Gathering;
+        call.trunk = route.trunk.clone();
+        call.sip.peer = peer;
+        call.sip.invite = Some(Request {
+            method: Method::Invite,
+            uri: route.request_uri.clone(),
+            headers: Headers::default(),
+            body: Vec::new(),
+        });
+        self.event(CallEvent::Attempted(CallDirection::XmppToSip));
+        self.persist(&call_id, PersistKind::Created);
+        self.start_gathering(&call_id, deadline);
+    }
+
+    /// Translates the gathered offer and sends the INVITE.
+    pub(crate) fn send_invite(&mut self, call_id: &str) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        if call.state != CallState::Gathering {
+            return;
+        }
+        let media = call.xmpp.media.clone().unwrap_or_default();
+        let user = call.xmpp.user.clone();
+        let request_uri = call
+            .sip
+            .invite
+            .as_ref()
+            .map(|r| r.uri.clone())
+            .unwrap_or_default();
+        let peer = call.sip.peer;
+        let session_id: u64 = rand::Rng::random_range(&mut self.rng, 1..u64::MAX / 2);
+        let host = self.cfg.sent_by.rsplit_once(':').map(|(h, _)| h).unwrap_or(&self.cfg.sent_by);
+        let origin = SdpOrigin {
+            username: sdp_username(localpart(&user)),
+            session_id,
+            session_version: 1,
+            address: host.trim_matches(['[', ']']).to_string(),
+        };
+        let sdp = match jingle_to_sdp(&media, Role::Initiator, &origin) {
+            Ok(t) => {
+                for w in &t.warnings {
+                    tracing::info!(call = %call_id, warning = ?w, "offer translated with loss");
+                }
+                t.value
+            }
+            Err(e) => {
+                tracing::warn!(call = %call_id, error = %e, "cannot translate the offer");
+                let reason = e.jingle_reason().element_name();
+                self.terminate_xmpp(call_id, reason, Some(&e.to_string()));
+                self.end_call(call_id, Some(e.sip_status().0));
+                return;
+            }
+        };
+        let branch = self.branch();
+        let local_tag = self.fresh(6);
+        let sip_call_id = format!("{}@{}", self.fresh(12), host);
+        let from_uri = crate::address::jid_to_sip_uri(bare(&user), None);
+        let mut headers = Headers::default();
+        headers.push(
+            "Via",
+            format!(
+                "SIP/2.0/{} {};branch={branch};rport",
+                peer.transport.via_token(),
+                self.cfg.sent_by
+            ),
+        );
+        headers.push("Max-Forwards", "70");
+        headers.push("From", format!("<{from_uri}>;tag={local_tag}"));
+        headers.push("To", format!("<{request_uri}>"));
+        headers.push("Call-ID", sip_call_id.clone());
+        headers.push("CSeq", "1 INVITE");
+        let contact = format!(
+            "sip:{}@{};transport={}",
+            "stox",
+            self.cfg.sent_by,
+            peer.transport.uri_param()
+        );
+        headers.push("Contact", format!("<{contact}>"));
+        headers.push("Allow", ALLOW);
+        headers.push("User-Agent", self.cfg.user_agent.clone());
+        headers.push("Content-Type", "application/sdp");
+        let invite = Request {
+            method: Method::Invite,
+            uri: request_uri,
+            headers,
+            body: sdp.clone().into_bytes(),
+        };
+        let call = self.calls.get_mut(call_id).expect("checked above");
+        call.state = CallState::Inviting;
+        call.sip.call_id = sip_call_id.clone();
+        call.sip.local_tag = local_tag;
+        call.sip.invite = Some(invite.clone());
+        call.sip.invite_branch = Some(branch.clone());
+        call.sip.local_sdp = Some(sdp);
+        self.by_call_id.insert(sip_call_id, call_id.to_string());
+        self.by_branch.insert(branch, call_id.to_string());
+        tracing::info!(call = %call_id, peer = %peer, "INVITE sent");
+        self.tx.send_request(invite, peer, self.now);
+    }
+
+    /// A response matched to one of our client transactions.
+    pub(crate) fn sip_response(&mut self, response: Response, branch: &str) {
+        let Some(call_id) = self.by_branch.get(branch).cloned() else {
+            return; // BYE/CANCEL responses of ended calls, and the like
+        };
+        let Some(call) = self.calls.get(&call_id) else {
+            return;
+        };
+        if call.sip.invite_branch.as_deref() != Some(branch) {
+            return; // a CANCEL's or BYE's response: nothing to do
+        }
+        let status = response.status;
+        if status < 200 {
+            self.outbound_provisional(&call_id, &response);
+        } else if status < 300 {
+            self.outbound_answered(&call_id, response);
+        } else {
+            tracing::info!(call = %call_id, status, "INVITE failed");
+            let cancelled = call.state == CallState::Cancelling;
+            if !cancelled {
+                let reason = reasons::reason_for_status(status).element_name();
+                let text = format!("{} {}", status, response.reason);
+                self.terminate_xmpp(&call_id, reason, Some(&text));
+            }
+            self.end_call(&call_id, Some(status));
+        }
+    }
+
+    fn outbound_provisional(&mut self, call_id: &str, response: &Response) {
+        let call = self.calls.get_mut(call_id).expect("caller checked");
+        let first = !call.sip.provisional;
+        call.sip.provisional = true;
+        if call.cancel_pending {
+            call.cancel_pending = false;
+            self.send_cancel(call_id);
+            return;
+        }
+        if response.status == 100 || !first {
+            return;
+        }
+        if (180..=183).contains(&response.status) {
+            let call = &self.calls[call_id];
+            let (from, to, sid) = (
+                call.xmpp.gateway.clone(),
+                call.xmpp.user.clone(),
+                call.xmpp.sid.clone(),
+            );
+            let payload = Element::builder("jingle", super::gateway::NS_JINGLE)
+                .attr("action", "session-info")
+                .attr("sid", sid)
+                .attr("initiator", to.clone())
+                .append(Element::builder("ringing", NS_RTP_INFO).build())
+                .build();
+            self.send_iq_other(call_id, &from, &to, payload);
+        } else {
+            // Other 1xx mark progress only.
+            let call = self.calls.get_mut(call_id).expect("caller checked");
+            call.sip.provisional = false;
+        }
+    }
+
+    fn outbound_answered(&mut self, call_id: &str, response: Response) {
+        let call = self.calls.get(call_id).expect("caller checked");
+        let invite = call.sip.invite.clone().expect("INVITE was sent");
+        let peer = call.sip.peer;
+        let Some(dialog) = Dialog::from_uac(&invite, &response, peer) else {
+            tracing::warn!(call = %call_id, "2xx without usable dialog headers");
+            self.terminate_xmpp(call_id, "general-error", Some("bad 2xx from SIP peer"));
+            self.end_call(call_id, Some(502));
+            return;
+        };
+        let cancelling = call.state == CallState::Cancelling;
+        let (user, our, sid) = (
+            call.xmpp.user.clone(),
+            call.xmpp.gateway.clone(),
+            call.xmpp.sid.clone(),
+        );
+        // ACK at once: RFC 3261 wants the 2xx acknowledged promptly, and waiting
+        // for the XMPP client's IQ result would only invite retransmissions.
+        let ack_branch = self.branch();
+        let origin = Origin {
+            sent_by: &self.cfg.sent_by.clone(),
+            branch: &ack_branch,
+            user_agent: &self.cfg.user_agent.clone(),
+        };
+        let ack = dialog.ack(dialog.local_cseq, &origin);
+        let hop = dialog.next_hop();
+        self.tx.send_request(ack, hop, self.now);
+        let call = self.calls.get_mut(call_id).expect("caller checked");
+        call.sip.dialog = Some(dialog);
+        if cancelling {
+            // The 2xx crossed our CANCEL: end the dialog we did not want.
+            self.hangup_sip(call_id);
+            self.end_call(call_id, Some(487));
+            return;
+        }
+        let body = String::from_utf8_lossy(&response.body).to_string();
+        let answer = match sdp_to_jingle(&body, Role::Responder) {
+            Ok(t) => {
+                for w in &t.warnings {
+                    tracing::info!(call = %call_id, warning = ?w, "answer translated with loss");
+                }
+                t.value
+            }
+            Err(e) => {
+                tracing::warn!(call = %call_id, error = %e, "cannot translate the SIP answer");
+                self.hangup_sip(call_id);
+                let reason = e.jingle_reason().element_name();
+                self.terminate_xmpp(call_id, reason, Some(&e.to_string()));
+                self.end_call(call_id, Some(e.sip_status().0));
+                return;
+            }
+        };
+        let mut accept = answer;
+        accept.action = Some("session-accept".into());
+        accept.sid = Some(sid);
+        accept.initiator = Some(user.clone());
+        accept.responder = Some(our.clone());
+        let payload = xml_to_element(&jingle_element(&accept).to_compact_string());
+        self.send_iq(call_id, &our, &user, payload, IqPurpose::SessionAccept);
+        self.mark_answered(call_id);
+    }
+
+    /// The XMPP user ended or cancelled an outbound call.
+    pub(crate) fn outbound_user_hangup(&mut self, call_id: &str, reason: &str) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        tracing::info!(call = %call_id, reason, state = ?call.state, "XMPP user hung up");
+        match call.state {
+            CallState::Proposed | CallState::Gathering => self.end_call(call_id, Some(487)),
+            CallState::Inviting => {
+                if call.sip.provisional {
+                    self.send_cancel(call_id);
+                } else {
+                    let call = self.calls.get_mut(call_id).expect("checked");
+                    call.cancel_pending = true;
+                    call.state = CallState::Cancelling;
+                }
+            }
+            CallState::Cancelling => {}
+            _ => {
+                self.hangup_sip(call_id);
+                self.end_call(call_id, None);
+            }
+        }
+    }
+
+    fn send_cancel(&mut self, call_id: &str) {
+        let call = self.calls.get_mut(call_id).expect("caller checked");
+        call.state = CallState::Cancelling;
+        let Some(invite) = call.sip.invite.clone() else {
+            return;
+        };
+        let mut headers = Headers::default();
+        for name in ["Via", "Max-Forwards", "From", "To", "Call-ID"] {
+            if let Some(v) = invite.headers.get(name) {
+                headers.push(name, v.to_string());
+            }
+        }
+        let seq = invite
+            .headers
+            .get("CSeq")
+            .and_then(|v| crate::sip::header::CSeq::parse(v).ok())
+            .map(|c| c.seq)
+            .unwrap_or(1);
+        headers.push("CSeq", format!("{seq} CANCEL"));
+        for route in invite.headers.get_all("Route") {
+            headers.push("Route", route.to_string());
+        }
+        let cancel = Request {
+            method: Method::Cancel,
+            uri: invite.uri.clone(),
+            headers,
+            body: Vec::new(),
+        };
+        let peer = call.sip.peer;
+        tracing::info!(call = %call_id, "CANCEL sent");
+        self.tx.send_request(cancel, peer, self.now);
+    }
+
+    pub(crate) fn outbound_failed(&mut self, call_id: &str, status: u16) {
+        let reason = reasons::reason_for_status(status).element_name();
+        let text = format!("{} {}", status, reasons::phrase(status));
+        self.terminate_xmpp(call_id, reason, Some(&text));
+        self.end_call(call_id, Some(status));
+    }
+
+    /// Timer B or F: the peer never answered.
+    pub(crate) fn sip_timeout(&mut self, branch: &str, method: Method) {
+        let Some(call_id) = self.by_branch.get(branch).cloned() else {
+            return;
+        };
+        if method == Method::Invite && self.calls.contains_key(&call_id) {
+            let cancelling = self.calls[&call_id].state == CallState::Cancelling;
+            tracing::info!(call = %call_id, "INVITE timed out");
+            if cancelling {
+                self.end_call(&call_id, Some(487));
+            } else {
+                self.outbound_failed(&call_id, 408);
+            }
+        }
+    }
+
+    /// A 2xx retransmission after the transaction ended: ACK again; a 2xx from
+    /// another fork: ACK and BYE it (we forward one final response only).
+    pub(crate) fn stray_2xx(&mut self, response: Response, from: Peer) {
+        let Some(call_id) = response
+            .headers
+            .get("Call-ID")
+            .and_then(|c| self.by_call_id.get(c).cloned())
+        else {
+            return;
+        };
+        let Some(call) = self.calls.get(&call_id) else {
+            return;
+        };
+        let Some(invite) = call.sip.invite.clone() else {
+            return;
+        };
+        let Some(mut fork) = Dialog::from_uac(&invite, &response, from) else {
+            return;
+        };
+        let same = call
+            .sip
+            .dialog
+            .as_ref()
+            .is_some_and(|d| d.remote_tag == fork.remote_tag);
+        let ack_branch = self.branch();
+        let sent_by = self.cfg.sent_by.clone();
+        let ua = self.cfg.user_agent.clone();
+        let origin = Origin {
+            sent_by: &sent_by,
+            branch: &ack_branch,
+            user_agent: &ua,
+        };
+        let ack = fork.ack(fork.local_cseq, &origin);
+        self.tx.send_request(ack, fork.next_hop(), self.now);
+        if !same {
+            let bye_branch = self.branch();
+            let origin = Origin {
+                sent_by: &sent_by,
+                branch: &bye_branch,
+                user_agent: &ua,
+            };
+            let bye = fork.request(Method::Bye, &origin);
+            self.tx.send_request(bye, fork.next_hop(), self.now);
+        }
+    }
+}
+
+/// Methods we accept, for Allow headers.
+pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+
+/// XEP-0167 session-info namespace.
+const NS_RTP_INFO: &str = "urn:xmpp:jingle:apps:rtp:info:1";
+
+fn new_outbound(call_id: &str, sid: &str, user: &str, our: &str, now: std::time::Instant) -> Call {
+    Call {
+        id: call_id.to_string(),
+        direction: CallDirection::XmppToSip,
+        state: CallState::Proposed,
+        xmpp: XmppLeg {
+            sid: sid.to_string(),
+            user: user.to_string(),
+            gateway: our.to_string(),
+            jmi: true,
+            ringing: Vec::new(),
+            initiated: false,
+            media: None,
+        },
+        sip: SipLeg {
+            call_id: String::new(),
+            local_tag: String::new(),
+            dialog: None,
+            invite: None,
+            invite_branch: None,
+            server_key: None,
+            peer: Peer {
+                transport: Transport::Udp,
+                addr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+            },
+            provisional: false,
+            local_sdp: None,
+        },
+        trunk: None,
+        created_at: Some(now),
+        answered_at: None,
+        cancel_pending: false,
+    }
+}
+
+/// The Jingle reason and text for a routing refusal.
+fn refusal(status: u16) -> (&'static str, &'static str) {
+    match status {
+        403 => ("decline", "403 Forbidden: not allowed to call through this gateway"),
+        404 => ("gone", "404 Not Found: no route for this address"),
+        400 => ("general-error", "400 Bad Request: malformed address"),
+        _ => ("connectivity-error", "503 Service Unavailable: no reachable route"),
+    }
+}
+
+/// o= usernames cannot contain spaces; XEP-0106 escapes have none, but be safe.
+fn sdp_username(local: &str) -> String {
+    let s: String = local.chars().filter(|c| c.is_ascii_graphic()).collect();
+    if s.is_empty() { "-".into() } else { s }
+}
+
+/// Our own writer's output is well-formed XML; minidom parses it into the DOM
+/// the link sends.
+pub(crate) fn xml_to_element(xml: &str) -> Element {
+    xml.parse()
+        .expect("the Jingle writer produces well-formed, namespaced XML")
+}
