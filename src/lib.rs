@@ -12,6 +12,8 @@ pub mod call;
 pub mod config;
 pub mod jingle;
 pub mod reason;
+pub mod runtime;
 pub mod sip;
+pub mod telemetry;
 pub mod translate;
 pub mod xmpp;

@@ -1,0 +1,216 @@
+//! `stox run`: wires the sans-IO core to its adapters — SIP sockets, the XMPP
+//! component link, metrics — in one event loop that owns the core.
+//!
+//! One task owns the [`Gateway`]; sockets and the link talk to it over
+//! channels. The loop feeds each input with `Instant::now()`, sleeps until the
+//! core's next deadline, and carries out every output.
+
+pub mod sip_transport;
+
+use crate::call::{CoreConfig, Gateway, Input, Output, PersistKind};
+use crate::config::{Config, ListenTransport};
+use crate::sip::peer::{Peer, Transport};
+use crate::sip::timers::SipTimers;
+use crate::telemetry::Metrics;
+use crate::xmpp::link::{LinkConfig, LinkEvent, run_link};
+use crate::xmpp::service::{self, ServiceInfo};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Why the gateway could not start.
+#[derive(Debug)]
+pub enum RunError {
+    /// A listener could not be bound.
+    Bind(std::io::Error),
+    /// A trunk's host did not resolve.
+    Resolve {
+        /// Trunk name.
+        trunk: String,
+        /// What went wrong.
+        error: String,
+    },
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Bind(e) => write!(f, "cannot bind a listener: {e}"),
+            RunError::Resolve { trunk, error } => {
+                write!(f, "trunk {trunk}: cannot resolve its host: {error}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// The resource of the gateway's user JIDs.
+pub const RESOURCE: &str = "stox";
+
+/// Runs the gateway until SIGINT/SIGTERM.
+pub async fn run(config: Config) -> Result<(), RunError> {
+    let metrics = Arc::new(Metrics::new());
+    if let Some(addr) = config.metrics.listen {
+        crate::telemetry::serve(addr, metrics.clone())
+            .await
+            .map_err(RunError::Bind)?;
+    }
+    let trunk_peers = resolve_trunks(&config).await?;
+    let (in_tx, mut in_rx) = mpsc::channel::<Input>(16_384);
+    let sip = sip_transport::start(&config.sip.listen, in_tx.clone())
+        .await
+        .map_err(RunError::Bind)?;
+    let core_cfg = CoreConfig {
+        trunk_peers,
+        sent_by: sent_by(&config),
+        resource: RESOURCE.to_string(),
+        timers: config
+            .sip
+            .timer_t1_ms
+            .map(|ms| SipTimers::with_t1(Duration::from_millis(ms)))
+            .unwrap_or_default(),
+        user_agent: config.sip.user_agent.clone(),
+        trickle_quiet: Duration::from_millis(200),
+        propose_timeout: Duration::from_secs(30),
+        config: config.clone(),
+    };
+    let seed: u64 = rand::random();
+    let mut gateway = Gateway::new(core_cfg, seed, Instant::now());
+
+    let (ev_tx, mut ev_rx) = mpsc::channel::<LinkEvent>(16_384);
+    let (out_tx, out_rx) = mpsc::channel::<minidom::Element>(16_384);
+    let link = LinkConfig {
+        domain: config.xmpp.domain.clone(),
+        server: config.xmpp.server.clone(),
+        secret: config.xmpp.secret.clone(),
+        reconnect_min: Duration::from_millis(250),
+        reconnect_max: Duration::from_secs(config.xmpp.reconnect_max_secs),
+    };
+    tokio::spawn(run_link(link, ev_tx, out_rx));
+    let info = ServiceInfo {
+        domain: config.xmpp.domain.clone(),
+        resource: RESOURCE.to_string(),
+        name: "stox gateway".to_string(),
+    };
+    tracing::info!(domain = %config.xmpp.domain, server = %config.xmpp.server, "stox running");
+
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(RunError::Bind)?;
+    loop {
+        let deadline = gateway.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            Some(input) = in_rx.recv() => {
+                gateway.handle_input(input, Instant::now());
+                // Drain what else is queued before writing, so bursts batch.
+                while let Ok(input) = in_rx.try_recv() {
+                    gateway.handle_input(input, Instant::now());
+                    flush(&mut gateway, &sip, &out_tx, &metrics);
+                }
+            }
+            Some(event) = ev_rx.recv() => match event {
+                LinkEvent::Connected => {
+                    tracing::info!("XMPP component link up");
+                    metrics.set_xmpp_connected(true);
+                }
+                LinkEvent::Disconnected { reason } => {
+                    tracing::warn!(%reason, "XMPP component link down; calls are kept");
+                    metrics.set_xmpp_connected(false);
+                }
+                LinkEvent::Stanza(el) => {
+                    if let Some(replies) = service::handle(&info, &el) {
+                        for r in replies {
+                            send_stanza(&out_tx, r);
+                        }
+                    } else {
+                        gateway.handle_input(Input::Stanza(el), Instant::now());
+                    }
+                }
+            },
+            () = sleep => gateway.handle_input(Input::Timeout, Instant::now()),
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+        }
+        flush(&mut gateway, &sip, &out_tx, &metrics);
+    }
+    tracing::info!(active = gateway.active_calls(), "stox stopping");
+    Ok(())
+}
+
+fn flush(
+    gateway: &mut Gateway,
+    sip: &sip_transport::SipSender,
+    out_tx: &mpsc::Sender<minidom::Element>,
+    metrics: &Metrics,
+) {
+    while let Some(output) = gateway.poll_output() {
+        match output {
+            Output::SendSip { to, bytes } => sip.send(to, bytes),
+            Output::SendStanza(el) => send_stanza(out_tx, el),
+            Output::Persist { kind, call } => {
+                // Durable storage arrives with issue 5; the snapshots are
+                // already produced at the transitions that matter.
+                if kind == PersistKind::Ended {
+                    tracing::debug!(call = %call.id, "call record final");
+                }
+            }
+            Output::Event(e) => metrics.record(&e),
+        }
+    }
+    metrics.set_active(gateway.active_calls());
+}
+
+fn send_stanza(out_tx: &mpsc::Sender<minidom::Element>, el: minidom::Element) {
+    if out_tx.try_send(el).is_err() {
+        tracing::warn!("XMPP send queue full; stanza dropped");
+    }
+}
+
+async fn resolve_trunks(config: &Config) -> Result<HashMap<String, Peer>, RunError> {
+    let mut peers = HashMap::new();
+    for trunk in &config.trunks {
+        let transport = match trunk.transport {
+            ListenTransport::Udp => Transport::Udp,
+            ListenTransport::Tcp => Transport::Tcp,
+        };
+        let host = trunk.host.trim_matches(['[', ']']);
+        let addr = tokio::net::lookup_host((host, trunk.port))
+            .await
+            .map_err(|e| RunError::Resolve {
+                trunk: trunk.name.clone(),
+                error: e.to_string(),
+            })?
+            .next()
+            .ok_or_else(|| RunError::Resolve {
+                trunk: trunk.name.clone(),
+                error: "no address".into(),
+            })?;
+        peers.insert(trunk.name.clone(), Peer { transport, addr });
+    }
+    Ok(peers)
+}
+
+/// Our Via sent-by / Contact host:port: the configured public address, else
+/// the first listener's address.
+fn sent_by(config: &Config) -> String {
+    let first = config.sip.listen.first();
+    let port = first.map(|l| l.addr.port()).unwrap_or(5060);
+    if let Some(public) = &config.sip.public_address {
+        if public.contains(':') && !public.starts_with('[') || public.contains("]:") {
+            return public.clone();
+        }
+        return format!("{public}:{port}");
+    }
+    match first {
+        Some(l) if !l.addr.ip().is_unspecified() => l.addr.to_string(),
+        _ => format!("127.0.0.1:{port}"),
+    }
+}
