@@ -6,6 +6,19 @@
 
 use std::fmt;
 
+use super::header::CSeq;
+
+mod headers;
+mod names;
+mod parse;
+mod response;
+mod validate;
+mod write;
+
+pub use names::canonical_header_name;
+pub use parse::{MAX_HEADER_BYTES, MAX_STREAM_BODY, frame_len, parse_message};
+pub use response::{default_reason, response_for};
+
 /// A SIP request or response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SipMessage {
@@ -101,3 +114,96 @@ impl fmt::Display for SipParseError {
 }
 
 impl std::error::Error for SipParseError {}
+
+impl SipParseError {
+    /// Whether the start line named a SIP version other than 2.0: the
+    /// caller answers 505 Version Not Supported instead of 400.
+    pub fn is_version(&self) -> bool {
+        self.message.contains("version")
+    }
+}
+
+impl Method {
+    /// The method as written on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Invite => "INVITE",
+            Method::Ack => "ACK",
+            Method::Bye => "BYE",
+            Method::Cancel => "CANCEL",
+            Method::Options => "OPTIONS",
+            Method::Register => "REGISTER",
+            Method::Info => "INFO",
+            Method::Prack => "PRACK",
+            Method::Update => "UPDATE",
+            Method::Refer => "REFER",
+            Method::Notify => "NOTIFY",
+            Method::Subscribe => "SUBSCRIBE",
+            Method::Message => "MESSAGE",
+            Method::Other(m) => m,
+        }
+    }
+
+    /// The method for a token. Case-sensitive (RFC 3261 §7.1): `invite` is an
+    /// extension method, not INVITE.
+    pub fn parse(s: &str) -> Method {
+        match s {
+            "INVITE" => Method::Invite,
+            "ACK" => Method::Ack,
+            "BYE" => Method::Bye,
+            "CANCEL" => Method::Cancel,
+            "OPTIONS" => Method::Options,
+            "REGISTER" => Method::Register,
+            "INFO" => Method::Info,
+            "PRACK" => Method::Prack,
+            "UPDATE" => Method::Update,
+            "REFER" => Method::Refer,
+            "NOTIFY" => Method::Notify,
+            "SUBSCRIBE" => Method::Subscribe,
+            "MESSAGE" => Method::Message,
+            other => Method::Other(other.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl SipMessage {
+    /// The headers of either kind of message.
+    pub fn headers(&self) -> &Headers {
+        match self {
+            SipMessage::Request(r) => &r.headers,
+            SipMessage::Response(r) => &r.headers,
+        }
+    }
+
+    /// The headers, for editing (a proxy adding its Via, say).
+    pub fn headers_mut(&mut self) -> &mut Headers {
+        match self {
+            SipMessage::Request(r) => &mut r.headers,
+            SipMessage::Response(r) => &mut r.headers,
+        }
+    }
+
+    /// The body.
+    pub fn body(&self) -> &[u8] {
+        match self {
+            SipMessage::Request(r) => &r.body,
+            SipMessage::Response(r) => &r.body,
+        }
+    }
+
+    /// The Call-ID value (first line).
+    pub fn call_id(&self) -> Option<&str> {
+        self.headers().get("Call-ID")
+    }
+
+    /// The CSeq, if present and parseable.
+    pub fn cseq(&self) -> Option<CSeq> {
+        self.headers().get("CSeq").and_then(|v| CSeq::parse(v).ok())
+    }
+}

@@ -9,4 +9,9 @@ pub mod timers;
 pub mod transaction;
 pub mod uri;
 
-pub use message::{Header, Headers, Method, Request, Response, SipMessage, SipParseError};
+pub use header::{CSeq, NameAddr, Params, Via};
+pub use message::{
+    Header, Headers, Method, Request, Response, SipMessage, SipParseError, canonical_header_name,
+    default_reason, frame_len, parse_message, response_for,
+};
+pub use uri::{Scheme, SipUri};
