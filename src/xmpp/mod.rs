@@ -1,1 +1,9 @@
 //! The XMPP side: the XEP-0114 component link, service discovery, presence, JMI.
+//!
+//! - [`link`]: the component connection, with keepalive and reconnect; the only I/O here.
+//! - [`service`]: pure answers to the gateway's own traffic (disco, version, ping, presence).
+//! - [`stanza`]: pure classification and construction of the stanzas the call core uses.
+
+pub mod link;
+pub mod service;
+pub mod stanza;
