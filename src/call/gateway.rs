@@ -451,17 +451,18 @@ impl Gateway {
 
     /// A Jingle `<jingle action='session-terminate'>` with a reason.
     pub(crate) fn terminate_payload(sid: &str, reason: &str, text: Option<&str>) -> Element {
-        let mut reason_el = Element::builder("reason", NS_JINGLE)
-            .append(Element::builder(reason, NS_JINGLE).build())
-            .build();
+        let mut reason_el = stanza::el("reason", NS_JINGLE);
+        reason_el.append_child(stanza::el(reason, NS_JINGLE));
         if let Some(text) = text {
-            reason_el.append_child(Element::builder("text", NS_JINGLE).append(text).build());
+            let mut t = stanza::el("text", NS_JINGLE);
+            t.append_text(text);
+            reason_el.append_child(t);
         }
-        Element::builder("jingle", NS_JINGLE)
-            .attr("action", "session-terminate")
-            .attr("sid", sid)
-            .append(reason_el)
-            .build()
+        let mut jingle = stanza::el("jingle", NS_JINGLE);
+        stanza::set(&mut jingle, "action", "session-terminate");
+        stanza::set(&mut jingle, "sid", sid);
+        jingle.append_child(reason_el);
+        jingle
     }
 
     /// Sends session-terminate to the call's XMPP user.

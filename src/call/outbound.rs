@@ -173,7 +173,7 @@ impl Gateway {
             .unwrap_or_default();
         let peer = call.sip.peer;
         let session_id: u64 = rand::Rng::random_range(&mut self.rng, 1..u64::MAX / 2);
-        let host = self.cfg.sent_by.rsplit_once(':').map(|(h, _)| h).unwrap_or(&self.cfg.sent_by);
+        let host = host_of(&self.cfg.sent_by);
         let origin = SdpOrigin {
             username: sdp_username(localpart(&user)),
             session_id,
@@ -289,12 +289,11 @@ impl Gateway {
                 call.xmpp.user.clone(),
                 call.xmpp.sid.clone(),
             );
-            let payload = Element::builder("jingle", super::gateway::NS_JINGLE)
-                .attr("action", "session-info")
-                .attr("sid", sid)
-                .attr("initiator", to.clone())
-                .append(Element::builder("ringing", NS_RTP_INFO).build())
-                .build();
+            let mut payload = stanza::el("jingle", super::gateway::NS_JINGLE);
+            stanza::set(&mut payload, "action", "session-info");
+            stanza::set(&mut payload, "sid", &sid);
+            stanza::set(&mut payload, "initiator", &to);
+            payload.append_child(stanza::el("ringing", NS_RTP_INFO));
             self.send_iq_other(call_id, &from, &to, payload);
         } else {
             // Other 1xx mark progress only.
@@ -555,4 +554,12 @@ fn sdp_username(local: &str) -> String {
 pub(crate) fn xml_to_element(xml: &str) -> Element {
     xml.parse()
         .expect("the Jingle writer produces well-formed, namespaced XML")
+}
+
+/// The host part of a host:port sent-by.
+pub(crate) fn host_of(sent_by: &str) -> String {
+    match sent_by.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !h.ends_with(':') => h.to_string(),
+        _ => sent_by.to_string(),
+    }
 }

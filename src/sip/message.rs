@@ -20,7 +20,7 @@ pub use parse::{MAX_HEADER_BYTES, MAX_STREAM_BODY, frame_len, parse_message};
 pub use response::{default_reason, response_for};
 
 /// A SIP request or response.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SipMessage {
     /// A request (INVITE, BYE, …).
     Request(Request),
@@ -29,7 +29,7 @@ pub enum SipMessage {
 }
 
 /// SIP request methods. Unknown extension methods are kept as written.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Method {
     /// INVITE
     Invite,
@@ -62,7 +62,7 @@ pub enum Method {
 }
 
 /// A SIP request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Request {
     /// The method.
     pub method: Method,
@@ -75,7 +75,7 @@ pub struct Request {
 }
 
 /// A SIP response.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Response {
     /// The status code, 100–699.
     pub status: u16,
@@ -88,7 +88,7 @@ pub struct Response {
 }
 
 /// One header field line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Header {
     /// The canonical long name (compact forms such as `v` are expanded to `Via`).
     pub name: String,
@@ -97,7 +97,7 @@ pub struct Header {
 }
 
 /// Headers in wire order; lookups are case-insensitive.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Headers(pub Vec<Header>);
 
 /// Why bytes are not a SIP message.
