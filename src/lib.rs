@@ -12,6 +12,7 @@ pub mod call;
 pub mod config;
 pub mod jingle;
 pub mod reason;
+pub mod routing;
 pub mod sip;
 pub mod translate;
 pub mod xmpp;
