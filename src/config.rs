@@ -1,1 +1,218 @@
-//! Typed gateway configuration (TOML layered with STOX_* environment variables), validated at start.
+//! Typed gateway configuration: a TOML file layered with `STOX_*` environment
+//! variables, validated once at start.
+//!
+//! Everything is checked before the gateway opens a socket, and every problem
+//! names its key (`trunk[1].uri: "foo" is not a sip: URI`), so a bad deployment
+//! fails at `stox check-config` rather than on the first call. Unknown keys and
+//! unknown `STOX_*` variables are errors: a typo must not silently fall back to
+//! a default. `config/stox.example.toml` documents every key.
+
+mod env;
+mod error;
+mod listen;
+mod raw;
+mod trunk;
+mod validate;
+
+pub use env::PROCESS_ENV_VARS;
+pub use error::ConfigError;
+pub use listen::{Listen, ListenTransport};
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+/// The whole gateway configuration, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `[xmpp]`: the component link.
+    pub xmpp: XmppConfig,
+    /// `[sip]`: SIP sockets and identity.
+    pub sip: SipConfig,
+    /// `[database]`: where calls and registrations are kept.
+    pub database: DatabaseConfig,
+    /// `[[trunk]]`: SIP peers that numbers are dialled through, in file order.
+    pub trunks: Vec<TrunkConfig>,
+    /// `[[number]]`: inbound DIDs and the XMPP users they ring.
+    pub numbers: Vec<NumberConfig>,
+    /// `[policy]`: who may call out, and where.
+    pub policy: PolicyConfig,
+    /// `[calls]`: call timers.
+    pub calls: CallsConfig,
+    /// `[metrics]`: the Prometheus endpoint.
+    pub metrics: MetricsConfig,
+}
+
+/// `[xmpp]`: how the gateway connects to the XMPP server as a component (XEP-0114).
+#[derive(Clone, PartialEq, Eq)]
+pub struct XmppConfig {
+    /// The component's JID, the domain gateway users live at (lower-cased).
+    pub domain: String,
+    /// `host:port` of the server's component listener.
+    pub server: String,
+    /// The shared component secret (never printed by `Debug`).
+    pub secret: String,
+    /// Upper bound, in seconds, of the reconnect back-off.
+    pub reconnect_max_secs: u64,
+}
+
+impl fmt::Debug for XmppConfig {
+    /// Redacts the secret: configurations end up in logs and bug reports.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("XmppConfig")
+            .field("domain", &self.domain)
+            .field("server", &self.server)
+            .field("secret", &"<redacted>")
+            .field("reconnect_max_secs", &self.reconnect_max_secs)
+            .finish()
+    }
+}
+
+/// `[sip]`: where SIP is spoken and how the gateway presents itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipConfig {
+    /// Sockets to bind, at least one, no duplicates.
+    pub listen: Vec<Listen>,
+    /// `host[:port]` written in Via and Contact. Defaults to the first listen
+    /// address that is not 0.0.0.0/::, else `127.0.0.1:<first listen port>`.
+    pub public_address: String,
+    /// The User-Agent / Server header value.
+    pub user_agent: String,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseConfig {
+    /// `sqlite:…` or `postgres://…`; only the scheme is checked here.
+    pub url: String,
+}
+
+/// One `[[trunk]]`: a SIP peer numbers are sent to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrunkConfig {
+    /// Unique name, referenced by `policy.default_trunk`.
+    pub name: String,
+    /// The URI as written, `sip:host[:port][;transport=udp|tcp]`.
+    pub uri: String,
+    /// Host from the URI, as written in a URI (IPv6 in brackets).
+    pub host: String,
+    /// Port from the URI, 5060 when absent.
+    pub port: u16,
+    /// `;transport=`, UDP when absent.
+    pub transport: ListenTransport,
+}
+
+impl TrunkConfig {
+    /// `host:port`, for Request-URIs.
+    pub fn hostport(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// One `[[number]]`: an inbound DID and the XMPP user it rings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberConfig {
+    /// Normalised by [`crate::address::normalize_number`]; unique, `+` ignored.
+    pub did: String,
+    /// Bare JID of the user to ring.
+    pub jid: String,
+}
+
+/// `[policy]`: outbound authorisation. The default lets nobody call out, so
+/// that a fresh gateway is not an open relay to paid trunks.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PolicyConfig {
+    /// Domains (any user there) and bare JIDs allowed to dial out.
+    pub allow_outbound: Vec<String>,
+    /// Whether allowed users may also dial `user\40host` SIP addresses directly.
+    pub allow_sip_uris: bool,
+    /// Trunk for numbers; `None` only when no trunk is configured.
+    pub default_trunk: Option<String>,
+}
+
+/// `[calls]`: call timers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallsConfig {
+    /// Unanswered calls end after this many seconds (480 / `<timeout/>`).
+    pub ring_timeout_secs: u64,
+    /// Longest wait, in milliseconds, for Jingle end-of-candidates before the
+    /// INVITE goes out with the candidates gathered so far.
+    pub trickle_deadline_ms: u64,
+}
+
+impl CallsConfig {
+    /// [`Self::ring_timeout_secs`] as a `Duration`.
+    pub fn ring_timeout(&self) -> Duration {
+        Duration::from_secs(self.ring_timeout_secs)
+    }
+
+    /// [`Self::trickle_deadline_ms`] as a `Duration`.
+    pub fn trickle_deadline(&self) -> Duration {
+        Duration::from_millis(self.trickle_deadline_ms)
+    }
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MetricsConfig {
+    /// Where to serve Prometheus metrics; `None` = off.
+    pub listen: Option<SocketAddr>,
+}
+
+impl Config {
+    /// Reads a configuration from TOML `text`, with the `STOX_*` variables of
+    /// `env` laid over it (pass `std::env::vars()` collected, or a fixed list in
+    /// tests), and validates it.
+    pub fn from_toml_str(text: &str, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        // Read the file alone first: its mistakes get a line and column.
+        let from_file: raw::RawConfig =
+            toml::from_str(text).map_err(|e| ConfigError::from_toml(&e, text))?;
+        let mut table: toml::Table = text.parse().map_err(|e| ConfigError::from_toml(&e, text))?;
+        let provenance = env::apply(&mut table, env)?;
+        let raw = if provenance.is_empty() {
+            from_file
+        } else {
+            // Environment values were converted to the key's type, so this
+            // only fails on a shape the file already had.
+            table.try_into().map_err(|e| ConfigError::Syntax {
+                line: None,
+                column: None,
+                message: e.message().to_owned(),
+            })?
+        };
+        validate::validate(raw, &provenance)
+    }
+
+    /// Reads and validates the file at `path`, with the process environment laid over it.
+    pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Config::from_toml_str(&text, &env)
+    }
+
+    /// Valid but probably unintended settings, one sentence each, naming the key.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let binds_any = self.sip.listen.iter().any(|l| l.addr.ip().is_unspecified());
+        let loopback = self.sip.public_address.starts_with("127.")
+            || self.sip.public_address.starts_with("[::1]")
+            || self.sip.public_address.starts_with("localhost");
+        if binds_any && loopback {
+            out.push(format!(
+                "sip.public_address: {} is a loopback address; SIP peers on other hosts cannot reach it",
+                self.sip.public_address
+            ));
+        }
+        if self.policy.allow_outbound.is_empty() {
+            out.push("policy.allow_outbound: empty, so no XMPP user may place calls".into());
+        }
+        if self.trunks.is_empty() {
+            out.push("trunk: none configured, so numbers cannot be dialled".into());
+        }
+        out
+    }
+}

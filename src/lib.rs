@@ -13,6 +13,7 @@ pub mod config;
 pub mod jingle;
 pub mod reason;
 pub mod runtime;
+pub mod routing;
 pub mod sip;
 pub mod telemetry;
 pub mod translate;

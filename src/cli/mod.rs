@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod check_config;
 mod translate;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +19,8 @@ enum Command {
     /// Translate between SDP and Jingle (a debugging aid; output is stable for scripts).
     #[command(subcommand)]
     Translate(translate::TranslateCommand),
+    /// Validate a configuration file (with STOX_* variables applied) and exit.
+    CheckConfig(check_config::CheckConfig),
 }
 
 impl Cli {
@@ -25,6 +28,7 @@ impl Cli {
     pub fn run(self) -> ExitCode {
         match self.command {
             Command::Translate(cmd) => cmd.run(),
+            Command::CheckConfig(cmd) => cmd.run(),
         }
     }
 }

@@ -1,0 +1,93 @@
+//! The file's shape as serde reads it. Every value is optional here, so that a
+//! value may come from the environment instead (secrets often do); defaults and
+//! "required" are decided in `validate`, in one place, with the key's name.
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    #[serde(default)]
+    pub xmpp: RawXmpp,
+    #[serde(default)]
+    pub sip: RawSip,
+    #[serde(default)]
+    pub database: RawDatabase,
+    #[serde(default, rename = "trunk")]
+    pub trunks: Vec<RawTrunk>,
+    #[serde(default, rename = "number")]
+    pub numbers: Vec<RawNumber>,
+    #[serde(default)]
+    pub policy: RawPolicy,
+    #[serde(default)]
+    pub calls: RawCalls,
+    #[serde(default)]
+    pub metrics: RawMetrics,
+}
+
+/// `[xmpp]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawXmpp {
+    pub domain: Option<String>,
+    pub server: Option<String>,
+    pub secret: Option<String>,
+    pub reconnect_max_secs: Option<u64>,
+}
+
+/// `[sip]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSip {
+    pub listen: Option<Vec<String>>,
+    pub public_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// `[database]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDatabase {
+    pub url: Option<String>,
+}
+
+/// One `[[trunk]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTrunk {
+    pub name: Option<String>,
+    pub uri: Option<String>,
+}
+
+/// One `[[number]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNumber {
+    pub did: Option<String>,
+    pub jid: Option<String>,
+}
+
+/// `[policy]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPolicy {
+    pub allow_outbound: Option<Vec<String>>,
+    pub allow_sip_uris: Option<bool>,
+    pub default_trunk: Option<String>,
+}
+
+/// `[calls]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCalls {
+    pub ring_timeout_secs: Option<u64>,
+    pub trickle_deadline_ms: Option<u64>,
+}
+
+/// `[metrics]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMetrics {
+    pub listen: Option<String>,
+}

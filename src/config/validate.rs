@@ -1,0 +1,262 @@
+//! Raw file values → a [`Config`] that the gateway can trust: defaults filled
+//! in, every value checked, each problem reported under its dotted key.
+
+use super::env::Provenance;
+use super::raw::{RawConfig, RawNumber, RawTrunk};
+use super::trunk::parse_trunk_uri;
+use super::*;
+use crate::address::{normalize_number, split_hostport};
+use std::collections::HashMap;
+
+/// The component port of Prosody and ejabberd when run next to the gateway.
+const DEFAULT_XMPP_SERVER: &str = "127.0.0.1:5347";
+const DEFAULT_RECONNECT_MAX_SECS: u64 = 30;
+const DEFAULT_LISTEN: &str = "udp:0.0.0.0:5060";
+const DEFAULT_DATABASE_URL: &str = "sqlite://stox.db";
+const DEFAULT_RING_TIMEOUT_SECS: u64 = 60;
+const DEFAULT_TRICKLE_DEADLINE_MS: u64 = 2000;
+
+/// Builds errors that mention the environment variable a value came from.
+struct Check<'a> {
+    provenance: &'a Provenance,
+}
+
+impl Check<'_> {
+    fn err(&self, key: &str, problem: impl Into<String>) -> ConfigError {
+        let mut problem = problem.into();
+        let base = key.split('[').next().unwrap_or(key);
+        if let Some(var) = self.provenance.get(base) {
+            problem.push_str(&format!(" (set by {var})"));
+        }
+        ConfigError::invalid(key, problem)
+    }
+
+    fn required(&self, key: &str, value: Option<String>) -> Result<String, ConfigError> {
+        match value {
+            None => Err(self.err(key, "is required")),
+            Some(v) if v.trim().is_empty() => Err(self.err(key, "must not be empty")),
+            Some(v) => Ok(v),
+        }
+    }
+}
+
+pub(crate) fn validate(raw: RawConfig, provenance: &Provenance) -> Result<Config, ConfigError> {
+    let c = Check { provenance };
+    let xmpp = xmpp(&c, raw.xmpp)?;
+    let sip = sip(&c, raw.sip)?;
+    let database = database(&c, raw.database)?;
+    let trunks = trunks(&c, raw.trunks)?;
+    let numbers = numbers(&c, raw.numbers)?;
+    let policy = policy(&c, raw.policy, &trunks)?;
+    let ring_timeout_secs = raw
+        .calls
+        .ring_timeout_secs
+        .unwrap_or(DEFAULT_RING_TIMEOUT_SECS);
+    if ring_timeout_secs == 0 {
+        return Err(c.err("calls.ring_timeout_secs", "must be at least 1"));
+    }
+    let calls = CallsConfig {
+        ring_timeout_secs,
+        trickle_deadline_ms: raw
+            .calls
+            .trickle_deadline_ms
+            .unwrap_or(DEFAULT_TRICKLE_DEADLINE_MS),
+    };
+    let metrics = MetricsConfig {
+        listen: match raw.metrics.listen.filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(s.parse().map_err(|_| {
+                c.err(
+                    "metrics.listen",
+                    format!("{s:?} is not an ADDR:PORT socket address"),
+                )
+            })?),
+        },
+    };
+    Ok(Config {
+        xmpp,
+        sip,
+        database,
+        trunks,
+        numbers,
+        policy,
+        calls,
+        metrics,
+    })
+}
+
+fn xmpp(c: &Check, raw: super::raw::RawXmpp) -> Result<XmppConfig, ConfigError> {
+    let domain = c.required("xmpp.domain", raw.domain)?;
+    if !matches!(split_hostport(&domain), Ok((h, None)) if !h.starts_with('[')) {
+        return Err(c.err("xmpp.domain", format!("{domain:?} is not a domain name")));
+    }
+    let server = raw.server.unwrap_or_else(|| DEFAULT_XMPP_SERVER.into());
+    if !matches!(split_hostport(&server), Ok((_, Some(_)))) {
+        return Err(c.err("xmpp.server", format!("{server:?} is not host:port")));
+    }
+    let secret = c.required("xmpp.secret", raw.secret)?;
+    let reconnect_max_secs = raw.reconnect_max_secs.unwrap_or(DEFAULT_RECONNECT_MAX_SECS);
+    if reconnect_max_secs == 0 {
+        return Err(c.err("xmpp.reconnect_max_secs", "must be at least 1"));
+    }
+    Ok(XmppConfig {
+        domain: domain.to_ascii_lowercase(),
+        server,
+        secret,
+        reconnect_max_secs,
+    })
+}
+
+fn sip(c: &Check, raw: super::raw::RawSip) -> Result<SipConfig, ConfigError> {
+    let texts = raw.listen.unwrap_or_else(|| vec![DEFAULT_LISTEN.into()]);
+    if texts.is_empty() {
+        return Err(c.err("sip.listen", "must list at least one socket"));
+    }
+    let mut listen: Vec<Listen> = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let key = format!("sip.listen[{i}]");
+        let l: Listen = text.parse().map_err(|p: String| c.err(&key, p))?;
+        if let Some(j) = listen.iter().position(|o| *o == l) {
+            return Err(c.err(&key, format!("{text:?} is already sip.listen[{j}]")));
+        }
+        listen.push(l);
+    }
+    let public_address = match raw.public_address {
+        Some(p) => {
+            split_hostport(&p)
+                .map_err(|_| c.err("sip.public_address", format!("{p:?} is not host[:port]")))?;
+            p
+        }
+        None => default_public_address(&listen),
+    };
+    let user_agent = raw
+        .user_agent
+        .unwrap_or_else(|| format!("stox/{}", env!("CARGO_PKG_VERSION")));
+    if user_agent.trim().is_empty() || user_agent.chars().any(char::is_control) {
+        return Err(c.err("sip.user_agent", "must be non-empty text on one line"));
+    }
+    Ok(SipConfig {
+        listen,
+        public_address,
+        user_agent,
+    })
+}
+
+/// The first listen address that names an interface, else loopback with the
+/// first listen port: a usable value for a gateway and PBX on one host, and
+/// `Config::warnings` says so when it is probably wrong.
+fn default_public_address(listen: &[Listen]) -> String {
+    match listen.iter().find(|l| !l.addr.ip().is_unspecified()) {
+        Some(l) => l.addr.to_string(),
+        None => format!("127.0.0.1:{}", listen[0].addr.port()),
+    }
+}
+
+fn database(c: &Check, raw: super::raw::RawDatabase) -> Result<DatabaseConfig, ConfigError> {
+    let url = raw.url.unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+    let scheme_ok = ["sqlite:", "postgres://", "postgresql://"]
+        .iter()
+        .any(|s| url.len() > s.len() && url[..s.len()].eq_ignore_ascii_case(s));
+    if !scheme_ok {
+        return Err(c.err(
+            "database.url",
+            format!("{url:?} is not a sqlite: or postgres:// URL"),
+        ));
+    }
+    Ok(DatabaseConfig { url })
+}
+
+fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError> {
+    let mut out: Vec<TrunkConfig> = Vec::new();
+    for (i, t) in raw.into_iter().enumerate() {
+        let name = c.required(&format!("trunk[{i}].name"), t.name)?;
+        if let Some(j) = out.iter().position(|o| o.name == name) {
+            return Err(c.err(
+                &format!("trunk[{i}].name"),
+                format!("{name:?} is already used by trunk[{j}]"),
+            ));
+        }
+        let uri = c.required(&format!("trunk[{i}].uri"), t.uri)?;
+        let target = parse_trunk_uri(&uri).map_err(|p| c.err(&format!("trunk[{i}].uri"), p))?;
+        out.push(TrunkConfig {
+            name,
+            uri,
+            host: target.host,
+            port: target.port,
+            transport: target.transport,
+        });
+    }
+    Ok(out)
+}
+
+fn numbers(c: &Check, raw: Vec<RawNumber>) -> Result<Vec<NumberConfig>, ConfigError> {
+    let mut out: Vec<NumberConfig> = Vec::new();
+    // Keyed without the '+', because inbound matching ignores it.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, n) in raw.into_iter().enumerate() {
+        let key = format!("number[{i}].did");
+        let text = c.required(&key, n.did)?;
+        let did = normalize_number(&text)
+            .ok_or_else(|| c.err(&key, format!("{text:?} is not a telephone number")))?;
+        let bare = did.trim_start_matches('+').to_owned();
+        if let Some(j) = seen.insert(bare, i) {
+            return Err(c.err(
+                &key,
+                format!("{text:?} is the same number as number[{j}].did"),
+            ));
+        }
+        let key = format!("number[{i}].jid");
+        let jid = c.required(&key, n.jid)?;
+        if !is_bare_jid(&jid) {
+            return Err(c.err(
+                &key,
+                format!("{jid:?} is not a bare JID (user@domain, no /resource)"),
+            ));
+        }
+        out.push(NumberConfig { did, jid });
+    }
+    Ok(out)
+}
+
+/// `local@domain` with both parts present and no resource or blanks.
+fn is_bare_jid(s: &str) -> bool {
+    matches!(s.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'))
+        && !s.contains('/')
+        && !s.chars().any(char::is_whitespace)
+}
+
+fn policy(
+    c: &Check,
+    raw: super::raw::RawPolicy,
+    trunks: &[TrunkConfig],
+) -> Result<PolicyConfig, ConfigError> {
+    let allow_outbound = raw.allow_outbound.unwrap_or_default();
+    for (i, entry) in allow_outbound.iter().enumerate() {
+        let ok = if entry.contains('@') {
+            is_bare_jid(entry)
+        } else {
+            matches!(split_hostport(entry), Ok((h, None)) if !h.starts_with('['))
+        };
+        if !ok {
+            return Err(c.err(
+                &format!("policy.allow_outbound[{i}]"),
+                format!("{entry:?} is neither a domain nor a bare JID"),
+            ));
+        }
+    }
+    let default_trunk = match raw.default_trunk.filter(|t| !t.is_empty()) {
+        Some(name) if trunks.iter().any(|t| t.name == name) => Some(name),
+        Some(name) => {
+            return Err(c.err(
+                "policy.default_trunk",
+                format!("no [[trunk]] is named {name:?}"),
+            ));
+        }
+        None => trunks.first().map(|t| t.name.clone()),
+    };
+    Ok(PolicyConfig {
+        allow_outbound,
+        allow_sip_uris: raw.allow_sip_uris.unwrap_or(false),
+        default_trunk,
+    })
+}
