@@ -79,6 +79,9 @@ pub struct SipConfig {
     pub public_address: String,
     /// The User-Agent / Server header value.
     pub user_agent: String,
+    /// RFC 3261 T1 in milliseconds (default 500); every other SIP timer
+    /// derives from it. Lower it on a LAN or in tests to shorten Timer B/F.
+    pub timer_t1_ms: u64,
 }
 
 /// `[database]`.

@@ -294,9 +294,7 @@ impl Gateway {
             Inbound::IqResult { id, .. } => {
                 self.iqs.remove(&id);
             }
-            Inbound::IqError {
-                id, condition, ..
-            } => self.iq_error(&id, &condition),
+            Inbound::IqError { id, condition, .. } => self.iq_error(&id, &condition),
             Inbound::Jmi {
                 from,
                 to,
@@ -512,16 +510,7 @@ pub(crate) fn localpart(jid: &str) -> &str {
     b.split_once('@').map(|(l, _)| l).unwrap_or("")
 }
 
-/// The domain of a JID.
-pub(crate) fn domain(jid: &str) -> &str {
-    let b = bare(jid);
-    b.split_once('@').map(|(_, d)| d).unwrap_or(b)
-}
-
 /// A parse error message made safe for a reason phrase (no CR/LF, bounded).
 fn sanitize_phrase(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control())
-        .take(80)
-        .collect()
+    s.chars().filter(|c| !c.is_control()).take(80).collect()
 }

@@ -20,7 +20,12 @@ use crate::translate::{Role, SdpOrigin, jingle_to_sdp, sdp_to_jingle};
 use crate::xmpp::stanza::{self, JmiKind};
 
 impl Gateway {
-    pub(crate) fn route_sip_request(&mut self, request: Request, from: Peer, key: Option<ServerKey>) {
+    pub(crate) fn route_sip_request(
+        &mut self,
+        request: Request,
+        from: Peer,
+        key: Option<ServerKey>,
+    ) {
         let to_tag = request
             .headers
             .get("To")
@@ -199,8 +204,10 @@ impl Gateway {
                 status: 488,
             });
             let mut r = self.response(&request, 488, Some(&local_tag));
-            r.headers
-                .push("Warning", "399 stox \"INVITE without SDP offer not supported\"");
+            r.headers.push(
+                "Warning",
+                "399 stox \"INVITE without SDP offer not supported\"",
+            );
             self.respond(&key, r);
             return;
         }
@@ -215,8 +222,10 @@ impl Gateway {
                     status,
                 });
                 let mut r = self.response(&request, status, Some(&local_tag));
-                r.headers
-                    .push("Warning", format!("399 stox \"{}\"", warning_text(&e.to_string())));
+                r.headers.push(
+                    "Warning",
+                    format!("399 stox \"{}\"", warning_text(&e.to_string())),
+                );
                 self.respond(&key, r);
                 return;
             }
@@ -233,7 +242,11 @@ impl Gateway {
         let our = self.gateway_jid(&caller_local);
         let call_id = self.new_call_id();
         let sid = self.fresh(8);
-        let sip_call_id = request.headers.get("Call-ID").unwrap_or_default().to_string();
+        let sip_call_id = request
+            .headers
+            .get("Call-ID")
+            .unwrap_or_default()
+            .to_string();
         let trunk = self
             .cfg
             .trunk_peers
@@ -278,7 +291,8 @@ impl Gateway {
             cancel_pending: false,
         };
         self.calls.insert(call_id.clone(), call);
-        self.by_sid.insert((callee.clone(), sid.clone()), call_id.clone());
+        self.by_sid
+            .insert((callee.clone(), sid.clone()), call_id.clone());
         self.by_call_id.insert(sip_call_id, call_id.clone());
         tracing::info!(call = %call_id, peer = %from, callee = %callee, "inbound INVITE: proposing");
         self.event(CallEvent::Attempted(CallDirection::SipToXmpp));
@@ -294,7 +308,8 @@ impl Gateway {
         ));
         self.persist(&call_id, PersistKind::Created);
         let ring = std::time::Duration::from_secs(self.cfg.config.calls.ring_timeout_secs);
-        self.timers.set((call_id, CallTimer::RingTimeout), self.now + ring);
+        self.timers
+            .set((call_id, CallTimer::RingTimeout), self.now + ring);
     }
 
     fn invite_and_key(&self, call_id: &str) -> Option<(Request, ServerKey, String)> {
@@ -471,7 +486,8 @@ impl Gateway {
         call.sip.dialog = dialog;
         call.sip.local_sdp = Some(sdp);
         call.state = CallState::Accepted;
-        self.timers.cancel(&(call_id.to_string(), CallTimer::RingTimeout));
+        self.timers
+            .cancel(&(call_id.to_string(), CallTimer::RingTimeout));
         tracing::info!(call = %call_id, "answered: 200 OK sent");
         self.respond(&key, r);
     }

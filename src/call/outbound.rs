@@ -22,8 +22,13 @@ impl Gateway {
             .split_once('/')
             .map(|(_, r)| r)
             .filter(|r| *r != self.cfg.resource);
-        let route = route_outbound(&self.cfg.config, bare(caller), callee_local, callee_resource)
-            .map_err(|e| e.sip_status())?;
+        let route = route_outbound(
+            &self.cfg.config,
+            bare(caller),
+            callee_local,
+            callee_resource,
+        )
+        .map_err(|e| e.sip_status())?;
         let transport = match route.transport {
             crate::config::ListenTransport::Udp => Transport::Udp,
             crate::config::ListenTransport::Tcp => Transport::Tcp,
@@ -32,12 +37,7 @@ impl Gateway {
             .trunk
             .as_ref()
             .and_then(|t| self.cfg.trunk_peers.get(t).copied())
-            .or_else(|| {
-                uri_peer(
-                    &format!("sip:{}:{}", route.host, route.port),
-                    transport,
-                )
-            })
+            .or_else(|| uri_peer(&format!("sip:{}:{}", route.host, route.port), transport))
             .ok_or(503u16)?;
         Ok((route, peer))
     }
@@ -250,7 +250,12 @@ impl Gateway {
         let Some(call) = self.calls.get(&call_id) else {
             return;
         };
-        if call.sip.invite_branch.as_deref() != Some(branch) {
+        let is_invite = response
+            .headers
+            .get("CSeq")
+            .and_then(|v| crate::sip::header::CSeq::parse(v).ok())
+            .is_some_and(|c| c.method == Method::Invite);
+        if call.sip.invite_branch.as_deref() != Some(branch) || !is_invite {
             return; // a CANCEL's or BYE's response: nothing to do
         }
         let status = response.status;
@@ -272,16 +277,18 @@ impl Gateway {
 
     fn outbound_provisional(&mut self, call_id: &str, response: &Response) {
         let call = self.calls.get_mut(call_id).expect("caller checked");
-        let first = !call.sip.provisional;
         call.sip.provisional = true;
         if call.cancel_pending {
             call.cancel_pending = false;
             self.send_cancel(call_id);
             return;
         }
+        // `ringing` holds the user's JID once we have told them it rings.
+        let first = call.xmpp.ringing.is_empty();
         if response.status == 100 || !first {
             return;
         }
+        call.xmpp.ringing.push(call.xmpp.user.clone());
         if (180..=183).contains(&response.status) {
             let call = &self.calls[call_id];
             let (from, to, sid) = (
@@ -298,7 +305,7 @@ impl Gateway {
         } else {
             // Other 1xx mark progress only.
             let call = self.calls.get_mut(call_id).expect("caller checked");
-            call.sip.provisional = false;
+            call.xmpp.ringing.clear();
         }
     }
 
@@ -536,10 +543,16 @@ fn new_outbound(call_id: &str, sid: &str, user: &str, our: &str, now: std::time:
 /// The Jingle reason and text for a routing refusal.
 fn refusal(status: u16) -> (&'static str, &'static str) {
     match status {
-        403 => ("decline", "403 Forbidden: not allowed to call through this gateway"),
+        403 => (
+            "decline",
+            "403 Forbidden: not allowed to call through this gateway",
+        ),
         404 => ("gone", "404 Not Found: no route for this address"),
         400 => ("general-error", "400 Bad Request: malformed address"),
-        _ => ("connectivity-error", "503 Service Unavailable: no reachable route"),
+        _ => (
+            "connectivity-error",
+            "503 Service Unavailable: no reachable route",
+        ),
     }
 }
 

@@ -48,7 +48,15 @@ impl Gateway {
     pub(crate) fn jingle_set(&mut self, from: &str, to: &str, id: &str, el: &Element) {
         let action = el.attr("action").unwrap_or_default().to_string();
         let Some(sid) = el.attr("sid").map(str::to_string) else {
-            self.iq_fail(to, from, id, "modify", "bad-request", None, "jingle without sid");
+            self.iq_fail(
+                to,
+                from,
+                id,
+                "modify",
+                "bad-request",
+                None,
+                "jingle without sid",
+            );
             return;
         };
         let jingle = match parse_jingle(&String::from(el)) {
@@ -219,7 +227,11 @@ impl Gateway {
                 });
             if let Some(ice) = target {
                 for cand in &t.candidates {
-                    if !ice.candidates.iter().any(|c| c.id == cand.id && c.ip == cand.ip && c.port == cand.port) {
+                    if !ice
+                        .candidates
+                        .iter()
+                        .any(|c| c.id == cand.id && c.ip == cand.ip && c.port == cand.port)
+                    {
                         ice.candidates.push(cand.clone());
                         added += 1;
                     }
@@ -236,7 +248,8 @@ impl Gateway {
         }
         let key = (call_id.to_string(), super::gateway::CallTimer::Gathered);
         if complete {
-            self.timers.set(key, now);
+            self.timers.cancel(&key);
+            self.gathered_now(call_id);
         } else if added > 0 {
             let deadline = self.timers.get(&key).unwrap_or(now + quiet);
             self.timers.set(key, deadline.min(now + quiet));
@@ -263,14 +276,24 @@ impl Gateway {
             })
         });
         let key = (call_id.to_string(), super::gateway::CallTimer::Gathered);
-        let at = if !needs_wait {
-            now
-        } else if has_candidates {
+        if !needs_wait {
+            self.gathered_now(call_id);
+            return;
+        }
+        let at = if has_candidates {
             now + self.cfg.trickle_quiet.min(deadline)
         } else {
             now + deadline
         };
         self.timers.set(key, at);
+    }
+
+    fn gathered_now(&mut self, call_id: &str) {
+        match self.calls.get(call_id).map(|c| c.direction) {
+            Some(CallDirection::XmppToSip) => self.send_invite(call_id),
+            Some(CallDirection::SipToXmpp) => self.send_answer(call_id),
+            None => {}
+        }
     }
 
     pub(crate) fn new_call_id(&mut self) -> String {
@@ -289,9 +312,7 @@ impl Gateway {
 
 /// The condition name inside `<reason/>`, if any.
 pub(crate) fn reason_of(jingle: &Element) -> Option<String> {
-    let reason = jingle
-        .children()
-        .find(|c| c.name() == "reason")?;
+    let reason = jingle.children().find(|c| c.name() == "reason")?;
     reason
         .children()
         .find(|c| c.name() != "text")

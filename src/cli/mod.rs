@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod check_config;
+mod run;
 mod translate;
 
 use clap::{Parser, Subcommand};
@@ -16,6 +17,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the gateway.
+    Run(run::Run),
     /// Translate between SDP and Jingle (a debugging aid; output is stable for scripts).
     #[command(subcommand)]
     Translate(translate::TranslateCommand),
@@ -27,6 +30,7 @@ impl Cli {
     /// Runs the chosen command and returns the process exit code.
     pub fn run(self) -> ExitCode {
         match self.command {
+            Command::Run(cmd) => cmd.run(),
             Command::Translate(cmd) => cmd.run(),
             Command::CheckConfig(cmd) => cmd.run(),
         }

@@ -36,6 +36,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("sip", "listen", Kind::List),
     ("sip", "public_address", Kind::Str),
     ("sip", "user_agent", Kind::Str),
+    ("sip", "timer_t1_ms", Kind::Int),
     ("database", "url", Kind::Str),
     ("policy", "allow_outbound", Kind::List),
     ("policy", "allow_sip_uris", Kind::Bool),

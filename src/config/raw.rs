@@ -43,6 +43,7 @@ pub(crate) struct RawSip {
     pub listen: Option<Vec<String>>,
     pub public_address: Option<String>,
     pub user_agent: Option<String>,
+    pub timer_t1_ms: Option<u64>,
 }
 
 /// `[database]`

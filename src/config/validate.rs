@@ -135,10 +135,18 @@ fn sip(c: &Check, raw: super::raw::RawSip) -> Result<SipConfig, ConfigError> {
     if user_agent.trim().is_empty() || user_agent.chars().any(char::is_control) {
         return Err(c.err("sip.user_agent", "must be non-empty text on one line"));
     }
+    let timer_t1_ms = raw.timer_t1_ms.unwrap_or(500);
+    if !(10..=5000).contains(&timer_t1_ms) {
+        return Err(c.err(
+            "sip.timer_t1_ms",
+            format!("{timer_t1_ms} is outside 10..=5000 ms"),
+        ));
+    }
     Ok(SipConfig {
         listen,
         public_address,
         user_agent,
+        timer_t1_ms,
     })
 }
 

@@ -67,11 +67,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         trunk_peers,
         sent_by: sent_by(&config),
         resource: RESOURCE.to_string(),
-        timers: config
-            .sip
-            .timer_t1_ms
-            .map(|ms| SipTimers::with_t1(Duration::from_millis(ms)))
-            .unwrap_or_default(),
+        timers: SipTimers::with_t1(Duration::from_millis(config.sip.timer_t1_ms)),
         user_agent: config.sip.user_agent.clone(),
         trickle_quiet: Duration::from_millis(200),
         propose_timeout: Duration::from_secs(30),
@@ -198,19 +194,25 @@ async fn resolve_trunks(config: &Config) -> Result<HashMap<String, Peer>, RunErr
     Ok(peers)
 }
 
-/// Our Via sent-by / Contact host:port: the configured public address, else
-/// the first listener's address.
+/// Our Via sent-by / Contact host:port: the configured public address (with
+/// the first listener's port when it names none).
 fn sent_by(config: &Config) -> String {
-    let first = config.sip.listen.first();
-    let port = first.map(|l| l.addr.port()).unwrap_or(5060);
-    if let Some(public) = &config.sip.public_address {
-        if public.contains(':') && !public.starts_with('[') || public.contains("]:") {
-            return public.clone();
+    let public = &config.sip.public_address;
+    let has_port = match public.rsplit_once(':') {
+        Some((h, p)) => {
+            p.chars().all(|c| c.is_ascii_digit()) && (!h.contains(':') || h.ends_with(']'))
         }
-        return format!("{public}:{port}");
-    }
-    match first {
-        Some(l) if !l.addr.ip().is_unspecified() => l.addr.to_string(),
-        _ => format!("127.0.0.1:{port}"),
+        None => false,
+    };
+    if has_port {
+        public.clone()
+    } else {
+        let port = config
+            .sip
+            .listen
+            .first()
+            .map(|l| l.addr.port())
+            .unwrap_or(5060);
+        format!("{public}:{port}")
     }
 }

@@ -18,7 +18,9 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// Identifies a server transaction so the TU can answer it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ServerKey {
     /// Via branch (or an RFC 2543 fallback key when the branch lacks the magic cookie).
     pub branch: String,
@@ -199,6 +201,7 @@ impl TransactionLayer {
         };
         let invite = request.method == Method::Invite;
         let reliable = peer.transport.is_reliable();
+        let branch = client_key(&branch, &request.method);
         let tx = ClientTx {
             request,
             bytes,
@@ -210,7 +213,7 @@ impl TransactionLayer {
             timeout_at: Some(now + self.timers.timeout()),
             ack: None,
         };
-        self.forget_client(&branch);
+        self.forget_key(&branch);
         self.clients.insert(branch.clone(), tx);
         self.index(TxRef::Client(branch));
     }
@@ -286,16 +289,17 @@ impl TransactionLayer {
     }
 
     /// Whether a client transaction is alive (not yet timed out or completed).
-    pub fn client_state_is_final(&self, branch: &str) -> bool {
-        self.clients
-            .get(branch)
-            .is_none_or(|tx| tx.state == ClientState::Completed)
-    }
 
     /// Removes a client transaction without further output (e.g. the TU gave up).
     pub fn forget_client(&mut self, branch: &str) {
-        self.unindex(&TxRef::Client(branch.to_string()));
-        self.clients.remove(branch);
+        for method in [Method::Invite, Method::Cancel, Method::Bye] {
+            self.forget_key(&client_key(branch, &method));
+        }
+    }
+
+    fn forget_key(&mut self, key: &str) {
+        self.unindex(&TxRef::Client(key.to_string()));
+        self.clients.remove(key);
     }
 
     /// Fires every timer due at `now`.
@@ -352,7 +356,10 @@ impl TransactionLayer {
         }
         if request.method == Method::Ack {
             // ACK for a 2xx: a new transaction-less request for the dialog.
-            if let Some(cseq) = request.headers.get("CSeq").and_then(|v| CSeq::parse(v).ok())
+            if let Some(cseq) = request
+                .headers
+                .get("CSeq")
+                .and_then(|v| CSeq::parse(v).ok())
                 && let Some(call_id) = request.headers.get("Call-ID")
                 && let Some(key) = self.accepted.remove(&(call_id.to_string(), cseq.seq))
             {
@@ -367,7 +374,11 @@ impl TransactionLayer {
             return;
         }
         let invite = request.method == Method::Invite;
-        let call_id = request.headers.get("Call-ID").unwrap_or_default().to_string();
+        let call_id = request
+            .headers
+            .get("Call-ID")
+            .unwrap_or_default()
+            .to_string();
         let cseq = request
             .headers
             .get("CSeq")
@@ -394,13 +405,20 @@ impl TransactionLayer {
     }
 
     fn handle_response(&mut self, response: Response, from: Peer, now: Instant) {
-        let branch = top_branch(&response.headers);
-        let Some(branch) = branch.filter(|b| self.clients.contains_key(b)) else {
+        let method = response
+            .headers
+            .get("CSeq")
+            .and_then(|v| CSeq::parse(v).ok())
+            .map(|c| c.method);
+        let key = top_branch(&response.headers)
+            .zip(method)
+            .map(|(b, m)| (client_key(&b, &m), b));
+        let Some((key, branch)) = key.filter(|(k, _)| self.clients.contains_key(k)) else {
             self.stray(response, from);
             return;
         };
         let timers = self.timers;
-        let tx = self.clients.get_mut(&branch).expect("checked above");
+        let tx = self.clients.get_mut(&key).expect("checked above");
         let cseq_method = response
             .headers
             .get("CSeq")
@@ -435,18 +453,16 @@ impl TransactionLayer {
                 tx.interval = timers.t2;
                 tx.retransmit_at = Some(now + timers.t2);
             }
-            self.reindex(TxRef::Client(branch.clone()));
-            self.out
-                .push_back(TxOutput::Response { response, branch });
+            self.reindex(TxRef::Client(key.clone()));
+            self.out.push_back(TxOutput::Response { response, branch });
             return;
         }
         let reliable = tx.peer.transport.is_reliable();
         if tx.invite && status < 300 {
             // RFC 6026: the TU owns 2xx handling (ACK, other forks).
-            self.unindex(&TxRef::Client(branch.clone()));
-            self.clients.remove(&branch);
-            self.out
-                .push_back(TxOutput::Response { response, branch });
+            self.unindex(&TxRef::Client(key.clone()));
+            self.clients.remove(&key);
+            self.out.push_back(TxOutput::Response { response, branch });
             return;
         }
         if tx.invite {
@@ -467,9 +483,8 @@ impl TransactionLayer {
             timers.t4
         };
         tx.timeout_at = Some(now + linger);
-        self.reindex(TxRef::Client(branch.clone()));
-        self.out
-            .push_back(TxOutput::Response { response, branch });
+        self.reindex(TxRef::Client(key.clone()));
+        self.out.push_back(TxOutput::Response { response, branch });
     }
 
     fn stray(&mut self, response: Response, from: Peer) {
@@ -485,15 +500,16 @@ impl TransactionLayer {
         }
     }
 
-    fn client_timer(&mut self, branch: String, now: Instant) {
+    fn client_timer(&mut self, key: String, now: Instant) {
         let timers = self.timers;
-        let Some(tx) = self.clients.get_mut(&branch) else {
+        let Some(tx) = self.clients.get_mut(&key) else {
             return;
         };
         if tx.timeout_at.is_some_and(|t| t <= now) {
             let completed = tx.state == ClientState::Completed;
             let method = tx.request.method.clone();
-            self.clients.remove(&branch);
+            let branch = key.split('|').next().unwrap_or_default().to_string();
+            self.clients.remove(&key);
             if !completed {
                 self.out.push_back(TxOutput::Timeout { branch, method });
             }
@@ -511,7 +527,7 @@ impl TransactionLayer {
             };
             tx.retransmit_at = Some(now + tx.interval);
         }
-        self.index(TxRef::Client(branch));
+        self.index(TxRef::Client(key));
     }
 
     fn server_timer(&mut self, key: ServerKey, now: Instant) {
@@ -577,6 +593,12 @@ impl TransactionLayer {
     fn reindex(&mut self, tx: TxRef) {
         self.index(tx);
     }
+}
+
+/// Client transactions are keyed by branch and method: a CANCEL shares its
+/// INVITE's branch (RFC 3261 §9.1) but is a transaction of its own.
+fn client_key(branch: &str, method: &Method) -> String {
+    format!("{branch}|{}", method.as_str())
 }
 
 fn top_branch(headers: &super::message::Headers) -> Option<String> {

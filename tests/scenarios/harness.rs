@@ -108,7 +108,10 @@ impl Harness {
     }
 
     pub fn sip_from(&mut self, from: Peer, text: &str) {
-        let bytes = text.replace('\n', "\r\n").into_bytes();
+        let bytes = text
+            .replace("\r\n", "\n")
+            .replace('\n', "\r\n")
+            .into_bytes();
         self.input(Input::Sip { from, bytes });
     }
 

@@ -15,12 +15,22 @@ fn outbound_to_invite(h: &mut Harness) -> stox::sip::Request {
     h.stanza(&propose("s1", GW));
     let out = h.take_stanzas();
     assert_eq!(out.len(), 1);
-    assert!(find(&out[0], "proceed").is_some(), "propose is answered with proceed");
+    assert!(
+        find(&out[0], "proceed").is_some(),
+        "propose is answered with proceed"
+    );
     assert_eq!(out[0].attr("from"), Some("+15551230001@sip.test/stox"));
     h.stanza(&session_initiate("s1", "+15551230001@sip.test/stox"));
     let out = h.take_stanzas();
-    assert_eq!(out[0].attr("type"), Some("result"), "session-initiate acked at once");
-    assert!(h.take_sip().is_empty(), "INVITE waits for trickled candidates");
+    assert_eq!(
+        out[0].attr("type"),
+        Some("result"),
+        "session-initiate acked at once"
+    );
+    assert!(
+        h.take_sip().is_empty(),
+        "INVITE waits for trickled candidates"
+    );
     h.advance(Duration::from_millis(250));
     let (peer, invite) = h.expect_request("INVITE");
     assert_eq!(peer, trunk());
@@ -28,7 +38,13 @@ fn outbound_to_invite(h: &mut Harness) -> stox::sip::Request {
     let body = String::from_utf8(invite.body.clone()).unwrap();
     assert!(body.contains("a=candidate:1 1 udp 2130706431 127.0.0.1 40001 typ host"));
     assert!(body.contains("a=fingerprint:sha-256 AA:BB"));
-    assert!(invite.headers.get("From").unwrap().contains("sip:alice@test"));
+    assert!(
+        invite
+            .headers
+            .get("From")
+            .unwrap()
+            .contains("sip:alice@test")
+    );
     invite
 }
 
@@ -62,7 +78,10 @@ fn outbound_answered_then_hung_up_from_xmpp_sends_bye() {
     h.stanza("<iq from='alice@test/phone' to='+15551230001@sip.test/stox' type='set' id='t1'><jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='s1'><reason><success/></reason></jingle></iq>");
     let (_, bye) = h.expect_request("BYE");
     assert!(bye.headers.get("CSeq").unwrap().starts_with("2 BYE"));
-    assert_eq!(bye.uri, "sip:far@127.0.0.1:5080", "BYE goes to the remote target");
+    assert_eq!(
+        bye.uri, "sip:far@127.0.0.1:5080",
+        "BYE goes to the remote target"
+    );
     assert_eq!(h.gw.active_calls(), 0);
 }
 
@@ -95,15 +114,27 @@ fn outbound_cancelled_before_answer_sends_cancel_and_absorbs_487() {
     h.take_stanzas();
     h.stanza("<iq from='alice@test/phone' to='+15551230001@sip.test/stox' type='set' id='t2'><jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='s1'><reason><cancel/></reason></jingle></iq>");
     let (_, cancel) = h.expect_request("CANCEL");
-    assert_eq!(cancel.headers.get("Via"), invite.headers.get("Via"), "CANCEL reuses the INVITE's branch");
+    assert_eq!(
+        cancel.headers.get("Via"),
+        invite.headers.get("Via"),
+        "CANCEL reuses the INVITE's branch"
+    );
     assert_eq!(cancel.headers.get("CSeq"), Some("1 CANCEL"));
     h.take_stanzas();
     h.sip_from(trunk(), &respond(&cancel, 200, "far", None));
     h.sip_from(trunk(), &respond(&invite, 487, "far", None));
     let (_, ack) = h.expect_request("ACK");
-    assert_eq!(ack.headers.get("Via"), invite.headers.get("Via"), "non-2xx ACK is hop-by-hop, same branch");
-    assert!(h.take_stanzas().iter().all(|s| jingle_action(s).as_deref() != Some("session-terminate")),
-        "the user already ended the session: no second terminate");
+    assert_eq!(
+        ack.headers.get("Via"),
+        invite.headers.get("Via"),
+        "non-2xx ACK is hop-by-hop, same branch"
+    );
+    assert!(
+        h.take_stanzas()
+            .iter()
+            .all(|s| jingle_action(s).as_deref() != Some("session-terminate")),
+        "the user already ended the session: no second terminate"
+    );
     assert_eq!(h.gw.active_calls(), 0);
 }
 
@@ -112,14 +143,23 @@ fn outbound_cancel_before_any_provisional_waits_for_one() {
     let mut h = Harness::new();
     let invite = outbound_to_invite(&mut h);
     h.stanza("<iq from='alice@test/phone' to='+15551230001@sip.test/stox' type='set' id='t2'><jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='s1'><reason><cancel/></reason></jingle></iq>");
-    assert!(h.take_sip().is_empty(), "RFC 3261 §9.1: no CANCEL before a provisional");
+    assert!(
+        h.take_sip().is_empty(),
+        "RFC 3261 §9.1: no CANCEL before a provisional"
+    );
     h.sip_from(trunk(), &respond(&invite, 100, "far", None));
     h.expect_request("CANCEL");
 }
 
 #[test]
 fn outbound_refusals_map_to_jingle_reasons() {
-    for (status, expected) in [(486, "busy"), (603, "decline"), (404, "gone"), (488, "incompatible-parameters"), (500, "general-error")] {
+    for (status, expected) in [
+        (486, "busy"),
+        (603, "decline"),
+        (404, "gone"),
+        (488, "incompatible-parameters"),
+        (500, "general-error"),
+    ] {
         let mut h = Harness::new();
         let invite = outbound_to_invite(&mut h);
         h.sip_from(trunk(), &respond(&invite, status, "far", None));
@@ -127,7 +167,11 @@ fn outbound_refusals_map_to_jingle_reasons() {
         assert_eq!(ack.headers.get("CSeq"), Some("1 ACK"));
         let out = h.take_stanzas();
         assert_eq!(jingle_action(&out[0]).as_deref(), Some("session-terminate"));
-        assert_eq!(reason(&out[0]).as_deref(), Some(expected), "status {status}");
+        assert_eq!(
+            reason(&out[0]).as_deref(),
+            Some(expected),
+            "status {status}"
+        );
         assert_eq!(h.gw.active_calls(), 0);
         // A retransmitted final response is re-ACKed by the transaction, not
         // reported twice.
@@ -152,7 +196,10 @@ fn invite_is_retransmitted_on_timer_a_then_times_out_on_timer_b() {
     // Timer B: 64·T1 after the first send.
     h.advance(T1 * 64);
     let out = h.take_stanzas();
-    let t = out.iter().find(|s| jingle_action(s).as_deref() == Some("session-terminate")).unwrap();
+    let t = out
+        .iter()
+        .find(|s| jingle_action(s).as_deref() == Some("session-terminate"))
+        .unwrap();
     assert_eq!(reason(t).as_deref(), Some("timeout"));
     assert_eq!(h.gw.active_calls(), 0);
     assert_eq!(h.gw.transactions(), (0, 0));
@@ -208,7 +255,11 @@ fn inbound_to_propose(h: &mut Harness) -> String {
     assert_eq!(rs.iter().map(|r| r.status).collect::<Vec<_>>(), vec![100]);
     let out = h.take_stanzas();
     assert_eq!(out.len(), 1);
-    assert_eq!(out[0].attr("to"), Some("bob@test"), "propose goes to the bare JID");
+    assert_eq!(
+        out[0].attr("to"),
+        Some("bob@test"),
+        "propose goes to the bare JID"
+    );
     assert_eq!(out[0].attr("from"), Some("+15557770000@sip.test/stox"));
     let p = find(&out[0], "propose").expect("JMI propose");
     p.attr("id").unwrap().to_string()
@@ -218,7 +269,9 @@ fn jmi(kind: &str, from: &str, sid: &str, reason: Option<&str>) -> String {
     let r = reason
         .map(|r| format!("<reason xmlns='urn:xmpp:jingle:1'><{r}/></reason>"))
         .unwrap_or_default();
-    format!("<message from='{from}' to='+15557770000@sip.test/stox' type='chat' id='j{kind}'><{kind} xmlns='urn:xmpp:jingle-message:0' id='{sid}'>{r}</{kind}></message>")
+    format!(
+        "<message from='{from}' to='+15557770000@sip.test/stox' type='chat' id='j{kind}'><{kind} xmlns='urn:xmpp:jingle-message:0' id='{sid}'>{r}</{kind}></message>"
+    )
 }
 
 #[test]
@@ -226,17 +279,28 @@ fn inbound_rung_on_two_devices_answered_on_one_then_bye() {
     let mut h = Harness::new();
     let sid = inbound_to_propose(&mut h);
     h.stanza(&jmi("ringing", "bob@test/phone", &sid, None));
-    assert_eq!(h.responses().iter().map(|r| r.status).collect::<Vec<_>>(), vec![180]);
+    assert_eq!(
+        h.responses().iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![180]
+    );
     h.stanza(&jmi("ringing", "bob@test/laptop", &sid, None));
     assert!(h.responses().is_empty(), "one 180 only");
     h.stanza(&jmi("proceed", "bob@test/phone", &sid, None));
     let out = h.take_stanzas();
-    let si = out.iter().find(|s| jingle_action(s).as_deref() == Some("session-initiate")).unwrap();
+    let si = out
+        .iter()
+        .find(|s| jingle_action(s).as_deref() == Some("session-initiate"))
+        .unwrap();
     assert_eq!(si.attr("to"), Some("bob@test/phone"));
-    let fin = out.iter().find(|s| find(s, "finish").is_some()).expect("the other device is told");
+    let fin = out
+        .iter()
+        .find(|s| find(s, "finish").is_some())
+        .expect("the other device is told");
     assert_eq!(fin.attr("to"), Some("bob@test/laptop"));
     let si_id = si.attr("id").unwrap().to_string();
-    h.stanza(&format!("<iq from='bob@test/phone' to='+15557770000@sip.test/stox' type='result' id='{si_id}'/>"));
+    h.stanza(&format!(
+        "<iq from='bob@test/phone' to='+15557770000@sip.test/stox' type='result' id='{si_id}'/>"
+    ));
     h.stanza(&format!("<iq from='bob@test/phone' to='+15557770000@sip.test/stox' type='set' id='sa'><jingle xmlns='urn:xmpp:jingle:1' action='session-accept' sid='{sid}' responder='bob@test/phone'><content creator='initiator' name='0'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='0' name='PCMU' clockrate='8000'/></description><transport xmlns='urn:xmpp:jingle:transports:raw-udp:1'><candidate component='1' generation='0' id='r1' ip='127.0.0.1' port='41000'/></transport></content></jingle></iq>"));
     let acked = h.take_stanzas();
     assert_eq!(acked[0].attr("type"), Some("result"));
@@ -248,12 +312,22 @@ fn inbound_rung_on_two_devices_answered_on_one_then_bye() {
     let to = rs[0].headers.get("To").unwrap().to_string();
     // 2xx retransmitted until the ACK (UDP).
     h.advance(T1);
-    assert_eq!(h.responses().iter().map(|r| r.status).collect::<Vec<_>>(), vec![200]);
-    let ack = format!("ACK sip:stox@127.0.0.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKack1\nFrom: <sip:+15557770000@127.0.0.1:5080>;tag=caller1\nTo: {to}\nCall-ID: in1@pbx\nCSeq: 1 ACK\nContent-Length: 0\n\n");
+    assert_eq!(
+        h.responses().iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![200]
+    );
+    let ack = format!(
+        "ACK sip:stox@127.0.0.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKack1\nFrom: <sip:+15557770000@127.0.0.1:5080>;tag=caller1\nTo: {to}\nCall-ID: in1@pbx\nCSeq: 1 ACK\nContent-Length: 0\n\n"
+    );
     h.sip_from(trunk(), &ack);
     h.advance(T1 * 4);
-    assert!(h.responses().is_empty(), "ACK stops the 2xx retransmissions");
-    let bye = format!("BYE sip:stox@127.0.0.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKbye2\nFrom: <sip:+15557770000@127.0.0.1:5080>;tag=caller1\nTo: {to}\nCall-ID: in1@pbx\nCSeq: 2 BYE\nContent-Length: 0\n\n");
+    assert!(
+        h.responses().is_empty(),
+        "ACK stops the 2xx retransmissions"
+    );
+    let bye = format!(
+        "BYE sip:stox@127.0.0.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKbye2\nFrom: <sip:+15557770000@127.0.0.1:5080>;tag=caller1\nTo: {to}\nCall-ID: in1@pbx\nCSeq: 2 BYE\nContent-Length: 0\n\n"
+    );
     h.sip_from(trunk(), &bye);
     assert_eq!(h.responses()[0].status, 200);
     let out = h.take_stanzas();
@@ -274,7 +348,10 @@ fn inbound_cancel_retracts_and_answers_487() {
     statuses.sort();
     assert_eq!(statuses, vec![200, 487]);
     let out = h.take_stanzas();
-    let r = out.iter().find(|s| find(s, "retract").is_some()).expect("retract");
+    let r = out
+        .iter()
+        .find(|s| find(s, "retract").is_some())
+        .expect("retract");
     assert_eq!(r.attr("to"), Some("bob@test"));
     assert_eq!(h.gw.active_calls(), 0);
 }
@@ -285,7 +362,10 @@ fn inbound_reject_maps_busy_to_486_and_decline_to_603() {
         let mut h = Harness::new();
         let sid = inbound_to_propose(&mut h);
         h.stanza(&jmi("reject", "bob@test/phone", &sid, Some(reason)));
-        assert_eq!(h.responses().iter().map(|r| r.status).collect::<Vec<_>>(), vec![status]);
+        assert_eq!(
+            h.responses().iter().map(|r| r.status).collect::<Vec<_>>(),
+            vec![status]
+        );
         assert_eq!(h.gw.active_calls(), 0);
     }
 }
@@ -297,20 +377,39 @@ fn inbound_no_answer_times_out_with_480_and_retract() {
     h.advance(Duration::from_secs(29));
     assert!(h.responses().is_empty());
     h.advance(Duration::from_secs(2));
-    assert_eq!(h.responses().iter().map(|r| r.status).collect::<Vec<_>>(), vec![480]);
-    assert!(h.take_stanzas().iter().any(|s| find(s, "retract").is_some()));
+    let statuses: Vec<u16> = h.responses().iter().map(|r| r.status).collect();
+    // 480, then its Timer G retransmissions until the ACK.
+    assert_eq!(statuses[0], 480);
+    assert!(statuses.iter().all(|s| *s == 480));
+    assert!(
+        h.take_stanzas()
+            .iter()
+            .any(|s| find(s, "retract").is_some())
+    );
 }
 
 #[test]
 fn inbound_unknown_number_gets_404_and_unknown_source_403() {
     let mut h = Harness::new();
     h.sip_from(trunk(), &invite("+15550009999", "u1@pbx", "z9hG4bKu1"));
-    assert_eq!(h.responses().iter().map(|r| r.status).collect::<Vec<_>>(), vec![404]);
+    assert_eq!(
+        h.responses().iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![404]
+    );
     assert!(h.take_stanzas().is_empty());
-    let stranger = stox::sip::peer::Peer { transport: stox::sip::peer::Transport::Udp, addr: addr("192.0.2.9:5060") };
+    let stranger = stox::sip::peer::Peer {
+        transport: stox::sip::peer::Transport::Udp,
+        addr: addr("192.0.2.9:5060"),
+    };
     h.sip_from(stranger, &invite("+15550001000", "u2@x", "z9hG4bKu2"));
-    assert_eq!(h.responses().iter().map(|r| r.status).collect::<Vec<_>>(), vec![403]);
-    assert!(h.take_stanzas().is_empty(), "an unconfigured source never reaches an XMPP user");
+    assert_eq!(
+        h.responses().iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![403]
+    );
+    assert!(
+        h.take_stanzas().is_empty(),
+        "an unconfigured source never reaches an XMPP user"
+    );
 }
 
 #[test]
@@ -320,7 +419,10 @@ fn malformed_input_is_answered_and_does_not_disturb_a_call() {
     answer(&mut h, &invite_req);
     // Missing Call-ID and CSeq: 400.
     h.sip_from(trunk(), "OPTIONS sip:x@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKbad\nFrom: <sip:a@b>;tag=1\nTo: <sip:c@d>\nContent-Length: 0\n\n");
-    assert_eq!(h.responses().iter().map(|r| r.status).collect::<Vec<_>>(), vec![400]);
+    assert_eq!(
+        h.responses().iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![400]
+    );
     // Garbage: dropped.
     h.sip_bytes(trunk(), b"\x00\x01garbage\r\n\r\n".to_vec());
     assert!(h.responses().is_empty());
@@ -344,7 +446,14 @@ fn unacknowledged_200_ends_the_call_on_both_sides() {
     h.take_stanzas();
     h.advance(T1 * 65);
     let sent = h.take_sip();
-    assert!(sent.iter().any(|(_, m)| matches!(m, SipMessage::Request(r) if r.method.as_str() == "BYE")));
-    assert!(h.take_stanzas().iter().any(|s| jingle_action(s).as_deref() == Some("session-terminate")));
+    assert!(
+        sent.iter()
+            .any(|(_, m)| matches!(m, SipMessage::Request(r) if r.method.as_str() == "BYE"))
+    );
+    assert!(
+        h.take_stanzas()
+            .iter()
+            .any(|s| jingle_action(s).as_deref() == Some("session-terminate"))
+    );
     assert_eq!(h.gw.active_calls(), 0);
 }
