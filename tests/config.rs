@@ -1,0 +1,507 @@
+//! `stox::config` and `stox check-config`: the example file is valid, each kind
+//! of mistake is reported under its key, and STOX_* variables override the file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use stox::config::{Config, ConfigError, Listen, ListenTransport};
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/stox.example.toml");
+
+/// The smallest valid file: only the required keys.
+const MINIMAL: &str = "[xmpp]\ndomain = \"sip.example.net\"\nsecret = \"s3cret\"\n";
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml_str(text, &[])
+}
+
+/// The error's one-line rendering, as check-config prints it.
+fn error_of(text: &str, vars: &[(&str, &str)]) -> String {
+    match Config::from_toml_str(text, &env(vars)) {
+        Ok(c) => panic!("accepted: {c:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+// ---- the library -------------------------------------------------------------
+
+#[test]
+fn minimal_file_gets_the_documented_defaults() {
+    let c = parse(MINIMAL).unwrap();
+    assert_eq!(c.xmpp.server, "127.0.0.1:5347");
+    assert_eq!(c.xmpp.reconnect_max_secs, 30);
+    assert_eq!(
+        c.sip.listen,
+        vec![Listen {
+            transport: ListenTransport::Udp,
+            addr: "0.0.0.0:5060".parse().unwrap()
+        }]
+    );
+    assert_eq!(c.sip.public_address, "127.0.0.1:5060");
+    assert_eq!(
+        c.sip.user_agent,
+        format!("stox/{}", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(c.database.url, "sqlite://stox.db");
+    assert!(c.trunks.is_empty() && c.numbers.is_empty());
+    assert!(
+        c.policy.allow_outbound.is_empty(),
+        "no open relay by default"
+    );
+    assert!(!c.policy.allow_sip_uris);
+    assert_eq!(c.policy.default_trunk, None);
+    assert_eq!(
+        (c.calls.ring_timeout_secs, c.calls.trickle_deadline_ms),
+        (60, 2000)
+    );
+    assert_eq!(c.calls.ring_timeout(), std::time::Duration::from_secs(60));
+    assert_eq!(c.metrics.listen, None);
+    let warnings = c.warnings();
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(warnings[0].starts_with("sip.public_address: 127.0.0.1:5060 is a loopback"));
+}
+
+#[test]
+fn example_file_reads_as_documented() {
+    let c = Config::from_toml_str(&std::fs::read_to_string(EXAMPLE).unwrap(), &[]).unwrap();
+    assert_eq!(c.xmpp.domain, "sip.example.net");
+    assert_eq!(c.sip.listen.len(), 2);
+    assert_eq!(c.sip.listen[1].transport, ListenTransport::Tcp);
+    assert_eq!(c.sip.public_address, "203.0.113.5:5060");
+    let pbx = &c.trunks[0];
+    assert_eq!(
+        (
+            pbx.name.as_str(),
+            pbx.host.as_str(),
+            pbx.port,
+            pbx.transport
+        ),
+        ("pbx", "127.0.0.1", 5080, ListenTransport::Udp)
+    );
+    let carrier = &c.trunks[1];
+    assert_eq!(
+        (carrier.port, carrier.transport),
+        (5060, ListenTransport::Tcp)
+    );
+    assert_eq!(c.numbers[0].did, "+15550001000");
+    assert_eq!(c.policy.default_trunk.as_deref(), Some("pbx"));
+    assert_eq!(c.metrics.listen, Some("127.0.0.1:9090".parse().unwrap()));
+    assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+}
+
+#[test]
+fn public_address_defaults_to_a_concrete_listen_address() {
+    let c = parse(&format!(
+        "{MINIMAL}[sip]\nlisten = [\"udp:0.0.0.0:5070\", \"tcp:[2001:db8::2]:5071\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(c.sip.public_address, "[2001:db8::2]:5071");
+    let c = parse(&format!(
+        "{MINIMAL}[sip]\nlisten = [\"udp:0.0.0.0:5070\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(c.sip.public_address, "127.0.0.1:5070");
+}
+
+#[test]
+fn default_trunk_is_the_first() {
+    let c = parse(&format!("{MINIMAL}[[trunk]]\nname = \"a\"\nuri = \"sip:a.example\"\n[[trunk]]\nname = \"b\"\nuri = \"sip:b.example\"\n")).unwrap();
+    assert_eq!(c.policy.default_trunk.as_deref(), Some("a"));
+    assert_eq!(c.trunks[1].hostport(), "b.example:5060");
+}
+
+#[test]
+fn syntax_and_shape_errors_have_line_and_column() {
+    assert_eq!(
+        error_of("[xmpp]\ndomain = \"a.b\"\n  secrt = \"x\"\n", &[]),
+        "line 3, column 3: unknown field `secrt`, expected one of `domain`, `server`, `secret`, `reconnect_max_secs`"
+    );
+    assert!(error_of("[xmpp]\ndomain = \"a.b\n", &[]).starts_with("line 2, column "));
+    assert!(error_of("[xmpp\n", &[]).starts_with("line 1, column "));
+    assert!(error_of("[smtp]\nx = 1\n", &[]).contains("unknown field `smtp`"));
+    let e = error_of(&format!("{MINIMAL}reconnect_max_secs = -3\n"), &[]);
+    assert!(
+        e.starts_with("line 4, column 22:") && e.contains("-3"),
+        "{e}"
+    );
+    let e = error_of(
+        &format!("{MINIMAL}[[trunk]]\nname = \"a\"\nuri = \"sip:a\"\nport = 5\n"),
+        &[],
+    );
+    assert!(
+        e.starts_with("line 7, column 1: unknown field `port`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn required_values() {
+    assert_eq!(error_of("", &[]), "xmpp.domain: is required");
+    assert_eq!(
+        error_of("[xmpp]\ndomain = \"a.b\"\n", &[]),
+        "xmpp.secret: is required"
+    );
+    assert_eq!(
+        error_of("[xmpp]\ndomain = \"a.b\"\nsecret = \"  \"\n", &[]),
+        "xmpp.secret: must not be empty"
+    );
+    assert_eq!(
+        error_of(&format!("{MINIMAL}[[trunk]]\nuri = \"sip:a\"\n"), &[]),
+        "trunk[0].name: is required"
+    );
+    assert_eq!(
+        error_of(&format!("{MINIMAL}[[number]]\ndid = \"1\"\n"), &[]),
+        "number[0].jid: is required"
+    );
+}
+
+#[test]
+fn bad_values_name_their_key() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[xmpp]\ndomain = \"a@b\"\nsecret = \"s\"",
+            "xmpp.domain: \"a@b\" is not a domain name",
+        ),
+        (
+            "[xmpp]\nserver = \"localhost\"",
+            "xmpp.server: \"localhost\" is not host:port",
+        ),
+        (
+            "[xmpp]\nreconnect_max_secs = 0",
+            "xmpp.reconnect_max_secs: must be at least 1",
+        ),
+        (
+            "[sip]\nlisten = []",
+            "sip.listen: must list at least one socket",
+        ),
+        (
+            "[sip]\nlisten = [\"udp:0.0.0.0:5060\", \"sctp:0.0.0.0:5060\"]",
+            "sip.listen[1]: \"sctp:0.0.0.0:5060\" is not udp:ADDR:PORT or tcp:ADDR:PORT",
+        ),
+        (
+            "[sip]\nlisten = [\"udp:1.2.3.4:99999\"]",
+            "sip.listen[0]: \"udp:1.2.3.4:99999\" is not udp:ADDR:PORT or tcp:ADDR:PORT",
+        ),
+        (
+            "[sip]\nlisten = [\"udp:[::]:5060\", \"udp:[::]:5060\"]",
+            "sip.listen[1]: \"udp:[::]:5060\" is already sip.listen[0]",
+        ),
+        (
+            "[sip]\npublic_address = \"a b\"",
+            "sip.public_address: \"a b\" is not host[:port]",
+        ),
+        (
+            "[sip]\nuser_agent = \"x\\r\\nEvil: 1\"",
+            "sip.user_agent: must be non-empty text on one line",
+        ),
+        (
+            "[database]\nurl = \"mysql://x\"",
+            "database.url: \"mysql://x\" is not a sqlite: or postgres:// URL",
+        ),
+        (
+            "[[trunk]]\nname = \"p\"\nuri = \"foo\"",
+            "trunk[0].uri: \"foo\" is not a sip: URI",
+        ),
+        (
+            "[[trunk]]\nname = \"p\"\nuri = \"sip:a\"\n[[trunk]]\nname = \"q\"\nuri = \"foo\"",
+            "trunk[1].uri: \"foo\" is not a sip: URI",
+        ),
+        (
+            "[[trunk]]\nname = \"p\"\nuri = \"sip:a\"\n[[trunk]]\nname = \"p\"\nuri = \"sip:b\"",
+            "trunk[1].name: \"p\" is already used by trunk[0]",
+        ),
+        (
+            "[[trunk]]\nname = \"p\"\nuri = \"sip:a;transport=tls\"",
+            "trunk[0].uri: \"sip:a;transport=tls\": transport=tls is not supported (udp or tcp)",
+        ),
+        (
+            "[[number]]\ndid = \"+1 555 CALL-NOW\"\njid = \"a@b\"",
+            "number[0].did: \"+1 555 CALL-NOW\" is not a telephone number",
+        ),
+        (
+            "[[number]]\ndid = \"+15550001000\"\njid = \"a@b\"\n[[number]]\ndid = \"1-555-000-1000\"\njid = \"c@d\"",
+            "number[1].did: \"1-555-000-1000\" is the same number as number[0].did",
+        ),
+        (
+            "[[number]]\ndid = \"1000\"\njid = \"alice@example.net/phone\"",
+            "number[0].jid: \"alice@example.net/phone\" is not a bare JID (user@domain, no /resource)",
+        ),
+        (
+            "[[number]]\ndid = \"1000\"\njid = \"alice\"",
+            "number[0].jid: \"alice\" is not a bare JID (user@domain, no /resource)",
+        ),
+        (
+            "[policy]\nallow_outbound = [\"example.net\", \"a@b/c\"]",
+            "policy.allow_outbound[1]: \"a@b/c\" is neither a domain nor a bare JID",
+        ),
+        (
+            "[policy]\ndefault_trunk = \"nope\"",
+            "policy.default_trunk: no [[trunk]] is named \"nope\"",
+        ),
+        (
+            "[calls]\nring_timeout_secs = 0",
+            "calls.ring_timeout_secs: must be at least 1",
+        ),
+        (
+            "[metrics]\nlisten = \"localhost:9090\"",
+            "metrics.listen: \"localhost:9090\" is not an ADDR:PORT socket address",
+        ),
+    ];
+    for (extra, expected) in cases {
+        // TOML forbids defining [xmpp] twice, so a case about [xmpp] is not
+        // appended to MINIMAL; the required keys are added to it instead.
+        let text = if extra.starts_with("[xmpp]") && !extra.contains("domain") {
+            format!("{}\ndomain = \"sip.example.net\"\nsecret = \"s\"\n", extra)
+        } else if extra.starts_with("[xmpp]") {
+            extra.to_string()
+        } else {
+            format!("{MINIMAL}{extra}\n")
+        };
+        assert_eq!(&error_of(&text, &[]), expected, "for:\n{text}");
+    }
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let vars = env(&[
+        ("PATH", "/usr/bin"),
+        ("STOX_XMPP__SECRET", "from-env"),
+        ("stox_sip__listen", "udp:127.0.0.1:5062, tcp:[::1]:5063,"),
+        ("STOX_POLICY__ALLOW_OUTBOUND", "example.net,bob@other.org"),
+        ("STOX_POLICY__ALLOW_SIP_URIS", "TRUE"),
+        ("STOX_CALLS__RING_TIMEOUT_SECS", "15"),
+        ("STOX_METRICS__LISTEN", "[::1]:9100"),
+        ("STOX_CONFIG", "/etc/stox.toml"),
+    ]);
+    let c = Config::from_toml_str(MINIMAL, &vars).unwrap();
+    assert_eq!(c.xmpp.secret, "from-env");
+    assert_eq!(
+        c.xmpp.domain, "sip.example.net",
+        "untouched keys keep the file's value"
+    );
+    assert_eq!(
+        c.sip
+            .listen
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["udp:127.0.0.1:5062", "tcp:[::1]:5063"]
+    );
+    assert_eq!(c.sip.public_address, "127.0.0.1:5062");
+    assert_eq!(c.policy.allow_outbound, ["example.net", "bob@other.org"]);
+    assert!(c.policy.allow_sip_uris);
+    assert_eq!(c.calls.ring_timeout_secs, 15);
+    assert_eq!(c.metrics.listen, Some("[::1]:9100".parse().unwrap()));
+    // A section absent from the file is created; the secret can live only in the environment.
+    let c = Config::from_toml_str(
+        "[xmpp]\ndomain = \"gw.example\"\n",
+        &env(&[("STOX_XMPP__SECRET", "x")]),
+    )
+    .unwrap();
+    assert_eq!(c.xmpp.secret, "x");
+    // Empty list = nobody; empty optional = off.
+    let c = Config::from_toml_str(
+        &format!("{MINIMAL}[policy]\nallow_outbound = [\"example.net\"]\n[metrics]\nlisten = \"127.0.0.1:9090\"\n"),
+        &env(&[("STOX_POLICY__ALLOW_OUTBOUND", ""), ("STOX_METRICS__LISTEN", "")]),
+    )
+    .unwrap();
+    assert!(c.policy.allow_outbound.is_empty());
+    assert_eq!(c.metrics.listen, None);
+}
+
+#[test]
+fn environment_errors_name_the_variable() {
+    assert_eq!(
+        error_of(MINIMAL, &[("STOX_XMPP__SECERT", "x")]),
+        "STOX_XMPP__SECERT: unknown configuration variable (expected STOX_<SECTION>__<KEY>, e.g. STOX_XMPP__SECRET)"
+    );
+    assert!(
+        error_of(MINIMAL, &[("STOX_SECRET", "x")])
+            .starts_with("STOX_SECRET: unknown configuration variable")
+    );
+    assert_eq!(
+        error_of(MINIMAL, &[("STOX_TRUNK__URI", "sip:x")]),
+        "STOX_TRUNK__URI: [[trunk]] entries can only be set in the configuration file"
+    );
+    assert_eq!(
+        error_of(MINIMAL, &[("STOX_CALLS__RING_TIMEOUT_SECS", "soon")]),
+        "STOX_CALLS__RING_TIMEOUT_SECS: \"soon\" is not a whole number"
+    );
+    assert_eq!(
+        error_of(MINIMAL, &[("STOX_CALLS__RING_TIMEOUT_SECS", "-1")]),
+        "STOX_CALLS__RING_TIMEOUT_SECS: \"-1\" is not a whole number"
+    );
+    assert_eq!(
+        error_of(MINIMAL, &[("STOX_POLICY__ALLOW_SIP_URIS", "maybe")]),
+        "STOX_POLICY__ALLOW_SIP_URIS: \"maybe\" is not true or false"
+    );
+    // Validation errors about an overridden value say where it came from.
+    assert_eq!(
+        error_of(MINIMAL, &[("STOX_XMPP__SECRET", "")]),
+        "xmpp.secret: must not be empty (set by STOX_XMPP__SECRET)"
+    );
+    assert_eq!(
+        error_of(MINIMAL, &[("STOX_SIP__LISTEN", "udp:0.0.0.0:5060,bogus")]),
+        "sip.listen[1]: \"bogus\" is not udp:ADDR:PORT or tcp:ADDR:PORT (set by STOX_SIP__LISTEN)"
+    );
+}
+
+#[test]
+fn secret_is_not_in_debug_output() {
+    let c = parse(MINIMAL).unwrap();
+    let dbg = format!("{c:?}");
+    assert!(
+        !dbg.contains("s3cret") && dbg.contains("<redacted>"),
+        "{dbg}"
+    );
+}
+
+#[test]
+fn load_file_reports_unreadable_files() {
+    let err = Config::load_file(Path::new("/nonexistent/stox.toml")).unwrap_err();
+    assert!(matches!(err, ConfigError::Io { .. }));
+    assert!(
+        err.to_string()
+            .starts_with("/nonexistent/stox.toml: cannot read: "),
+        "{err}"
+    );
+}
+
+// ---- stox check-config -------------------------------------------------------
+
+/// Runs `stox check-config --config <file>` with only the given STOX_* variables.
+fn check_config(file: &Path, vars: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stox"));
+    for (k, _) in std::env::vars() {
+        if k.to_ascii_uppercase().starts_with("STOX_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.arg("check-config")
+        .arg("--config")
+        .arg(file)
+        .envs(vars.iter().copied());
+    cmd.output().expect("the stox binary runs")
+}
+
+/// Writes `text` to a fresh file under the target directory.
+fn temp_config(name: &str, text: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("config-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+#[test]
+fn cli_accepts_the_example_file() {
+    let out = check_config(Path::new(EXAMPLE), &[]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "ok: 2 trunks, 2 numbers, xmpp component sip.example.net via 127.0.0.1:5347\n"
+    );
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn cli_prints_warnings_but_succeeds() {
+    let out = check_config(&temp_config("minimal.toml", MINIMAL), &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        "ok: 0 trunks, 0 numbers, xmpp component sip.example.net via 127.0.0.1:5347\n"
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 3, "{stderr}");
+    assert!(
+        stderr.lines().all(|l| l.starts_with("warning: ")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn cli_reports_each_class_of_error_on_one_line_with_status_2() {
+    let cases = [
+        (
+            temp_config("syntax.toml", "[xmpp\n"),
+            "error: line 1, column ",
+        ),
+        (
+            temp_config("unknown.toml", "[xmpp]\ndomain = \"a.b\"\nsecrt = \"x\"\n"),
+            "error: line 3, column 1: unknown field `secrt`",
+        ),
+        (
+            temp_config("missing.toml", "[xmpp]\ndomain = \"a.b\"\n"),
+            "error: xmpp.secret: is required",
+        ),
+        (
+            temp_config(
+                "trunk.toml",
+                &format!("{MINIMAL}[[trunk]]\nname = \"p\"\nuri = \"foo\"\n"),
+            ),
+            "error: trunk[0].uri: \"foo\" is not a sip: URI",
+        ),
+        (
+            PathBuf::from("/nonexistent/stox.toml"),
+            "error: /nonexistent/stox.toml: cannot read: ",
+        ),
+    ];
+    for (path, expected) in cases {
+        let out = check_config(&path, &[]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", path.display());
+        assert_eq!(text(&out.stdout), "");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with(expected), "{stderr}");
+    }
+}
+
+#[test]
+fn cli_applies_environment_overrides() {
+    let path = temp_config("env.toml", "[xmpp]\ndomain = \"sip.example.net\"\n");
+    let out = check_config(&path, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), "error: xmpp.secret: is required\n");
+
+    let out = check_config(
+        &path,
+        &[
+            ("STOX_XMPP__SECRET", "x"),
+            ("STOX_XMPP__SERVER", "xmpp.internal:5275"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "ok: 0 trunks, 0 numbers, xmpp component sip.example.net via xmpp.internal:5275\n"
+    );
+
+    let out = check_config(Path::new(EXAMPLE), &[("STOX_XMPP__SECERT", "x")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).starts_with("error: STOX_XMPP__SECERT: unknown configuration variable")
+    );
+}
+
+#[test]
+fn cli_takes_the_file_from_stox_config() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stox"));
+    let out = cmd
+        .arg("check-config")
+        .env("STOX_CONFIG", EXAMPLE)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("ok: 2 trunks"));
+}
