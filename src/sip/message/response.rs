@@ -27,7 +27,19 @@ pub fn response_for(req: &Request, status: u16, reason: &str) -> Response {
 /// The usual reason phrase for a status code (RFC 3261 §21 and later RFCs);
 /// a class default for unknown codes.
 pub fn default_reason(status: u16) -> &'static str {
-    match status {
+    known_reason(status).unwrap_or(match status {
+        100..=199 => "Session Progress",
+        200..=299 => "OK",
+        300..=399 => "Redirection",
+        400..=499 => "Client Error",
+        500..=599 => "Server Error",
+        600..=699 => "Global Failure",
+        _ => "Unknown",
+    })
+}
+
+fn known_reason(status: u16) -> Option<&'static str> {
+    Some(match status {
         100 => "Trying",
         180 => "Ringing",
         181 => "Call Is Being Forwarded",
@@ -100,12 +112,6 @@ pub fn default_reason(status: u16) -> &'static str {
         606 => "Not Acceptable",
         607 => "Unwanted",
         608 => "Rejected",
-        100..=199 => "Session Progress",
-        200..=299 => "OK",
-        300..=399 => "Redirection",
-        400..=499 => "Client Error",
-        500..=599 => "Server Error",
-        600..=699 => "Global Failure",
-        _ => "Unknown",
-    }
+        _ => return None,
+    })
 }
