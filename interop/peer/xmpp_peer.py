@@ -1,0 +1,881 @@
+#!/usr/bin/env python3
+"""Scriptable XMPP peer for the stox interop harness (slixmpp).
+
+Plays an XMPP user the way Conversations places and takes calls: XEP-0353 Jingle
+Message Initiation (propose / ringing / proceed / accept / reject / retract /
+finish), then XEP-0166 Jingle IQs with an XEP-0167 RTP audio description, an
+XEP-0176 ICE-UDP transport and an XEP-0320 DTLS fingerprint.
+
+Every stanza sent or received is printed as one ladder line on stdout:
+
+    HH:MM:SS.mmm  ->  jingle:session-initiate  to=... sid=...
+    HH:MM:SS.mmm  <-  jmi:proceed              from=... id=...
+    HH:MM:SS.mmm  ==  PASS                     answered, terminate sent and acked
+
+Exit status 0 when the role's expectations hold, 1 otherwise (the reason is the
+last ladder line), 2 on a usage error.
+
+Roles:
+    xmpp_peer.py --jid alice@test/phone --password alice call TARGET --mode jmi|direct
+        [--hangup-after S | --cancel-after S] [--expect-terminate R[|R...]]
+        [--expect-reject] [--expect-error COND] [--expect-answered] [--expect-ringing]
+    xmpp_peer.py --jid bob@test/phone --password bob answer --mode accept|reject|ignore
+        [--delay S] [--reject-reason busy|decline] [--hangup-after S]
+        [--expect-terminate R] [--expect-finish] [--expect-retract]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import logging
+import secrets
+import sys
+import xml.etree.ElementTree as ET
+
+from slixmpp import ClientXMPP, JID
+from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+NS_CLIENT = "jabber:client"
+NS_JINGLE = "urn:xmpp:jingle:1"
+NS_RTP = "urn:xmpp:jingle:apps:rtp:1"
+NS_RTP_INFO = "urn:xmpp:jingle:apps:rtp:info:1"
+NS_ICE = "urn:xmpp:jingle:transports:ice-udp:1"
+NS_DTLS = "urn:xmpp:jingle:apps:dtls:0"
+NS_JMI = "urn:xmpp:jingle-message:0"
+NS_HINTS = "urn:xmpp:hints"
+NS_CARBONS = "urn:xmpp:carbons:2"
+NS_FORWARD = "urn:xmpp:forward:0"
+NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+JMI_ACTIONS = ("propose", "ringing", "proceed", "accept", "reject", "retract", "finish")
+
+
+def q(ns: str, tag: str) -> str:
+    return "{%s}%s" % (ns, tag)
+
+
+# ---------------------------------------------------------------- ladder output
+
+_xml_log = None
+
+
+def now() -> str:
+    return datetime.datetime.now().strftime("%H:%M:%S.%f")[:-3]
+
+
+def ladder(direction: str, kind: str, summary: str = "") -> None:
+    print(f"{now()}  {direction}  {kind:<28} {summary}".rstrip(), flush=True)
+
+
+def reason_of(parent: ET.Element | None) -> str | None:
+    """Name of the condition inside a Jingle <reason/> under parent."""
+    if parent is None:
+        return None
+    reason = parent.find(q(NS_JINGLE, "reason"))
+    if reason is None:
+        return None
+    for child in reason:
+        if child.tag != q(NS_JINGLE, "text"):
+            return child.tag.split("}", 1)[-1]
+    return ""
+
+
+def codecs_of(content: ET.Element) -> str:
+    desc = content.find(q(NS_RTP, "description"))
+    if desc is None:
+        return "no-description"
+    pts = [
+        "%s/%s" % (pt.get("name") or "?", pt.get("id"))
+        for pt in desc.findall(q(NS_RTP, "payload-type"))
+    ]
+    return ",".join(pts) or "no-payload-types"
+
+
+def describe(xml: ET.Element) -> tuple[str, str]:
+    """(kind, summary) for a message / iq / presence element."""
+    tag = xml.tag.split("}", 1)[-1]
+    attrs = []
+    for key in ("from", "to", "type", "id"):
+        if xml.get(key):
+            attrs.append(f"{key}={xml.get(key)}")
+    if tag == "message":
+        carbon = None
+        for wrap in ("received", "sent"):
+            el = xml.find(q(NS_CARBONS, wrap))
+            if el is not None:
+                inner = el.find(f"{q(NS_FORWARD, 'forwarded')}/{q(NS_CLIENT, 'message')}")
+                if inner is not None:
+                    kind, summary = describe(inner)
+                    return f"carbon-{wrap}:{kind}", summary
+                carbon = wrap
+        for child in xml:
+            if child.tag.startswith("{%s}" % NS_JMI):
+                action = child.tag.split("}", 1)[1]
+                extra = [f"sid={child.get('id')}"]
+                r = reason_of(child)
+                if r is not None:
+                    extra.append(f"reason={r}")
+                desc = child.find(q(NS_RTP, "description"))
+                if desc is not None:
+                    extra.append(f"media={desc.get('media')}")
+                return f"jmi:{action}", " ".join(attrs + extra)
+        if carbon:
+            return f"carbon-{carbon}", " ".join(attrs)
+        err = error_condition(xml)
+        if err:
+            return "message:error", " ".join(attrs + [f"condition={err}"])
+        return "message", " ".join(attrs)
+    if tag == "iq":
+        jingle = xml.find(q(NS_JINGLE, "jingle"))
+        if jingle is not None:
+            action = jingle.get("action", "?")
+            extra = [f"sid={jingle.get('sid')}"]
+            if action == "session-info":
+                info = [c.tag.split("}", 1)[-1] for c in jingle]
+                action = "session-info(%s)" % ",".join(info)
+            r = reason_of(jingle)
+            if r is not None:
+                extra.append(f"reason={r}")
+            for content in jingle.findall(q(NS_JINGLE, "content")):
+                extra.append(f"content={content.get('name')}:{codecs_of(content)}")
+            return f"jingle:{action}", " ".join(attrs + extra)
+        if xml.get("type") == "error":
+            return "iq:error", " ".join(attrs + [f"condition={error_condition(xml)}"])
+        payload = [c.tag for c in xml]
+        return f"iq:{xml.get('type')}", " ".join(attrs + payload)
+    if tag == "presence":
+        return "presence", " ".join(attrs)
+    return f"stream:{tag}", ""
+
+
+def error_condition(xml: ET.Element) -> str | None:
+    err = xml.find(q(NS_CLIENT, "error"))
+    if err is None:
+        return None
+    for child in err:
+        if child.tag.startswith("{%s}" % NS_STANZAS) and not child.tag.endswith("}text"):
+            return child.tag.split("}", 1)[1]
+    return "unknown"
+
+
+# ---------------------------------------------------------------- stanza builders
+
+
+def jmi_element(action: str, sid: str, reason: str | None = None, media: bool = False) -> ET.Element:
+    el = ET.Element(q(NS_JMI, action), {"id": sid})
+    if media:
+        ET.SubElement(el, q(NS_RTP, "description"), {"media": "audio"})
+    if reason:
+        r = ET.SubElement(el, q(NS_JINGLE, "reason"))
+        ET.SubElement(r, q(NS_JINGLE, reason))
+    return el
+
+
+def fingerprint() -> str:
+    return ":".join("%02X" % b for b in secrets.token_bytes(32))
+
+
+def transport_element(setup: str) -> ET.Element:
+    tr = ET.Element(
+        q(NS_ICE, "transport"),
+        {"ufrag": secrets.token_hex(4), "pwd": secrets.token_hex(12)},
+    )
+    fp = ET.SubElement(tr, q(NS_DTLS, "fingerprint"), {"hash": "sha-256", "setup": setup})
+    fp.text = fingerprint()
+    port = 40000 + secrets.randbelow(20000) // 2 * 2
+    ET.SubElement(
+        tr,
+        q(NS_ICE, "candidate"),
+        {
+            "component": "1",
+            "foundation": "1",
+            "generation": "0",
+            "id": secrets.token_hex(5),
+            "ip": "127.0.0.1",
+            "network": "0",
+            "port": str(port),
+            "priority": "2113937151",
+            "protocol": "udp",
+            "type": "host",
+        },
+    )
+    return tr
+
+
+def payload(desc: ET.Element, pt: str, name: str, rate: str, channels: str | None = None,
+            params: dict[str, str] | None = None) -> None:
+    attrs = {"id": pt, "name": name, "clockrate": rate}
+    if channels:
+        attrs["channels"] = channels
+    el = ET.SubElement(desc, q(NS_RTP, "payload-type"), attrs)
+    for k, v in (params or {}).items():
+        ET.SubElement(el, q(NS_RTP, "parameter"), {"name": k, "value": v})
+
+
+def offer_content(name: str) -> ET.Element:
+    content = ET.Element(
+        q(NS_JINGLE, "content"), {"creator": "initiator", "name": name, "senders": "both"}
+    )
+    desc = ET.SubElement(content, q(NS_RTP, "description"), {"media": "audio"})
+    payload(desc, "111", "opus", "48000", "2", {"minptime": "10", "useinbandfec": "1"})
+    payload(desc, "0", "PCMU", "8000")
+    payload(desc, "126", "telephone-event", "8000")
+    ET.SubElement(desc, q(NS_RTP, "rtcp-mux"))
+    content.append(transport_element("actpass"))
+    return content
+
+
+def answer_content(offer: ET.Element) -> ET.Element:
+    """A session-accept content matching an offered content: PCMU + telephone-event."""
+    content = ET.Element(
+        q(NS_JINGLE, "content"),
+        {
+            "creator": offer.get("creator", "initiator"),
+            "name": offer.get("name", "audio"),
+            "senders": offer.get("senders", "both"),
+        },
+    )
+    odesc = offer.find(q(NS_RTP, "description"))
+    desc = ET.SubElement(content, q(NS_RTP, "description"), {"media": "audio"})
+    te_pt = "101"
+    if odesc is not None:
+        for pt in odesc.findall(q(NS_RTP, "payload-type")):
+            if (pt.get("name") or "").lower() == "telephone-event" and pt.get("clockrate") in (None, "8000"):
+                te_pt = pt.get("id") or te_pt
+    payload(desc, "0", "PCMU", "8000")
+    payload(desc, te_pt, "telephone-event", "8000", params={"events": "0-15"})
+    if odesc is not None and odesc.find(q(NS_RTP, "rtcp-mux")) is not None:
+        ET.SubElement(desc, q(NS_RTP, "rtcp-mux"))
+    content.append(transport_element("active"))
+    return content
+
+
+def jingle_element(action: str, sid: str, **attrs: str) -> ET.Element:
+    return ET.Element(q(NS_JINGLE, "jingle"), {"action": action, "sid": sid, **attrs})
+
+
+def reason_element(condition: str) -> ET.Element:
+    r = ET.Element(q(NS_JINGLE, "reason"))
+    ET.SubElement(r, q(NS_JINGLE, condition))
+    return r
+
+
+# ---------------------------------------------------------------- the peer
+
+
+class Done(Exception):
+    pass
+
+
+class Peer(ClientXMPP):
+    def __init__(self, args: argparse.Namespace):
+        super().__init__(args.jid, args.password)
+        self.args = args
+        self.enable_plaintext = True
+        self.enable_starttls = False
+        self.enable_direct_tls = False
+        self.plugin["feature_mechanisms"].unencrypted_plain = True
+        self.plugin["feature_mechanisms"].unencrypted_scram = True
+        self.register_plugin("xep_0030")
+        self.register_plugin("xep_0199")
+        self.register_plugin("xep_0280")
+        self.register_plugin("xep_0115")
+        for feature in (NS_JINGLE, NS_RTP, "urn:xmpp:jingle:apps:rtp:audio", NS_ICE, NS_DTLS,
+                        NS_JMI, NS_RTP_INFO):
+            self.plugin["xep_0030"].add_feature(feature)
+        self.add_filter("in", self._log_in)
+        self.add_filter("out", self._log_out)
+        self.register_handler(Callback("jmi", MatchXPath(q(NS_CLIENT, "message")), self._on_message))
+        self.register_handler(Callback(
+            "jingle", MatchXPath("%s/%s" % (q(NS_CLIENT, "iq"), q(NS_JINGLE, "jingle"))),
+            self._on_jingle))
+        self.add_event_handler("session_start", self._session_start)
+        self.add_event_handler("failed_auth", lambda *_: self.finish(False, "authentication failed"))
+        self.add_event_handler("disconnected", self._disconnected)
+        self.outcome: asyncio.Future = asyncio.get_event_loop().create_future()
+        # call state
+        self.sid: str | None = None
+        self.peer_jid: JID | None = None
+        self.events: list[str] = []
+        self.initiated = False
+        self.answered = False
+        self.ringing = False
+        self.ended = False
+        self.offer: ET.Element | None = None  # inbound session-initiate <jingle/>
+        self.tasks: list[asyncio.Task] = []
+
+    # -- plumbing
+
+    def _log_in(self, stanza):
+        kind, summary = describe(stanza.xml)
+        if not kind.startswith("stream:"):
+            ladder("<-", kind, summary)
+            if _xml_log:
+                _xml_log.write(f"{now()} <-\n{stanza}\n")
+                _xml_log.flush()
+        return stanza
+
+    def _log_out(self, stanza):
+        kind, summary = describe(stanza.xml)
+        if not kind.startswith("stream:"):
+            ladder("->", kind, summary)
+            if _xml_log:
+                _xml_log.write(f"{now()} ->\n{stanza}\n")
+                _xml_log.flush()
+        return stanza
+
+    def note(self, what: str, summary: str = "") -> None:
+        ladder("==", what, summary)
+
+    def finish(self, ok: bool, reason: str) -> None:
+        if not self.outcome.done():
+            self.outcome.set_result((ok, reason))
+
+    def _disconnected(self, *_):
+        self.finish(False, "disconnected from the server")
+
+    def later(self, delay: float, coro_fn) -> None:
+        async def run():
+            await asyncio.sleep(delay)
+            try:
+                await coro_fn()
+            except Exception as exc:  # noqa: BLE001 - report every failure as a FAIL
+                self.finish(False, f"{type(exc).__name__}: {exc}")
+        self.tasks.append(asyncio.ensure_future(run()))
+
+    def spawn(self, coro) -> None:
+        async def run():
+            try:
+                await coro
+            except Exception as exc:  # noqa: BLE001
+                self.finish(False, f"{type(exc).__name__}: {exc}")
+        self.tasks.append(asyncio.ensure_future(run()))
+
+    def send_jmi(self, to, action: str, reason: str | None = None, media: bool = False) -> None:
+        msg = self.make_message(mto=to, mtype="chat")
+        msg["id"] = f"jm-{action}-{self.sid}"
+        msg.append(jmi_element(action, self.sid, reason, media))
+        msg.append(ET.Element(q(NS_HINTS, "store")))
+        msg.send()
+
+    async def send_jingle(self, to, jingle: ET.Element, what: str) -> bool:
+        iq = self.make_iq_set(ito=to)
+        iq.append(jingle)
+        try:
+            await iq.send(timeout=self.args.iq_timeout)
+            return True
+        except IqError as e:
+            cond = e.iq["error"]["condition"]
+            self.events.append(f"iq-error:{cond}")
+            self.note("iq-error", f"{what} answered with error {cond}")
+            self.on_iq_error(what, cond)
+            return False
+        except IqTimeout:
+            self.finish(False, f"no answer to {what} within {self.args.iq_timeout}s")
+            return False
+
+    def on_iq_error(self, what: str, cond: str) -> None:
+        self.finish(False, f"{what} answered with IQ error {cond}")
+
+    async def _session_start(self, _event):
+        self.send_presence(ppriority=0)
+        if self.args.carbons:
+            try:
+                await self.plugin["xep_0280"].enable(timeout=5)
+            except (IqError, IqTimeout) as exc:
+                self.note("carbons", f"enable failed: {exc}")
+        await asyncio.sleep(0.2)  # let the server register the presence
+        self.note("ready", f"{self.boundjid.full} online")
+        await self.start_role()
+
+    async def start_role(self) -> None:
+        raise NotImplementedError
+
+    def _on_message(self, msg) -> None:
+        xml = msg.xml
+        if msg["type"] == "error":
+            if self.sid and xml.find(".//" + q(NS_JMI, "propose")) is not None:
+                self.on_message_error(error_condition(xml) or "unknown")
+            return
+        for child in xml:
+            if child.tag.startswith("{%s}" % NS_JMI):
+                self.on_jmi(msg["from"], child.tag.split("}", 1)[1], child)
+
+    def on_message_error(self, cond: str) -> None:
+        self.finish(False, f"message bounced with {cond}")
+
+    def _on_jingle(self, iq) -> None:
+        if iq["type"] != "set":
+            return
+        jingle = iq.xml.find(q(NS_JINGLE, "jingle"))
+        sid = jingle.get("sid")
+        action = jingle.get("action")
+        if self.sid is not None and sid != self.sid and action != "session-initiate":
+            err = iq.reply(clear=True)
+            err["type"] = "error"
+            err["error"]["type"] = "cancel"
+            err["error"]["condition"] = "item-not-found"
+            err.send()
+            self.note("unknown-sid", f"{action} for sid {sid}")
+            return
+        self.on_jingle(iq, action, jingle)
+
+    def on_jingle(self, iq, action: str, jingle: ET.Element) -> None:
+        raise NotImplementedError
+
+    def ack(self, iq) -> None:
+        iq.reply(clear=True).send()
+
+    def check_terminate(self, reason: str | None) -> None:
+        expected = self.args.expect_terminate
+        if expected is None:
+            return
+        allowed = [r.strip() for r in expected.replace(",", "|").split("|") if r.strip()]
+        if reason in allowed:
+            self.finish(True, f"session-terminate with reason {reason}")
+        else:
+            self.finish(False, f"session-terminate reason {reason!r}, expected {'|'.join(allowed)}")
+
+
+class Caller(Peer):
+    async def start_role(self) -> None:
+        a = self.args
+        self.sid = a.sid or secrets.token_hex(8)
+        target = JID(a.target)
+        if a.mode == "jmi":
+            self.send_jmi(target.bare, "propose", media=True)
+            if a.cancel_after is not None:
+                async def retract():
+                    if not self.initiated and not self.ended:
+                        self.ended = True
+                        self.send_jmi(target.bare, "retract", reason="cancel")
+                        self.note("retracted", "cancelled before proceed")
+                        self.finish(True, "retracted before proceed")
+                self.later(a.cancel_after, retract)
+        else:
+            self.peer_jid = target
+            self.spawn(self.initiate())
+
+    def on_jmi(self, frm: JID, action: str, el: ET.Element) -> None:
+        if el.get("id") != self.sid:
+            return
+        a = self.args
+        self.events.append(f"jmi:{action}")
+        if action == "ringing":
+            self.ringing = True
+        elif action == "proceed":
+            if self.peer_jid is not None:
+                self.note("ignored", f"second proceed from {frm}")
+                return
+            if not frm.resource:
+                self.finish(False, f"proceed from a bare JID {frm}")
+                return
+            self.peer_jid = frm
+            self.spawn(self.initiate())
+        elif action == "reject":
+            self.ended = True
+            r = reason_of(el)
+            if a.expect_reject:
+                self.finish(True, f"JMI reject (reason {r})")
+            else:
+                self.finish(False, f"unexpected JMI reject (reason {r})")
+        elif action in ("retract", "finish"):
+            self.note("jmi", f"{action} from {frm}")
+
+    def on_message_error(self, cond: str) -> None:
+        if self.args.expect_reject and (self.args.expect_error in (None, cond)):
+            self.finish(True, f"propose bounced with error {cond}")
+        else:
+            self.finish(False, f"propose bounced with error {cond}")
+
+    async def initiate(self) -> None:
+        a = self.args
+        j = jingle_element("session-initiate", self.sid, initiator=self.boundjid.full)
+        j.append(offer_content(a.content_name))
+        self.initiated = True
+        if a.cancel_after is not None:
+            self.later(a.cancel_after, self.cancel)
+        ok = await self.send_jingle(self.peer_jid, j, "session-initiate")
+        if ok and a.expect_reject:
+            self.note("initiated", "session-initiate acked; still waiting for a reject")
+
+    def on_iq_error(self, what: str, cond: str) -> None:
+        a = self.args
+        if what == "session-initiate" and a.expect_reject:
+            if a.expect_error in (None, cond):
+                self.finish(True, f"session-initiate refused with {cond}")
+            else:
+                self.finish(False, f"session-initiate refused with {cond}, expected {a.expect_error}")
+            return
+        self.finish(False, f"{what} answered with IQ error {cond}")
+
+    async def cancel(self) -> None:
+        if self.ended:
+            return
+        if self.answered:
+            self.finish(False, "call was answered before --cancel-after fired")
+            return
+        self.ended = True
+        j = jingle_element("session-terminate", self.sid)
+        j.append(reason_element("cancel"))
+        if await self.send_jingle(self.peer_jid, j, "session-terminate(cancel)"):
+            self.finish(True, "cancelled before answer; terminate acked")
+
+    async def hangup(self) -> None:
+        if self.ended:
+            self.finish(False, "the call ended before --hangup-after fired")
+            return
+        self.ended = True
+        j = jingle_element("session-terminate", self.sid)
+        j.append(reason_element("success"))
+        if await self.send_jingle(self.peer_jid, j, "session-terminate(success)"):
+            self.finish(True, "answered; hung up; terminate acked")
+
+    def on_jingle(self, iq, action: str, jingle: ET.Element) -> None:
+        a = self.args
+        if jingle.get("sid") != self.sid:
+            err = iq.reply(clear=True)
+            err["type"] = "error"
+            err["error"]["condition"] = "item-not-found"
+            err.send()
+            return
+        self.ack(iq)
+        self.events.append(f"jingle:{action}")
+        if action == "session-info":
+            if jingle.find(q(NS_RTP_INFO, "ringing")) is not None:
+                self.ringing = True
+        elif action == "session-accept":
+            contents = jingle.findall(q(NS_JINGLE, "content"))
+            if not contents or all(
+                c.find(f"{q(NS_RTP, 'description')}/{q(NS_RTP, 'payload-type')}") is None
+                for c in contents
+            ):
+                self.finish(False, "session-accept without an RTP payload-type")
+                return
+            if all(c.find(q(NS_ICE, "transport")) is None for c in contents):
+                self.finish(False, "session-accept without an ICE-UDP transport")
+                return
+            self.answered = True
+            if a.expect_reject:
+                self.finish(False, "answered, but a reject was expected")
+            elif a.cancel_after is not None:
+                self.finish(False, "answered before --cancel-after fired")
+            elif a.hangup_after is not None:
+                self.later(a.hangup_after, self.hangup)
+            elif a.expect_terminate is None:
+                self.finish(True, "answered")
+        elif action == "session-terminate":
+            self.ended = True
+            r = reason_of(jingle)
+            if a.expect_terminate is not None:
+                if a.expect_answered and not self.answered:
+                    self.finish(False, f"terminated ({r}) without having been answered")
+                else:
+                    self.check_terminate(r)
+            elif a.expect_reject:
+                self.finish(False, f"session-terminate ({r}) instead of a reject")
+            else:
+                self.finish(False, f"unexpected session-terminate (reason {r})")
+
+    def final_checks(self, ok: bool, reason: str) -> tuple[bool, str]:
+        a = self.args
+        if ok and a.expect_ringing and not self.ringing:
+            return False, reason + "; but no ringing (session-info or JMI) was received"
+        if ok and a.expect_answered and not self.answered:
+            return False, reason + "; but the call was never answered"
+        return ok, reason
+
+
+class Answerer(Peer):
+    async def start_role(self) -> None:
+        pass  # wait for a propose or a session-initiate
+
+    def from_gateway(self, frm: JID) -> bool:
+        return frm.domain == self.args.peer_domain
+
+    def on_jmi(self, frm: JID, action: str, el: ET.Element) -> None:
+        a = self.args
+        sid = el.get("id")
+        if action == "propose":
+            if not self.from_gateway(frm):
+                self.note("ignored", f"propose from {frm} (not at {a.peer_domain})")
+                return
+            if self.sid is not None:
+                self.note("ignored", f"second propose {sid}")
+                return
+            self.sid = sid
+            self.peer_jid = frm
+            self.events.append("jmi:propose")
+            self.send_jmi(frm, "ringing")
+            self.ringing = True
+            self.schedule_decision(jmi=True)
+            return
+        if sid != self.sid:
+            return
+        self.events.append(f"jmi:{action}")
+        if action == "retract":
+            self.ended = True
+            if a.expect_retract:
+                self.finish(True, f"retract from {frm} (reason {reason_of(el)})")
+            elif a.expect_finish:
+                self.finish(True, f"retract (accepted in place of finish) from {frm}")
+            elif a.mode == "ignore" and a.expect_terminate is None:
+                self.finish(True, "call retracted while ringing")
+            else:
+                self.finish(False, f"unexpected retract from {frm}")
+        elif action == "finish":
+            if not self.from_gateway(frm):
+                self.note("ignored", f"finish from {frm}")
+                return
+            self.ended = True
+            if a.expect_finish:
+                self.finish(True, f"finish from {frm} (reason {reason_of(el)})")
+            elif a.mode == "ignore" and not a.expect_retract and a.expect_terminate is None:
+                self.finish(True, "call finished elsewhere while ringing")
+            else:
+                self.finish(False, f"unexpected finish from {frm} (reason {reason_of(el)})")
+        elif action in ("accept", "proceed", "reject"):
+            self.note("other-device", f"{action} from {frm}")
+
+    def schedule_decision(self, jmi: bool) -> None:
+        a = self.args
+        if a.mode == "ignore":
+            return
+        if a.mode == "reject":
+            self.later(a.delay, lambda: self.reject(jmi))
+        else:
+            self.later(a.delay, lambda: self.accept(jmi))
+
+    async def reject(self, jmi: bool) -> None:
+        if self.ended:
+            self.finish(False, "the call ended before we could reject")
+            return
+        self.ended = True
+        reason = self.args.reject_reason
+        if jmi:
+            self.send_jmi(self.peer_jid, "reject", reason=reason)
+            await asyncio.sleep(0.5)  # give a bounce the chance to arrive
+            self.finish(True, f"JMI reject ({reason}) sent")
+        else:
+            j = jingle_element("session-terminate", self.sid)
+            j.append(reason_element(reason))
+            if await self.send_jingle(self.peer_jid, j, f"session-terminate({reason})"):
+                self.finish(True, f"session-terminate ({reason}) sent and acked")
+
+    async def accept(self, jmi: bool) -> None:
+        if self.ended:
+            self.finish(False, "the call ended before we could accept")
+            return
+        if jmi:
+            self.send_jmi(JID(self.boundjid.bare), "accept")
+            self.send_jmi(self.peer_jid, "proceed")
+            # session-initiate arrives next; on_jingle answers it.
+        else:
+            await self.session_accept()
+
+    async def session_accept(self) -> None:
+        j = jingle_element("session-accept", self.sid, responder=self.boundjid.full)
+        for content in self.offer.findall(q(NS_JINGLE, "content")):
+            j.append(answer_content(content))
+        if await self.send_jingle(self.peer_jid, j, "session-accept"):
+            self.answered = True
+            a = self.args
+            if a.hangup_after is not None:
+                self.later(a.hangup_after, self.hangup)
+            elif a.expect_terminate is None and not a.expect_finish and not a.expect_retract:
+                self.finish(True, "answered; session-accept acked")
+
+    async def hangup(self) -> None:
+        if self.ended:
+            self.finish(False, "the call ended before --hangup-after fired")
+            return
+        self.ended = True
+        j = jingle_element("session-terminate", self.sid)
+        j.append(reason_element("success"))
+        if await self.send_jingle(self.peer_jid, j, "session-terminate(success)"):
+            self.finish(True, "answered; hung up; terminate acked")
+
+    def on_jingle(self, iq, action: str, jingle: ET.Element) -> None:
+        a = self.args
+        frm = iq["from"]
+        sid = jingle.get("sid")
+        if action == "session-initiate":
+            if self.sid is None:  # direct session-initiate, no JMI
+                if not self.from_gateway(frm):
+                    self.ack(iq)
+                    self.note("ignored", f"session-initiate from {frm}")
+                    return
+                self.sid = sid
+                self.peer_jid = frm
+                self.offer = jingle
+                self.ack(iq)
+                if not self.validate_offer(jingle):
+                    return
+                self.events.append("jingle:session-initiate(direct)")
+                ring = jingle_element("session-info", sid)
+                ET.SubElement(ring, q(NS_RTP_INFO, "ringing"))
+                self.spawn(self.send_jingle(frm, ring, "session-info(ringing)"))
+                self.schedule_decision(jmi=False)
+                return
+            if sid != self.sid:
+                self.ack(iq)
+                self.note("ignored", f"session-initiate with another sid {sid}")
+                return
+            if frm != self.peer_jid:
+                self.note("warning", f"session-initiate from {frm}, propose came from {self.peer_jid}")
+                self.peer_jid = frm
+            self.offer = jingle
+            self.ack(iq)
+            if not self.validate_offer(jingle):
+                return
+            self.events.append("jingle:session-initiate")
+            if a.mode != "accept":
+                self.finish(False, f"session-initiate received in mode {a.mode}")
+                return
+            self.spawn(self.session_accept())
+            return
+        if sid != self.sid:
+            return
+        self.ack(iq)
+        self.events.append(f"jingle:{action}")
+        if action == "session-terminate":
+            self.ended = True
+            r = reason_of(jingle)
+            if a.expect_terminate is not None:
+                self.check_terminate(r)
+            elif a.expect_retract and r == "cancel":
+                self.finish(True, "session-terminate(cancel) (direct-mode equivalent of retract)")
+            elif a.mode == "ignore" and not a.expect_finish and not a.expect_retract:
+                self.finish(True, f"terminated while ringing ({r})")
+            else:
+                self.finish(False, f"unexpected session-terminate (reason {r})")
+
+    def validate_offer(self, jingle: ET.Element) -> bool:
+        contents = jingle.findall(q(NS_JINGLE, "content"))
+        problems = []
+        if not contents:
+            problems.append("no content")
+        for c in contents:
+            if c.find(f"{q(NS_RTP, 'description')}/{q(NS_RTP, 'payload-type')}") is None:
+                problems.append(f"content {c.get('name')} has no RTP payload-type")
+            if c.find(q(NS_ICE, "transport")) is None:
+                problems.append(f"content {c.get('name')} has no ICE-UDP transport")
+        if not jingle.get("initiator"):
+            problems.append("no initiator attribute")
+        if problems:
+            self.finish(False, "bad session-initiate: " + "; ".join(problems))
+            return False
+        return True
+
+    def final_checks(self, ok: bool, reason: str) -> tuple[bool, str]:
+        a = self.args
+        if ok and a.mode == "accept" and not self.answered and not a.expect_finish:
+            return False, reason + "; but we never answered"
+        return ok, reason
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--jid", required=True, help="full JID to log in as, e.g. alice@test/phone")
+    p.add_argument("--password", help="defaults to the JID's local part")
+    p.add_argument("--server", default="127.0.0.1:15222", help="c2s host:port")
+    p.add_argument("--timeout", type=float, default=20.0, help="overall timeout (s); exit 1 when reached")
+    p.add_argument("--iq-timeout", type=float, default=5.0, help="wait for an IQ answer (s)")
+    p.add_argument("--no-carbons", dest="carbons", action="store_false", help="do not enable XEP-0280")
+    p.add_argument("--xml-log", help="also write every stanza's XML to this file")
+    p.add_argument("--debug", action="store_true", help="slixmpp debug logging on stderr")
+    p.add_argument("--expect-terminate", metavar="REASON[|REASON]",
+                   help="assert a received session-terminate's reason (any of a |-list)")
+    p.add_argument("--hangup-after", type=float, metavar="S",
+                   help="S seconds after the call is answered, send session-terminate <success/>")
+    sub = p.add_subparsers(dest="role", required=True)
+
+    c = sub.add_parser("call", help="place a call")
+    c.add_argument("target", help="bare JID (jmi) or full JID (direct) to call")
+    c.add_argument("--mode", choices=("jmi", "direct"), default="jmi")
+    c.add_argument("--sid", help="session id (random by default)")
+    c.add_argument("--content-name", default="0")
+    c.add_argument("--cancel-after", type=float, metavar="S",
+                   help="S s after session-initiate (or the propose, before proceed) cancel the call")
+    c.add_argument("--expect-reject", action="store_true",
+                   help="assert a JMI reject, a bounced propose or an IQ error to session-initiate")
+    c.add_argument("--expect-error", metavar="COND", help="with --expect-reject: the IQ error condition")
+    c.add_argument("--expect-answered", action="store_true", help="assert a session-accept arrived")
+    c.add_argument("--expect-ringing", action="store_true",
+                   help="assert <session-info><ringing/> (or JMI ringing) arrived")
+
+    an = sub.add_parser("answer", help="wait for a call and handle it")
+    an.add_argument("--mode", choices=("accept", "reject", "ignore"), default="accept")
+    an.add_argument("--delay", type=float, default=0.0, help="seconds of ringing before accept/reject")
+    an.add_argument("--reject-reason", default="busy", choices=("busy", "decline"))
+    an.add_argument("--peer-domain", default="sip.test",
+                    help="only take calls from JIDs at this domain (the gateway)")
+    an.add_argument("--expect-finish", action="store_true",
+                    help="assert a JMI <finish> (or <retract>) for the call reaches this device")
+    an.add_argument("--expect-retract", action="store_true", help="assert a JMI <retract> for the call")
+
+    # accept --expect-terminate / --hangup-after after the role as well
+    for sp in (c, an):
+        sp.add_argument("--expect-terminate", dest="expect_terminate_sub", metavar="REASON[|REASON]")
+        sp.add_argument("--hangup-after", dest="hangup_after_sub", type=float, metavar="S")
+        sp.add_argument("--timeout", dest="timeout_sub", type=float)
+    args = p.parse_args(argv)
+    for name in ("expect_terminate", "hangup_after", "timeout"):
+        sub_value = getattr(args, name + "_sub", None)
+        if sub_value is not None:
+            setattr(args, name, sub_value)
+    if args.password is None:
+        args.password = JID(args.jid).user
+    if args.role == "call":
+        if args.hangup_after is not None and args.cancel_after is not None:
+            p.error("--hangup-after and --cancel-after exclude each other")
+        if args.expect_error:
+            args.expect_reject = True
+    return args
+
+
+async def amain(args: argparse.Namespace) -> int:
+    global _xml_log
+    if args.xml_log:
+        _xml_log = open(args.xml_log, "a", encoding="utf-8")
+    peer = (Caller if args.role == "call" else Answerer)(args)
+    host, _, port = args.server.rpartition(":")
+    peer.connect(host, int(port))
+    try:
+        ok, reason = await asyncio.wait_for(asyncio.shield(peer.outcome), args.timeout)
+    except asyncio.TimeoutError:
+        ok, reason = False, "overall timeout (%.1fs); events so far: %s" % (
+            args.timeout, ", ".join(peer.events) or "none")
+    ok, reason = peer.final_checks(ok, reason)
+    ladder("==", "PASS" if ok else "FAIL", reason)
+    for t in peer.tasks:
+        t.cancel()
+    peer.del_event_handler("disconnected", peer._disconnected)
+    await asyncio.sleep(0.2)  # flush what is queued
+    try:
+        await asyncio.wait_for(peer.disconnect(wait=1.0), 3)
+    except Exception:  # noqa: BLE001 - the verdict is already printed
+        pass
+    return 0 if ok else 1
+
+
+def main() -> int:
+    args = parse_args(sys.argv[1:])
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR,
+                        format="%(levelname)-8s %(message)s", stream=sys.stderr)
+    if not args.debug:
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    return loop.run_until_complete(amain(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

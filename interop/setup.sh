@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs what the real-peer interop harness needs, idempotently:
+#   prosody      (Debian)  — XMPP server hosting the gateway as a XEP-0114 component
+#   sip-tester   (Debian)  — sipp, playing SIP phones and trunks
+#   python3-venv (Debian)  — for interop/.venv
+#   slixmpp      (PyPI)    — into interop/.venv, playing XMPP users (xmpp_peer.py)
+# Runs as root on Debian 12. Skips what is already present; fails loudly otherwise.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+VENV="$HERE/.venv"
+
+log() { echo "setup.sh: $*" >&2; }
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+fi
+
+# apt-get with waiting for the dpkg/apt locks (another apt may be running).
+apt_retry() {
+    local try
+    for try in $(seq 1 60); do
+        if $SUDO env DEBIAN_FRONTEND=noninteractive apt-get \
+            -o DPkg::Lock::Timeout=120 -o Acquire::Retries=3 "$@"; then
+            return 0
+        fi
+        log "apt-get $* failed (try $try); waiting for the dpkg lock and retrying"
+        sleep 10
+    done
+    log "apt-get $* kept failing"
+    return 1
+}
+
+need=()
+command -v prosody >/dev/null 2>&1 && command -v prosodyctl >/dev/null 2>&1 || need+=(prosody)
+command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY="$(command -v python3 || true)"
+if [[ -z $PY ]]; then
+    need+=(python3)
+fi
+if [[ ! -x "$VENV/bin/python" ]] && ! { [[ -n $PY ]] && "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1; }; then
+    need+=(python3-venv)
+fi
+
+if ((${#need[@]} > 0)); then
+    log "installing Debian packages: ${need[*]}"
+    apt_retry update
+    apt_retry install -y --no-install-recommends "${need[@]}"
+else
+    log "Debian packages present (prosody, sipp, python3-venv)"
+fi
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY="$(command -v python3)"
+
+# The Debian package starts a system Prosody where an init system runs; the
+# harness runs its own private instance on other ports, so that one is left alone.
+
+if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c 'import slixmpp' >/dev/null 2>&1; then
+    log "venv present with slixmpp $("$VENV/bin/python" -c 'import slixmpp; print(slixmpp.__version__)')"
+else
+    log "creating $VENV with slixmpp"
+    rm -rf "$VENV"
+    "$PY" -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$HERE/requirements.txt"
+    "$VENV/bin/python" -c 'import slixmpp; print("setup.sh: slixmpp", slixmpp.__version__)' >&2
+fi
+
+# Final check: never leave a half-installed harness behind silently.
+for tool in prosody prosodyctl sipp; do
+    command -v "$tool" >/dev/null 2>&1 || { log "missing after install: $tool"; exit 1; }
+done
+log "ready: $(sipp -v 2>&1 | grep -o 'SIPp v[0-9.]*' | head -1), prosody $(dpkg-query -W -f='${Version}' prosody 2>/dev/null || echo '?')"
