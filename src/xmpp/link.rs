@@ -29,7 +29,7 @@ const NS_STREAMS: &str = "http://etherx.jabber.org/streams";
 /// XEP-0199 ping, our keepalive.
 const NS_PING: &str = "urn:xmpp:ping";
 /// Id prefix of keepalive pings; their echoes are swallowed, not forwarded.
-const KEEPALIVE_PREFIX: &str = "stox-keepalive-";
+const KEEPALIVE_PREFIX: &str = "keepalive-";
 /// Stanzas kept while disconnected; beyond this the oldest are dropped.
 const QUEUE_MAX: usize = 1024;
 /// Time allowed for TCP connect, stream header and handshake together.
@@ -107,6 +107,9 @@ type Stream = XmlStream<BufStream<TcpStream>, Element>;
 /// disconnected, bounded, dropping the oldest with a warning), and reconnects
 /// with exponential back-off (`reconnect_min..reconnect_max`, jittered) after
 /// any failure. Returns only when `outgoing` is closed.
+///
+/// Events are delivered with back-pressure: a consumer that stops reading
+/// `events` stalls reading from the server (and eventually its keepalive).
 pub async fn run_link(
     cfg: LinkConfig,
     events: mpsc::Sender<LinkEvent>,
