@@ -18,12 +18,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
-FUZZ_TARGETS="${FUZZ_TARGETS:-sdp_to_jingle jingle_to_sdp}"
+FUZZ_TARGETS="${FUZZ_TARGETS:-sdp_to_jingle jingle_to_sdp sip_message}"
 CORPUS="${STOX_CORPUS:-../shared/corpus}"
 export RUSTC_BOOTSTRAP=1
 
-if [[ ! -d "$CORPUS/sdp" || ! -d "$CORPUS/jingle" ]]; then
-    echo "fuzz-smoke: shared corpus not found at $CORPUS (expected sdp/ and jingle/ in it;" \
+if [[ ! -d "$CORPUS/sdp" || ! -d "$CORPUS/jingle" || ! -d "$CORPUS/sip" ]]; then
+    echo "fuzz-smoke: shared corpus not found at $CORPUS (expected sdp/, jingle/ and sip/ in it;" \
         "set STOX_CORPUS to point elsewhere)" >&2
     exit 1
 fi
@@ -34,12 +34,13 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 # Seed corpora (copies, never committed: fuzz/corpus is gitignored).
-mkdir -p fuzz/corpus/sdp_to_jingle fuzz/corpus/jingle_to_sdp
+mkdir -p fuzz/corpus/sdp_to_jingle fuzz/corpus/jingle_to_sdp fuzz/corpus/sip_message
 cp "$CORPUS"/sdp/*.sdp fuzz/corpus/sdp_to_jingle/
 if compgen -G "$CORPUS/torture/*.sdp" >/dev/null; then
     cp "$CORPUS"/torture/*.sdp fuzz/corpus/sdp_to_jingle/
 fi
 cp "$CORPUS"/jingle/*.xml fuzz/corpus/jingle_to_sdp/
+cp "$CORPUS"/sip/*.sip "$CORPUS"/torture/*.sip fuzz/corpus/sip_message/
 
 # -a: debug assertions (and overflow checks) on, in the optimised build.
 cargo fuzz build -a

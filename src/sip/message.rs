@@ -18,6 +18,7 @@ mod write;
 pub use names::canonical_header_name;
 pub use parse::{MAX_HEADER_BYTES, MAX_STREAM_BODY, frame_len, parse_message};
 pub use response::{default_reason, response_for};
+pub use validate::validate_request;
 
 /// A SIP request or response.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

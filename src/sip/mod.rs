@@ -12,6 +12,6 @@ pub mod uri;
 pub use header::{CSeq, NameAddr, Params, Via};
 pub use message::{
     Header, Headers, Method, Request, Response, SipMessage, SipParseError, canonical_header_name,
-    default_reason, frame_len, parse_message, response_for,
+    default_reason, frame_len, parse_message, response_for, validate_request,
 };
 pub use uri::{Scheme, SipUri};

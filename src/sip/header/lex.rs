@@ -243,3 +243,69 @@ pub(crate) fn split_host_port(s: &str) -> Result<(String, Option<u16>), SipParse
     };
     Ok((host.to_string(), port))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_top_respects_quotes_escapes_and_angles() {
+        assert_eq!(
+            split_top(r#"a, "b,\"c,", <d,e>;x=1 ,f"#, ','),
+            ["a", r#" "b,\"c,""#, " <d,e>;x=1 ", "f"]
+        );
+        assert_eq!(split_top("", ','), [""]);
+        // An unterminated quote runs to the end instead of splitting.
+        assert_eq!(split_top(r#""a,b"#, ','), [r#""a,b"#]);
+    }
+
+    #[test]
+    fn quoted_strings_unescape_and_requote() {
+        let (text, rest) = read_quoted(r#""a \"b\" \\c" tail"#).unwrap();
+        assert_eq!((text.as_str(), rest), (r#"a "b" \c"#, " tail"));
+        assert_eq!(quote(&text), r#""a \"b\" \\c""#);
+        assert!(read_quoted(r#""open"#).is_err());
+        assert!(read_quoted(r#""ends with escape\"#).is_err());
+    }
+
+    #[test]
+    fn params_allow_lws_colons_and_quotes() {
+        let p = parse_params(r#" a = 1 ; flag ;maddr=sip:gw1:5070; q="x;y""#).unwrap();
+        assert_eq!(
+            p,
+            [
+                ("a".to_string(), Some("1".to_string())),
+                ("flag".to_string(), None),
+                ("maddr".to_string(), Some("sip:gw1:5070".to_string())),
+                ("q".to_string(), Some(r#""x;y""#.to_string())),
+            ]
+        );
+        for bad in ["", "a;;b", "a=", "=1", r#"a="x"y"#, "a=b c", "a b"] {
+            assert!(parse_params(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hosts_and_ports() {
+        assert_eq!(
+            split_host_port("[2001:db8::1]:5060").unwrap(),
+            ("[2001:db8::1]".to_string(), Some(5060))
+        );
+        assert_eq!(
+            split_host_port("h.example").unwrap(),
+            ("h.example".to_string(), None)
+        );
+        for bad in [
+            "",
+            "[::1",
+            "[::1]5060",
+            "h:",
+            "h:65536",
+            "h:-1",
+            "a b",
+            "[]",
+        ] {
+            assert!(split_host_port(bad).is_err(), "{bad:?}");
+        }
+    }
+}

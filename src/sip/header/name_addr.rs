@@ -58,7 +58,11 @@ impl NameAddr {
             }
             (None, uri, params)
         };
-        if lex::uri_scheme(uri).is_none() || uri.chars().any(|c| c.is_whitespace()) {
+        if lex::uri_scheme(uri).is_none()
+            || uri
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'))
+        {
             return Err(err(format!("bad URI {uri:?}")));
         }
         Ok(NameAddr {

@@ -18,6 +18,11 @@ impl SipMessage {
     }
 }
 
+/// [`Request::validate`] as a free function, for the transaction layer.
+pub fn validate_request(req: &Request) -> Result<(), SipParseError> {
+    req.validate()
+}
+
 impl Request {
     /// Checks To, From, Call-ID and CSeq appear exactly once and parse, the
     /// CSeq method equals the request method (for ACK and CANCEL too: their
