@@ -53,6 +53,7 @@ DOMAIN = "sip.test"
 SECRET = "s3cret"
 
 SCENARIO_LIMIT = 45.0  # seconds; every process of a scenario is killed after this
+FAIL_GRACE = 3.0  # seconds the others get once one participant of a scenario has failed
 
 
 def stamp() -> str:
@@ -478,6 +479,12 @@ def sipp_argv(s: Sipp, sdir: Path) -> list[str]:
     return [base[0], f"127.0.0.1:{GATEWAY_SIP_PORT}", *base[1:], "-p", str(UAC_PORT), "-s", s.service]
 
 
+def exit_ok(kind: str, what, rc: int) -> bool:
+    if kind == "peer" or what.expect == "ok":
+        return rc == 0
+    return rc in (97, 99)
+
+
 def wait_ready(proc: Proc, timeout: float) -> bool:
     def ready():
         return "  ==  ready" in proc.text() or proc.poll() is not None
@@ -520,33 +527,48 @@ def run_scenario(sc: Scenario, workdir: Path, stox: Stox | None) -> tuple[bool, 
         if s.role == "uac":
             start_sipp(s)
 
-    for peer, p in peers:
-        rc = p.wait(deadline)
+    # Wait for everyone; once a participant has failed, the others get a short
+    # grace period and are then stopped (they could only time out).
+    everyone = [("peer", peer, p) for peer, p in peers] + [("sipp", s, p) for s, p in sipps]
+    failed_at: float | None = None
+    while time.monotonic() < deadline:
+        running = [e for e in everyone if e[2].poll() is None]
+        if not running:
+            break
+        if failed_at is None:
+            for kind, what, p in everyone:
+                rc = p.poll()
+                if rc is not None and not exit_ok(kind, what, rc):
+                    failed_at = time.monotonic()
+        elif time.monotonic() - failed_at > FAIL_GRACE:
+            break
+        time.sleep(0.05)
+    for kind, what, p in everyone:
+        label = what.label if kind == "peer" else f"sipp {what.scenario}"
+        rc = p.poll()
         if rc is None:
-            problems.append(f"{peer.label}: still running after {SCENARIO_LIMIT:.0f} s (killed)")
             p.stop()
-        elif rc != 0:
-            verdict = [l for l in p.text().splitlines() if "  ==  FAIL" in l]
-            problems.append(f"{peer.label}: exit {rc}: "
-                            + (verdict[-1].split("FAIL", 1)[1].strip() if verdict else "no verdict"))
-        p.stop()
-    for s, p in sipps:
-        rc = p.wait(deadline)
-        if rc is None:
-            problems.append(f"sipp {s.scenario}: still running after {SCENARIO_LIMIT:.0f} s (killed)")
-            p.stop()
+            why = ("stopped after another participant failed" if failed_at is not None
+                   else f"still running after {SCENARIO_LIMIT:.0f} s (killed)")
+            problems.append(f"{label}: {why}")
             continue
         p.stop()
-        if s.expect == "ok" and rc != 0:
-            problems.append(f"sipp {s.scenario}: exit {rc} (0 = the scenario's messages all arrived)")
-        elif s.expect == "no-invite":
-            msgs = sdir / f"{s.role}.msg"
+        if kind == "peer":
+            if rc != 0:
+                verdict = [l for l in p.text().splitlines() if "  ==  FAIL" in l]
+                problems.append(f"{label}: exit {rc}: "
+                                + (verdict[-1].split("FAIL", 1)[1].strip() if verdict else "no verdict"))
+        elif what.expect == "ok":
+            if rc != 0:
+                problems.append(f"{label}: exit {rc} (0 = the scenario's messages all arrived)")
+        else:  # no-invite
+            msgs = sdir / f"{what.role}.msg"
             got_invite = msgs.exists() and any(
                 l.startswith("INVITE ") for l in msgs.read_text(errors="replace").splitlines())
             if got_invite:
-                problems.append(f"sipp {s.scenario}: the trunk received an INVITE (policy should block it)")
+                problems.append(f"{label}: the trunk received an INVITE (policy should block it)")
             elif rc not in (97, 99):
-                problems.append(f"sipp {s.scenario}: exit {rc}, expected its timeout with no call (97/99)")
+                problems.append(f"{label}: exit {rc}, expected its timeout with no call (97/99)")
     if stox is not None and not stox.alive():
         problems.append(f"stox died (exit {stox.proc.poll() if stox.proc else '?'})")
     return not problems, problems, {"peers": peers, "sipps": sipps, "dir": sdir}
@@ -557,7 +579,11 @@ def report_failure(sc: Scenario, problems: list[str], art: dict, stox_log: str) 
         say(f"    - {p}")
     for peer, proc in art["peers"]:
         say(f"  ladder {peer.label} ({' '.join(peer.args)}):")
-        say(indent(tail(proc.text(), 60), "    | "))
+        lines = proc.text().splitlines()
+        ready = [i for i, l in enumerate(lines) if "  ==  ready" in l]
+        if ready:  # the log-in stanzas before "ready" stay in the artefacts
+            lines = lines[ready[0]:]
+        say(indent("\n".join(lines[-60:]), "    | "))
     for s, proc in art["sipps"]:
         err = art["dir"] / f"{s.role}.err"
         say(f"  sipp {s.role} {s.scenario}: errors:")
