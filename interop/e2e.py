@@ -462,9 +462,11 @@ class Stox:
 # ----------------------------------------------------------------- running
 
 
-def peer_argv(peer: Peer, xml_log: Path) -> list[str]:
+def peer_argv(peer: Peer, xml_log: Path, gateway: bool = True) -> list[str]:
+    # Against the gateway, its JMI proceed / propose must come from resource "stox".
+    extra = ["--expect-resource", "stox"] if gateway else []
     return [str(VENV_PY), str(PEER), "--jid", peer.jid, "--server", f"127.0.0.1:{C2S_PORT}",
-            "--xml-log", str(xml_log), *peer.args]
+            "--xml-log", str(xml_log), *extra, *peer.args]
 
 
 def sipp_argv(s: Sipp, sdir: Path) -> list[str]:
@@ -507,7 +509,8 @@ def run_scenario(sc: Scenario, workdir: Path, stox: Stox | None) -> tuple[bool, 
 
     def start_peer(peer: Peer) -> Proc:
         safe = peer.label.replace("/", "-")
-        p = Proc(peer.label, peer_argv(peer, sdir / f"{safe}.xml"), sdir / f"{safe}.ladder")
+        p = Proc(peer.label, peer_argv(peer, sdir / f"{safe}.xml", gateway=stox is not None),
+                 sdir / f"{safe}.ladder")
         peers.append((peer, p))
         return p
 

@@ -476,6 +476,9 @@ class Caller(Peer):
             if not frm.resource:
                 self.finish(False, f"proceed from a bare JID {frm}")
                 return
+            if a.expect_resource and frm.resource != a.expect_resource:
+                self.finish(False, f"proceed from {frm}, expected resource {a.expect_resource}")
+                return
             self.peer_jid = frm
             self.spawn(self.initiate())
         elif action == "reject":
@@ -615,6 +618,9 @@ class Answerer(Peer):
                 return
             if self.sid is not None:
                 self.note("ignored", f"second propose {sid}")
+                return
+            if a.expect_resource and frm.resource != a.expect_resource:
+                self.finish(False, f"propose from {frm}, expected resource {a.expect_resource}")
                 return
             self.sid = sid
             self.peer_jid = frm
@@ -800,6 +806,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-carbons", dest="carbons", action="store_false", help="do not enable XEP-0280")
     p.add_argument("--xml-log", help="also write every stanza's XML to this file")
     p.add_argument("--debug", action="store_true", help="slixmpp debug logging on stderr")
+    p.add_argument("--expect-resource", metavar="RES",
+                   help="the gateway's JMI proceed/propose must come from a full JID with this resource")
     p.add_argument("--expect-terminate", metavar="REASON[|REASON]",
                    help="assert a received session-terminate's reason (any of a |-list)")
     p.add_argument("--hangup-after", type=float, metavar="S",
