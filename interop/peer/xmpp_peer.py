@@ -398,7 +398,9 @@ class Peer(ClientXMPP):
     def _on_message(self, msg) -> None:
         xml = msg.xml
         if msg["type"] == "error":
-            if self.sid and xml.find(".//" + q(NS_JMI, "propose")) is not None:
+            # Servers bounce with or without the original payload: match by id too.
+            if self.sid and (msg["id"] == f"jm-propose-{self.sid}"
+                             or xml.find(".//" + q(NS_JMI, "propose")) is not None):
                 self.on_message_error(error_condition(xml) or "unknown")
             return
         for child in xml:
@@ -474,6 +476,9 @@ class Caller(Peer):
             if not frm.resource:
                 self.finish(False, f"proceed from a bare JID {frm}")
                 return
+            if a.expect_resource and frm.resource != a.expect_resource:
+                self.finish(False, f"proceed from {frm}, expected resource {a.expect_resource}")
+                return
             self.peer_jid = frm
             self.spawn(self.initiate())
         elif action == "reject":
@@ -487,10 +492,16 @@ class Caller(Peer):
             self.note("jmi", f"{action} from {frm}")
 
     def on_message_error(self, cond: str) -> None:
-        if self.args.expect_reject and (self.args.expect_error in (None, cond)):
+        self.ended = True
+        if self.args.expect_reject and self.error_matches(cond):
             self.finish(True, f"propose bounced with error {cond}")
         else:
             self.finish(False, f"propose bounced with error {cond}")
+
+    def error_matches(self, cond: str) -> bool:
+        if not self.args.expect_error:
+            return True
+        return cond in [c.strip() for c in self.args.expect_error.replace(",", "|").split("|")]
 
     async def initiate(self) -> None:
         a = self.args
@@ -506,7 +517,8 @@ class Caller(Peer):
     def on_iq_error(self, what: str, cond: str) -> None:
         a = self.args
         if what == "session-initiate" and a.expect_reject:
-            if a.expect_error in (None, cond):
+            self.ended = True
+            if self.error_matches(cond):
                 self.finish(True, f"session-initiate refused with {cond}")
             else:
                 self.finish(False, f"session-initiate refused with {cond}, expected {a.expect_error}")
@@ -606,6 +618,9 @@ class Answerer(Peer):
                 return
             if self.sid is not None:
                 self.note("ignored", f"second propose {sid}")
+                return
+            if a.expect_resource and frm.resource != a.expect_resource:
+                self.finish(False, f"propose from {frm}, expected resource {a.expect_resource}")
                 return
             self.sid = sid
             self.peer_jid = frm
@@ -791,6 +806,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-carbons", dest="carbons", action="store_false", help="do not enable XEP-0280")
     p.add_argument("--xml-log", help="also write every stanza's XML to this file")
     p.add_argument("--debug", action="store_true", help="slixmpp debug logging on stderr")
+    p.add_argument("--expect-resource", metavar="RES",
+                   help="the gateway's JMI proceed/propose must come from a full JID with this resource")
     p.add_argument("--expect-terminate", metavar="REASON[|REASON]",
                    help="assert a received session-terminate's reason (any of a |-list)")
     p.add_argument("--hangup-after", type=float, metavar="S",
@@ -806,7 +823,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="S s after session-initiate (or the propose, before proceed) cancel the call")
     c.add_argument("--expect-reject", action="store_true",
                    help="assert a JMI reject, a bounced propose or an IQ error to session-initiate")
-    c.add_argument("--expect-error", metavar="COND", help="with --expect-reject: the IQ error condition")
+    c.add_argument("--expect-error", metavar="COND[|COND]",
+                   help="implies --expect-reject: the stanza error condition(s) accepted")
     c.add_argument("--expect-answered", action="store_true", help="assert a session-accept arrived")
     c.add_argument("--expect-ringing", action="store_true",
                    help="assert <session-info><ringing/> (or JMI ringing) arrived")

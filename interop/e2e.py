@@ -1,0 +1,824 @@
+#!/usr/bin/env python3
+"""End-to-end scenario runner for stox against real third-party peers.
+
+Starts a private Prosody (interop/prosody), writes a stox config, starts
+`stox run --config FILE` (STOX_BIN, default target/release/stox), waits until
+the gateway's XEP-0114 component has authenticated with Prosody and its SIP
+ports are bound, then runs each scenario: sipp (interop/sipp) and slixmpp peers
+(interop/peer/xmpp_peer.py) in parallel, each with a time limit, and checks
+their exit codes.
+
+    interop/e2e.py                    # all scenarios
+    interop/e2e.py --only out-busy    # one (or a comma-separated list)
+    interop/e2e.py --list             # names and what each asserts
+    interop/e2e.py --selftest         # the plumbing without the gateway
+
+Prints one PASS/FAIL line per scenario with its duration; on failure the peer
+ladders, sipp's errors and the scenario's part of the stox log. Exits 1 if any
+scenario failed, 2 if the harness itself could not start (missing tools:
+run interop/setup.sh). Only the standard library is used here; slixmpp runs
+in interop/.venv as a subprocess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SIPP_DIR = HERE / "sipp"
+PEER = HERE / "peer" / "xmpp_peer.py"
+VENV_PY = HERE / ".venv" / "bin" / "python"
+
+C2S_PORT = 15222
+COMPONENT_PORT = 15347
+GATEWAY_SIP_PORT = 15060
+TRUNK_PORT = 15080
+UAC_PORT = 15070
+DEAD_PORT = 15099
+METRICS = "127.0.0.1:19090"
+DOMAIN = "sip.test"
+SECRET = "s3cret"
+
+SCENARIO_LIMIT = 45.0  # seconds; every process of a scenario is killed after this
+FAIL_GRACE = 3.0  # seconds the others get once one participant of a scenario has failed
+
+
+def stamp() -> str:
+    return time.strftime("%H:%M:%S")
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def die(msg: str, code: int = 2) -> None:
+    print(f"e2e: {msg}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+# ----------------------------------------------------------------- stox config
+
+STOX_CONFIG = """\
+[xmpp]
+domain = "{domain}"
+server = "127.0.0.1:{component_port}"
+secret = "{secret}"
+
+[sip]
+listen = ["udp:127.0.0.1:{sip_port}", "tcp:127.0.0.1:{sip_port}"]
+timer_t1_ms = 100          # shortens RFC 3261 timers for tests
+
+[database]
+url = "sqlite://{dir}/stox-{variant}.db"
+
+[[trunk]]
+name = "{trunk_name}"
+uri = "{trunk_uri}"
+
+[[number]]
+did = "+15550001000"
+jid = "bob@test"
+
+[policy]
+allow_outbound = ["alice@test", "bob@test"]
+
+[calls]
+ring_timeout_secs = 3
+
+[metrics]
+listen = "{metrics}"
+"""
+
+VARIANTS = {
+    # the trunk is sipp's UAS
+    "default": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT}"},
+    # the trunk is a TCP port where nothing listens
+    "dead-trunk": {"trunk_name": "dead", "trunk_uri": f"sip:127.0.0.1:{DEAD_PORT};transport=tcp"},
+}
+
+
+def write_config(workdir: Path, variant: str) -> Path:
+    path = workdir / f"stox-{variant}.toml"
+    path.write_text(STOX_CONFIG.format(
+        domain=DOMAIN, component_port=COMPONENT_PORT, secret=SECRET, sip_port=GATEWAY_SIP_PORT,
+        dir=workdir, variant=variant, metrics=METRICS, **VARIANTS[variant]))
+    return path
+
+
+# ----------------------------------------------------------------- scenarios
+
+
+@dataclasses.dataclass
+class Sipp:
+    """One sipp process. role 'uas' listens on the trunk port; 'uac' calls the gateway."""
+    scenario: str
+    role: str
+    service: str = "+15550001000"
+    expect: str = "ok"  # "ok" = exit 0; "no-invite" = no INVITE seen before its -timeout
+    timeout: int = 30
+
+
+@dataclasses.dataclass
+class Peer:
+    label: str
+    jid: str
+    args: list[str]
+
+
+@dataclasses.dataclass
+class Scenario:
+    name: str
+    asserts: str
+    peers: list[Peer]
+    sipp: list[Sipp]
+    variant: str = "default"
+
+
+OUT_NUMBER = "+15551230001"
+OUT_JID = f"{OUT_NUMBER}@{DOMAIN}"
+
+
+def scenarios() -> list[Scenario]:
+    alice = "alice@test/phone"
+    bob_phone = "bob@test/phone"
+    return [
+        Scenario(
+            "out-answer-hangup-xmpp",
+            "alice's JMI propose to +15551230001@sip.test gets <proceed> from .../stox; the "
+            "INVITE reaches the trunk with an SDP offer; 180 -> <session-info><ringing/>; 200 -> "
+            "session-accept with RTP payload-types and an ICE transport; alice's session-terminate "
+            "(success) after 1 s is acked and the trunk gets BYE and answers 200",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--hangup-after", "1",
+                                   "--expect-ringing", "--expect-answered"])],
+            [Sipp("uas_answer.xml", "uas")]),
+        Scenario(
+            "out-answer-hangup-sip",
+            "as out-answer-hangup-xmpp, but the trunk sends BYE 1 s after the answer: the gateway "
+            "answers it 200 and alice receives session-terminate with <success/>",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "success",
+                                   "--expect-ringing", "--expect-answered"])],
+            [Sipp("uas_answer_bye.xml", "uas")]),
+        Scenario(
+            "out-direct",
+            "without JMI, alice's session-initiate to +15551230001@sip.test/stox is acked, the "
+            "trunk gets the INVITE, ringing and session-accept reach alice, her hang-up after 1 s "
+            "becomes a BYE",
+            [Peer("alice", alice, ["call", OUT_JID + "/stox", "--mode", "direct", "--hangup-after", "1",
+                                   "--expect-ringing", "--expect-answered"])],
+            [Sipp("uas_answer.xml", "uas")]),
+        Scenario(
+            "out-cancel",
+            "the trunk rings (180 -> ringing); alice's session-terminate <cancel/> 1 s after "
+            "session-initiate is acked and becomes a CANCEL; the trunk answers 200 + 487 and gets "
+            "the ACK",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--cancel-after", "1",
+                                   "--expect-ringing"])],
+            [Sipp("uas_ring.xml", "uas")]),
+        Scenario(
+            "out-busy",
+            "486 Busy Here from the trunk -> session-terminate <busy/>; the gateway ACKs the 486",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "busy"])],
+            [Sipp("uas_busy.xml", "uas")]),
+        Scenario(
+            "out-decline",
+            "603 Decline from the trunk -> session-terminate <decline/>; the gateway ACKs the 603",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "decline"])],
+            [Sipp("uas_decline.xml", "uas")]),
+        Scenario(
+            "out-unreachable",
+            "with the trunk at sip:127.0.0.1:15099;transport=tcp (nothing listens), alice's call to "
+            "+15559990000 ends with session-terminate timeout|gone|general-error|connectivity-error",
+            [Peer("alice", alice, ["call", f"+15559990000@{DOMAIN}", "--mode", "jmi", "--expect-terminate",
+                                   "timeout|gone|general-error|connectivity-error", "--timeout", "25"])],
+            [], variant="dead-trunk"),
+        Scenario(
+            "out-forbidden",
+            "carol (not in allow_outbound) gets a JMI <reject/> or an IQ error to session-initiate "
+            "(or a bounced propose), and the trunk receives no INVITE within 6 s",
+            [Peer("carol", "carol@test/phone", ["call", OUT_JID, "--mode", "jmi", "--expect-reject",
+                                                "--timeout", "10"])],
+            [Sipp("uas_answer.xml", "uas", expect="no-invite", timeout=6)]),
+        Scenario(
+            "in-answer-hangup-sip",
+            "INVITE to +15550001000 -> JMI propose to bob@test from <caller>@sip.test/stox; bob's "
+            "ringing -> 180; after bob's proceed (0.5 s) the gateway sends session-initiate with "
+            "RTP payload-types and an ICE transport to bob/phone; bob's session-accept -> 200 with "
+            "SDP; the caller's BYE -> session-terminate <success/> to bob, 200 to the BYE",
+            [Peer("bob/phone", bob_phone, ["answer", "--mode", "accept", "--delay", "0.5",
+                                           "--expect-terminate", "success"])],
+            [Sipp("uac_call.xml", "uac", "+15550001000")]),
+        Scenario(
+            "in-answer-hangup-xmpp",
+            "as in-answer-hangup-sip, but bob hangs up 1 s after answering: his session-terminate is "
+            "acked and the caller gets BYE",
+            [Peer("bob/phone", bob_phone, ["answer", "--mode", "accept", "--delay", "0.5",
+                                           "--hangup-after", "1"])],
+            [Sipp("uac_call_wait_bye.xml", "uac", "+15550001000")]),
+        Scenario(
+            "in-two-devices",
+            "the propose reaches bob's phone and laptop; the phone answers after 1 s and gets the "
+            "session (terminated with success by the caller's BYE); the laptop, still ringing, gets "
+            "a JMI <finish/> (or <retract/>) from the gateway",
+            [Peer("bob/phone", bob_phone, ["answer", "--mode", "accept", "--delay", "1",
+                                           "--expect-terminate", "success"]),
+             Peer("bob/laptop", "bob@test/laptop", ["answer", "--mode", "ignore", "--expect-finish"])],
+            [Sipp("uac_call.xml", "uac", "+15550001000")]),
+        Scenario(
+            "in-cancel",
+            "the caller's CANCEL while bob rings -> 200 + 487 to the caller and a JMI <retract/> to bob",
+            [Peer("bob/phone", bob_phone, ["answer", "--mode", "ignore", "--expect-retract"])],
+            [Sipp("uac_cancel.xml", "uac", "+15550001000")]),
+        Scenario(
+            "in-reject-busy",
+            "bob's JMI <reject/> with <busy/> after 0.5 s -> 486 to the caller",
+            [Peer("bob/phone", bob_phone, ["answer", "--mode", "reject", "--reject-reason", "busy",
+                                           "--delay", "0.5"])],
+            [Sipp("uac_486.xml", "uac", "+15550001000")]),
+        Scenario(
+            "in-reject-decline",
+            "bob's JMI <reject/> with <decline/> after 0.5 s -> 603 to the caller",
+            [Peer("bob/phone", bob_phone, ["answer", "--mode", "reject", "--reject-reason", "decline",
+                                           "--delay", "0.5"])],
+            [Sipp("uac_603.xml", "uac", "+15550001000")]),
+        Scenario(
+            "in-no-answer",
+            "bob lets it ring: after ring_timeout_secs (3) the caller gets 480 and bob a JMI <retract/>",
+            [Peer("bob/phone", bob_phone, ["answer", "--mode", "ignore", "--expect-retract"])],
+            [Sipp("uac_480.xml", "uac", "+15550001000")]),
+        Scenario(
+            "in-unknown",
+            "an INVITE to +15550009999 (no [[number]] entry) is answered 404",
+            [],
+            [Sipp("uac_404.xml", "uac", "+15550009999")]),
+    ]
+
+
+# ----------------------------------------------------------------- processes
+
+
+class Proc:
+    """A child process with its output in a file."""
+
+    def __init__(self, label: str, argv: list[str], log: Path, cwd: Path | None = None,
+                 env: dict[str, str] | None = None):
+        self.label = label
+        self.argv = argv
+        self.log = log
+        self.fh = open(log, "wb")
+        self.p = subprocess.Popen(argv, stdout=self.fh, stderr=subprocess.STDOUT, cwd=cwd, env=env,
+                                  stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def poll(self):
+        return self.p.poll()
+
+    def wait(self, deadline: float) -> int | None:
+        try:
+            return self.p.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, grace: float = 3.0) -> int | None:
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.p.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.p.wait()
+        self.fh.close()
+        return self.p.returncode
+
+    def text(self) -> str:
+        if not self.fh.closed:
+            self.fh.flush()
+        return self.log.read_text(errors="replace")
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex((host, port)) == 0
+
+
+def bound_ports(proto: str) -> set[int]:
+    """Local ports bound on /proc/net/{udp,tcp} (TCP: listening only)."""
+    ports = set()
+    for name in (proto, proto + "6"):
+        try:
+            lines = Path(f"/proc/net/{name}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            port = int(fields[1].rsplit(":", 1)[1], 16)
+            if proto == "udp" or fields[3] == "0A":
+                ports.add(port)
+    return ports
+
+
+def wait_for(pred, timeout: float, step: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def tail(text: str, n: int) -> str:
+    lines = text.splitlines()
+    return "\n".join(lines[-n:])
+
+
+def indent(text: str, prefix: str = "    ") -> str:
+    return textwrap.indent(text, prefix) if text.strip() else prefix + "(empty)"
+
+
+class Prosody:
+    def __init__(self, workdir: Path):
+        self.dir = workdir / "prosody"
+        self.proc: Proc | None = None
+
+    def start(self) -> None:
+        busy = [p for p in (C2S_PORT, COMPONENT_PORT) if port_open(p)]
+        if busy:
+            die(f"ports {busy} are already in use (another Prosody or e2e run?)")
+        r = subprocess.run([str(HERE / "prosody" / "prosody.sh"), str(self.dir)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            die(f"prosody.sh failed:\n{r.stdout}{r.stderr}")
+        self.proc = Proc("prosody", ["prosody", "-F", "--config", str(self.dir / "prosody.cfg.lua")],
+                         self.dir / "prosody.out")
+        if not wait_for(lambda: port_open(C2S_PORT) and port_open(COMPONENT_PORT)
+                        or self.proc.poll() is not None, 15):
+            self.fail("did not open its ports in 15 s")
+        if self.proc.poll() is not None:
+            self.fail(f"exited with {self.proc.poll()}")
+        say(f"{stamp()} prosody up: c2s 127.0.0.1:{C2S_PORT}, component 127.0.0.1:{COMPONENT_PORT} "
+            f"({self.dir})")
+
+    def fail(self, why: str) -> None:
+        out = self.proc.text() if self.proc else ""
+        self.stop()
+        die(f"prosody {why}\n{tail(out, 30)}\n{tail(self.log_text(), 30)}")
+
+    def log_text(self) -> str:
+        try:
+            return (self.dir / "prosody.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def component_auths(self) -> int:
+        return self.log_text().count("External component successfully authenticated")
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.stop()
+
+
+class Stox:
+    def __init__(self, binary: Path, workdir: Path, prosody: Prosody):
+        self.binary = binary
+        self.workdir = workdir
+        self.prosody = prosody
+        self.proc: Proc | None = None
+        self.variant: str | None = None
+        self.starts = 0
+
+    def start(self, variant: str) -> str | None:
+        """Start stox with a config variant; None when ready, else the reason it is not."""
+        self.stop()
+        cfg = write_config(self.workdir, variant)
+        self.starts += 1
+        log = self.workdir / f"stox-{variant}-{self.starts}.log"
+        env = dict(os.environ)
+        env.setdefault("RUST_LOG", "debug")
+        env.setdefault("RUST_BACKTRACE", "1")
+        auths_before = self.prosody.component_auths()
+        self.proc = Proc("stox", [str(self.binary), "run", "--config", str(cfg)], log, env=env)
+        self.variant = variant
+
+        def ready() -> bool:
+            return (self.prosody.component_auths() > auths_before
+                    and GATEWAY_SIP_PORT in bound_ports("udp")
+                    and GATEWAY_SIP_PORT in bound_ports("tcp"))
+
+        ok = wait_for(lambda: ready() or self.proc.poll() is not None, 20)
+        if self.proc.poll() is not None:
+            return f"stox exited with {self.proc.poll()} during start-up"
+        if not ok:
+            parts = []
+            if self.prosody.component_auths() <= auths_before:
+                parts.append(f"its component never authenticated with Prosody as {DOMAIN}")
+            if GATEWAY_SIP_PORT not in bound_ports("udp"):
+                parts.append(f"udp:{GATEWAY_SIP_PORT} not bound")
+            if GATEWAY_SIP_PORT not in bound_ports("tcp"):
+                parts.append(f"tcp:{GATEWAY_SIP_PORT} not listening")
+            return "stox not ready after 20 s: " + "; ".join(parts)
+        say(f"{stamp()} stox up ({variant}): component {DOMAIN} connected, SIP on "
+            f"udp/tcp 127.0.0.1:{GATEWAY_SIP_PORT}; log {log}")
+        return None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_offset(self) -> int:
+        return self.proc.log.stat().st_size if self.proc else 0
+
+    def log_since(self, offset: int) -> str:
+        if not self.proc:
+            return ""
+        if not self.proc.fh.closed:
+            self.proc.fh.flush()
+        with open(self.proc.log, "rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.stop(grace=5)
+            self.proc = None
+
+
+# ----------------------------------------------------------------- running
+
+
+def peer_argv(peer: Peer, xml_log: Path, gateway: bool = True) -> list[str]:
+    # Against the gateway, its JMI proceed / propose must come from resource "stox".
+    extra = ["--expect-resource", "stox"] if gateway else []
+    return [str(VENV_PY), str(PEER), "--jid", peer.jid, "--server", f"127.0.0.1:{C2S_PORT}",
+            "--xml-log", str(xml_log), *extra, *peer.args]
+
+
+def sipp_argv(s: Sipp, sdir: Path) -> list[str]:
+    base = ["sipp", "-sf", str(SIPP_DIR / s.scenario), "-i", "127.0.0.1", "-m", "1", "-nostdin",
+            "-trace_msg", "-message_file", str(sdir / f"{s.role}.msg"),
+            "-trace_err", "-error_file", str(sdir / f"{s.role}.err"),
+            "-timeout", f"{s.timeout}s"]
+    if s.expect == "ok":
+        base.append("-timeout_error")
+    if s.role == "uas":
+        return base + ["-p", str(TRUNK_PORT)]
+    return [base[0], f"127.0.0.1:{GATEWAY_SIP_PORT}", *base[1:], "-p", str(UAC_PORT), "-s", s.service]
+
+
+def exit_ok(kind: str, what, rc: int) -> bool:
+    if kind == "peer" or what.expect == "ok":
+        return rc == 0
+    return rc in (97, 99)
+
+
+def wait_ready(proc: Proc, timeout: float) -> bool:
+    def ready():
+        return "  ==  ready" in proc.text() or proc.poll() is not None
+    return wait_for(ready, timeout) and proc.poll() is None
+
+
+def run_scenario(sc: Scenario, workdir: Path, stox: Stox | None) -> tuple[bool, list[str], dict]:
+    """Runs one scenario; returns (ok, problems, artefacts)."""
+    sdir = workdir / sc.name
+    sdir.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    peers: list[tuple[Peer, Proc]] = []
+    sipps: list[tuple[Sipp, Proc]] = []
+    deadline = time.monotonic() + SCENARIO_LIMIT
+
+    def start_sipp(s: Sipp) -> Proc:
+        p = Proc(f"sipp-{s.role}", sipp_argv(s, sdir), sdir / f"{s.role}.out", cwd=sdir)
+        sipps.append((s, p))
+        return p
+
+    def start_peer(peer: Peer) -> Proc:
+        safe = peer.label.replace("/", "-")
+        p = Proc(peer.label, peer_argv(peer, sdir / f"{safe}.xml", gateway=stox is not None),
+                 sdir / f"{safe}.ladder")
+        peers.append((peer, p))
+        return p
+
+    # Outbound: the trunk (UAS) listens first, then the XMPP caller.
+    for s in sc.sipp:
+        if s.role == "uas":
+            start_sipp(s)
+    if any(s.role == "uas" for s in sc.sipp):
+        if not wait_for(lambda: TRUNK_PORT in bound_ports("udp"), 5):
+            problems.append(f"sipp UAS did not bind udp:{TRUNK_PORT}")
+    # Inbound: the XMPP callee(s) must be online before the SIP caller dials.
+    for peer in sc.peers:
+        p = start_peer(peer)
+        if "answer" in peer.args and not wait_ready(p, 10):
+            problems.append(f"{peer.label} did not come online")
+    for s in sc.sipp:
+        if s.role == "uac":
+            start_sipp(s)
+
+    # Wait for everyone; once a participant has failed, the others get a short
+    # grace period and are then stopped (they could only time out).
+    everyone = [("peer", peer, p) for peer, p in peers] + [("sipp", s, p) for s, p in sipps]
+    failed_at: float | None = None
+    while time.monotonic() < deadline:
+        running = [e for e in everyone if e[2].poll() is None]
+        if not running:
+            break
+        if failed_at is None:
+            for kind, what, p in everyone:
+                rc = p.poll()
+                if rc is not None and not exit_ok(kind, what, rc):
+                    failed_at = time.monotonic()
+        elif time.monotonic() - failed_at > FAIL_GRACE:
+            break
+        time.sleep(0.05)
+    for kind, what, p in everyone:
+        label = what.label if kind == "peer" else f"sipp {what.scenario}"
+        rc = p.poll()
+        if rc is None:
+            p.stop()
+            why = ("stopped after another participant failed" if failed_at is not None
+                   else f"still running after {SCENARIO_LIMIT:.0f} s (killed)")
+            problems.append(f"{label}: {why}")
+            continue
+        p.stop()
+        if kind == "peer":
+            if rc != 0:
+                verdict = [l for l in p.text().splitlines() if "  ==  FAIL" in l]
+                problems.append(f"{label}: exit {rc}: "
+                                + (verdict[-1].split("FAIL", 1)[1].strip() if verdict else "no verdict"))
+        elif what.expect == "ok":
+            if rc != 0:
+                problems.append(f"{label}: exit {rc} (0 = the scenario's messages all arrived)")
+        else:  # no-invite
+            msgs = sdir / f"{what.role}.msg"
+            got_invite = msgs.exists() and any(
+                l.startswith("INVITE ") for l in msgs.read_text(errors="replace").splitlines())
+            if got_invite:
+                problems.append(f"{label}: the trunk received an INVITE (policy should block it)")
+            elif rc not in (97, 99):
+                problems.append(f"{label}: exit {rc}, expected its timeout with no call (97/99)")
+    if stox is not None and not stox.alive():
+        problems.append(f"stox died (exit {stox.proc.poll() if stox.proc else '?'})")
+    return not problems, problems, {"peers": peers, "sipps": sipps, "dir": sdir}
+
+
+def report_failure(sc: Scenario, problems: list[str], art: dict, stox_log: str) -> None:
+    for p in problems:
+        say(f"    - {p}")
+    for peer, proc in art["peers"]:
+        say(f"  ladder {peer.label} ({' '.join(peer.args)}):")
+        lines = proc.text().splitlines()
+        ready = [i for i, l in enumerate(lines) if "  ==  ready" in l]
+        if ready:  # the log-in stanzas before "ready" stay in the artefacts
+            lines = lines[ready[0]:]
+        say(indent("\n".join(lines[-60:]), "    | "))
+    for s, proc in art["sipps"]:
+        err = art["dir"] / f"{s.role}.err"
+        say(f"  sipp {s.role} {s.scenario}: errors:")
+        say(indent(tail(err.read_text(errors='replace'), 15) if err.exists() else "(none)", "    | "))
+        msg = art["dir"] / f"{s.role}.msg"
+        if msg.exists():
+            firsts = [l for l in msg.read_text(errors="replace").splitlines()
+                      if l.startswith(("SIP/2.0 ", "INVITE ", "ACK ", "BYE ", "CANCEL ", "OPTIONS "))]
+            say(f"  sipp {s.role} message lines: " + (" | ".join(firsts) or "(none)"))
+    if stox_log is not None:
+        say("  stox log (this scenario, last 60 lines):")
+        say(indent(tail(stox_log, 60), "    | "))
+    say(f"  artefacts: {art['dir']}")
+
+
+def check_tools() -> None:
+    missing = [t for t in ("prosody", "prosodyctl", "sipp") if shutil.which(t) is None]
+    if missing:
+        die(f"missing {', '.join(missing)}: run interop/setup.sh first")
+    if not VENV_PY.exists() or subprocess.run([str(VENV_PY), "-c", "import slixmpp"],
+                                              capture_output=True).returncode != 0:
+        die(f"{VENV_PY} with slixmpp is missing: run interop/setup.sh first")
+
+
+def fetch_metrics(workdir: Path) -> None:
+    try:
+        with urllib.request.urlopen(f"http://{METRICS}/metrics", timeout=2) as r:
+            body = r.read().decode(errors="replace")
+        (workdir / "metrics.txt").write_text(body)
+        say(f"{stamp()} metrics: {len(body.splitlines())} lines saved to {workdir / 'metrics.txt'}")
+    except Exception as exc:  # noqa: BLE001 - informational only
+        say(f"{stamp()} metrics: not reachable at http://{METRICS}/metrics ({exc})")
+
+
+def run_all(args) -> int:
+    check_tools()
+    all_sc = scenarios()
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = [n for n in wanted if n not in {s.name for s in all_sc}]
+        if unknown:
+            die(f"unknown scenario(s) {unknown}; --list shows the names")
+        selected = [s for s in all_sc if s.name in wanted]
+    else:
+        selected = all_sc
+    binary = Path(args.stox or os.environ.get("STOX_BIN") or ROOT / "target" / "release" / "stox")
+    if not binary.is_absolute():
+        binary = (Path.cwd() / binary).resolve()
+    if not os.access(binary, os.X_OK):
+        die(f"stox binary not found at {binary} (set STOX_BIN or run cargo build --release)")
+    busy = [p for p in (GATEWAY_SIP_PORT, TRUNK_PORT, UAC_PORT)
+            if p in bound_ports("udp") or p in bound_ports("tcp")]
+    if busy:
+        die(f"ports {busy} are already bound by something else")
+
+    workdir = Path(tempfile.mkdtemp(prefix="stox-e2e-"))
+    say(f"{stamp()} e2e: {len(selected)} scenario(s), stox {binary}, work dir {workdir}")
+    prosody = Prosody(workdir)
+    stox = Stox(binary, workdir, prosody)
+    results: list[tuple[str, bool, float]] = []
+    try:
+        prosody.start()
+        # group by config variant, in the listed order within each group
+        order = sorted(selected, key=lambda s: list(VARIANTS).index(s.variant))
+        for sc in order:
+            t0 = time.monotonic()
+            if stox.variant != sc.variant or not stox.alive():
+                why = stox.start(sc.variant)
+                if why:
+                    dt = time.monotonic() - t0
+                    say(f"FAIL  {sc.name:<24} {dt:5.1f}s")
+                    say(f"    - {why}")
+                    say("  stox log (last 60 lines):")
+                    say(indent(tail(stox.log_since(0), 60), "    | "))
+                    results.append((sc.name, False, dt))
+                    stox.stop()
+                    stox.variant = None
+                    continue
+                t0 = time.monotonic()
+            offset = stox.log_offset()
+            ok, problems, art = run_scenario(sc, workdir, stox)
+            dt = time.monotonic() - t0
+            say(f"{'PASS' if ok else 'FAIL'}  {sc.name:<24} {dt:5.1f}s")
+            if not ok:
+                report_failure(sc, problems, art, stox.log_since(offset))
+            elif args.verbose:
+                for peer, proc in art["peers"]:
+                    say(f"  ladder {peer.label}:")
+                    say(indent(proc.text(), "    | "))
+            results.append((sc.name, ok, dt))
+            time.sleep(0.3)  # let the gateway forget the call before the next one
+        if stox.alive():
+            fetch_metrics(workdir)
+    finally:
+        stox.stop()
+        prosody.stop()
+    passed = sum(1 for _, ok, _ in results if ok)
+    failed = len(results) - passed
+    if failed == 0 and not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        say(f"{stamp()} logs kept in {workdir}")
+    say(f"e2e: {passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed == len(selected) else 1
+
+
+# ----------------------------------------------------------------- self-test
+
+
+def selftest(args) -> int:
+    """The harness without the gateway: Prosody, component port, peers calling each other."""
+    check_tools()
+    workdir = Path(tempfile.mkdtemp(prefix="stox-e2e-selftest-"))
+    prosody = Prosody(workdir)
+    results = []
+    alice = "alice@test/phone"
+
+    def run_pair(name: str, caller: list[str], callees: list[Peer]) -> None:
+        sc = Scenario(name, "", callees + [Peer("alice", alice, caller)], [])
+        t0 = time.monotonic()
+        ok, problems, art = run_scenario(sc, workdir, None)
+        dt = time.monotonic() - t0
+        say(f"{'PASS' if ok else 'FAIL'}  {name:<34} {dt:5.1f}s")
+        if not ok or args.verbose:
+            report_failure(sc, problems, art, None)
+        results.append(ok)
+
+    try:
+        prosody.start()
+        # Component port: a XEP-0114 handshake with the right secret is accepted
+        # and shows up in the log line e2e.py waits for.
+        before = prosody.component_auths()
+        comp = subprocess.run([str(VENV_PY), "-c", textwrap.dedent(f"""
+            import asyncio
+            from slixmpp import ComponentXMPP
+            c = ComponentXMPP("{DOMAIN}", "{SECRET}", "127.0.0.1", {COMPONENT_PORT})
+            done = asyncio.get_event_loop().create_future()
+            c.add_event_handler("session_start", lambda _: done.set_result(True))
+            c.connect()
+            asyncio.get_event_loop().run_until_complete(asyncio.wait_for(done, 10))
+            c.disconnect()
+            print("component session started")
+            """)], capture_output=True, text=True, timeout=30)
+        ok = comp.returncode == 0 and wait_for(lambda: prosody.component_auths() > before, 5)
+        say(f"{'PASS' if ok else 'FAIL'}  {'component-handshake':<34} (log line detected: "
+            f"{prosody.component_auths() > before})")
+        if not ok:
+            say(indent(comp.stdout + comp.stderr))
+        results.append(ok)
+        time.sleep(0.5)
+
+        peer_dom = ["--peer-domain", "test"]
+        run_pair("jmi-answer-hangup-by-caller",
+                 ["call", "bob@test", "--mode", "jmi", "--hangup-after", "1", "--expect-ringing",
+                  "--expect-answered"],
+                 [Peer("bob/phone", "bob@test/phone",
+                       ["answer", "--mode", "accept", "--delay", "0.5", *peer_dom,
+                        "--expect-terminate", "success"])])
+        run_pair("jmi-answer-hangup-by-callee",
+                 ["call", "bob@test", "--mode", "jmi", "--expect-terminate", "success",
+                  "--expect-answered"],
+                 [Peer("bob/phone", "bob@test/phone",
+                       ["answer", "--mode", "accept", "--delay", "0.5", *peer_dom,
+                        "--hangup-after", "1"])])
+        run_pair("direct-answer",
+                 ["call", "bob@test/phone", "--mode", "direct", "--hangup-after", "0.5",
+                  "--expect-ringing", "--expect-answered"],
+                 [Peer("bob/phone", "bob@test/phone",
+                       ["answer", "--mode", "accept", "--delay", "0.5", *peer_dom,
+                        "--expect-terminate", "success"])])
+        run_pair("jmi-reject-busy",
+                 ["call", "bob@test", "--mode", "jmi", "--expect-reject"],
+                 [Peer("bob/phone", "bob@test/phone",
+                       ["answer", "--mode", "reject", "--reject-reason", "busy", *peer_dom])])
+        run_pair("jmi-retract-two-devices",
+                 ["call", "bob@test", "--mode", "jmi", "--cancel-after", "1"],
+                 [Peer("bob/phone", "bob@test/phone", ["answer", "--mode", "ignore", *peer_dom,
+                                                       "--expect-retract"]),
+                  Peer("bob/laptop", "bob@test/laptop", ["answer", "--mode", "ignore", *peer_dom,
+                                                         "--expect-retract"])])
+        run_pair("direct-cancel",
+                 ["call", "bob@test/phone", "--mode", "direct", "--cancel-after", "1",
+                  "--expect-ringing"],
+                 [Peer("bob/phone", "bob@test/phone", ["answer", "--mode", "ignore", *peer_dom,
+                                                       "--expect-terminate", "cancel"])])
+        run_pair("gateway-absent-bounces",
+                 ["call", OUT_JID, "--mode", "jmi", "--expect-error", "service-unavailable|remote-server-timeout",
+                  "--timeout", "5"], [])
+        # negative: an expectation that cannot hold must fail the peer (exit 1)
+        sc = Scenario("neg", "", [Peer("alice", alice, ["call", "bob@test", "--mode", "jmi",
+                                                        "--expect-terminate", "busy", "--timeout", "4"]),
+                                  Peer("bob/phone", "bob@test/phone",
+                                       ["answer", "--mode", "accept", *peer_dom,
+                                        "--expect-terminate", "success", "--timeout", "4"])], [])
+        t0 = time.monotonic()
+        ok, problems, _ = run_scenario(sc, workdir, None)
+        neg_ok = not ok and len(problems) == 2
+        say(f"{'PASS' if neg_ok else 'FAIL'}  {'negative-expectation-fails':<34} "
+            f"{time.monotonic() - t0:5.1f}s ({'; '.join(problems)})")
+        results.append(neg_ok)
+    finally:
+        prosody.stop()
+    passed = sum(results)
+    failed = len(results) - passed
+    if failed == 0 and not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        say(f"logs kept in {workdir}")
+    say(f"selftest: {passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", help="run only these scenarios (comma-separated names)")
+    p.add_argument("--list", action="store_true", help="list the scenarios and what each asserts")
+    p.add_argument("--selftest", action="store_true",
+                   help="check the harness without the gateway (Prosody, component port, peers)")
+    p.add_argument("--stox", help="stox binary (default $STOX_BIN or target/release/stox)")
+    p.add_argument("--keep", action="store_true", help="keep the work dir even when all pass")
+    p.add_argument("-v", "--verbose", action="store_true", help="print the ladders of passing runs too")
+    args = p.parse_args()
+    if args.list:
+        for sc in scenarios():
+            sipp = ", ".join(f"{s.scenario}" for s in sc.sipp) or "no sipp"
+            say(f"{sc.name}  [{sipp}; config {sc.variant}]")
+            say(textwrap.fill(sc.asserts, 96, initial_indent="    ", subsequent_indent="    "))
+        return 0
+    if args.selftest:
+        return selftest(args)
+    return run_all(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
