@@ -43,6 +43,7 @@ NS_CLIENT = "jabber:client"
 NS_JINGLE = "urn:xmpp:jingle:1"
 NS_RTP = "urn:xmpp:jingle:apps:rtp:1"
 NS_RTP_INFO = "urn:xmpp:jingle:apps:rtp:info:1"
+NS_RAW_UDP = "urn:xmpp:jingle:transports:raw-udp:1"
 NS_ICE = "urn:xmpp:jingle:transports:ice-udp:1"
 NS_DTLS = "urn:xmpp:jingle:apps:dtls:0"
 NS_JMI = "urn:xmpp:jingle-message:0"
@@ -266,6 +267,16 @@ def reason_element(condition: str) -> ET.Element:
 
 # ---------------------------------------------------------------- the peer
 
+
+
+def has_transport(content: ET.Element) -> bool:
+    """ICE-UDP, or raw UDP: in signalling-only passthrough a plain-RTP SIP
+    peer's c=/m= becomes an XEP-0177 raw-udp transport (the media anchor of
+    issue 6 will offer ICE instead)."""
+    return (
+        content.find(q(NS_ICE, "transport")) is not None
+        or content.find(q(NS_RAW_UDP, "transport")) is not None
+    )
 
 class Done(Exception):
     pass
@@ -568,8 +579,8 @@ class Caller(Peer):
             ):
                 self.finish(False, "session-accept without an RTP payload-type")
                 return
-            if all(c.find(q(NS_ICE, "transport")) is None for c in contents):
-                self.finish(False, "session-accept without an ICE-UDP transport")
+            if all(not has_transport(c) for c in contents):
+                self.finish(False, "session-accept without an ICE-UDP or raw-UDP transport")
                 return
             self.answered = True
             if a.expect_reject:
@@ -777,8 +788,8 @@ class Answerer(Peer):
         for c in contents:
             if c.find(f"{q(NS_RTP, 'description')}/{q(NS_RTP, 'payload-type')}") is None:
                 problems.append(f"content {c.get('name')} has no RTP payload-type")
-            if c.find(q(NS_ICE, "transport")) is None:
-                problems.append(f"content {c.get('name')} has no ICE-UDP transport")
+            if not has_transport(c):
+                problems.append(f"content {c.get('name')} has no ICE-UDP or raw-UDP transport")
         if not jingle.get("initiator"):
             problems.append("no initiator attribute")
         if problems:

@@ -69,7 +69,11 @@ pub(crate) fn apply(
             var: var.clone(),
             problem,
         };
-        let (section, key) = rest.split_once("__").unwrap_or((rest, ""));
+        // Only STOX_<SECTION>__<KEY> names are configuration; other STOX_*
+        // variables (a deployment's STOX_BIN, say) belong to someone else.
+        let Some((section, key)) = rest.split_once("__") else {
+            continue;
+        };
         let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
         if section == "trunk" || section == "number" {
             return Err(err(format!(
