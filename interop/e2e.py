@@ -23,6 +23,7 @@ in interop/.venv as a subprocess.
 from __future__ import annotations
 
 import argparse
+import re
 import dataclasses
 import os
 import shutil
@@ -602,6 +603,40 @@ def report_failure(sc: Scenario, problems: list[str], art: dict, stox_log: str) 
     say(f"  artefacts: {art['dir']}")
 
 
+def print_ladder(art: dict) -> None:
+    """One time-ordered SIP/XMPP ladder of a scenario: the XMPP peers' stanza
+    lines and sipp's messages (from its -trace_msg log), the gateway between."""
+    events = []
+    for peer, proc in art["peers"]:
+        lines = proc.text().splitlines()
+        ready = [i for i, l in enumerate(lines) if "  ==  ready" in l]
+        for line in lines[ready[0] if ready else 0:]:
+            m = re.match(r"(\d\d:\d\d:\d\d\.\d{3})  (<-|->)  (\S+)\s*(.*)", line)
+            if not m or m.group(3).startswith("presence") or m.group(3).startswith("carbon"):
+                continue
+            arrow = "stox  --> " if m.group(2) == "<-" else "stox  <-- "
+            events.append((m.group(1), f"{'':28}{arrow}{peer.label:<12} {m.group(3)}"))
+    for s, _ in art["sipps"]:
+        msg = art["dir"] / f"{s.role}.msg"
+        if not msg.exists():
+            continue
+        when, direction = None, None
+        for line in msg.read_text(errors="replace").splitlines():
+            m = re.match(r"-+ \d{4}-\d\d-\d\d (\d\d:\d\d:\d\d\.\d{3})", line)
+            if m:
+                when, direction = m.group(1), None
+                continue
+            if when and direction is None and "message" in line:
+                direction = "sent" if " sent" in line else "received"
+                continue
+            if when and direction and line.strip():
+                arrow = " -->  stox" if direction == "sent" else " <--  stox"
+                events.append((when, f"sipp {s.role:<4} {line.strip()[:40]:<40}{arrow}"[:80]))
+                when = None
+    for when, text in sorted(events, key=lambda e: e[0]):
+        say(f"    {when}  {text}")
+
+
 def check_tools() -> None:
     missing = [t for t in ("prosody", "prosodyctl", "sipp") if shutil.which(t) is None]
     if missing:
@@ -672,6 +707,8 @@ def run_all(args) -> int:
             say(f"{'PASS' if ok else 'FAIL'}  {sc.name:<24} {dt:5.1f}s")
             if not ok:
                 report_failure(sc, problems, art, stox.log_since(offset))
+            elif args.ladder:
+                print_ladder(art)
             elif args.verbose:
                 for peer, proc in art["peers"]:
                     say(f"  ladder {peer.label}:")
@@ -807,6 +844,8 @@ def main() -> int:
                    help="check the harness without the gateway (Prosody, component port, peers)")
     p.add_argument("--stox", help="stox binary (default $STOX_BIN or target/release/stox)")
     p.add_argument("--keep", action="store_true", help="keep the work dir even when all pass")
+    p.add_argument("--ladder", action="store_true",
+                   help="print one time-ordered SIP/XMPP ladder per passing scenario")
     p.add_argument("-v", "--verbose", action="store_true", help="print the ladders of passing runs too")
     args = p.parse_args()
     if args.list:

@@ -7,7 +7,8 @@
 #   FUZZ_SECONDS=60 ./scripts/test.sh    # longer fuzz smoke (default 20 s per target)
 #
 # Needs the shared interop corpus next to the checkout (../shared/corpus, or
-# STOX_CORPUS). Installs cargo-fuzz on first use (scripts/fuzz-smoke.sh); uses
+# STOX_CORPUS). Installs Prosody, sipp (Debian sip-tester) and slixmpp on first
+# use (interop/setup.sh) and cargo-fuzz (scripts/fuzz-smoke.sh); uses
 # cargo-nextest when installed, plain `cargo test` otherwise. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,9 @@ summary() {
     echo "==> total $((SECONDS - started))s" >&2
 }
 
+# Real peers first: Prosody, sipp and the slixmpp venv (apt-get/pip, idempotent);
+# tests/xmpp_link.rs needs Prosody and the interop run needs all three.
+step "interop setup" interop/setup.sh
 step "rustfmt" cargo fmt --all -- --check
 step "rustfmt (fuzz)" cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 step "clippy" cargo clippy --all-targets -- -D warnings
@@ -65,6 +69,7 @@ if [[ -f tests/corpus.rs ]]; then
     step "corpus report" cargo test --test corpus -- --nocapture
 fi
 step "benches compile" cargo bench --no-run
+step "interop (Prosody + sipp + slixmpp)" scripts/interop.sh
 step "fuzz smoke" scripts/fuzz-smoke.sh
 
 summary
