@@ -25,22 +25,12 @@ use tokio::sync::mpsc;
 pub enum RunError {
     /// A listener could not be bound.
     Bind(std::io::Error),
-    /// A trunk's host did not resolve.
-    Resolve {
-        /// Trunk name.
-        trunk: String,
-        /// What went wrong.
-        error: String,
-    },
 }
 
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunError::Bind(e) => write!(f, "cannot bind a listener: {e}"),
-            RunError::Resolve { trunk, error } => {
-                write!(f, "trunk {trunk}: cannot resolve its host: {error}")
-            }
         }
     }
 }
@@ -58,7 +48,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             .await
             .map_err(RunError::Bind)?;
     }
-    let trunk_peers = resolve_trunks(&config).await?;
+    let trunk_peers = resolve_trunks(&config).await;
     let (in_tx, mut in_rx) = mpsc::channel::<Input>(16_384);
     let sip = sip_transport::start(&config.sip.listen, in_tx.clone())
         .await
@@ -170,7 +160,7 @@ fn send_stanza(out_tx: &mpsc::Sender<minidom::Element>, el: minidom::Element) {
     }
 }
 
-async fn resolve_trunks(config: &Config) -> Result<HashMap<String, Peer>, RunError> {
+async fn resolve_trunks(config: &Config) -> HashMap<String, Peer> {
     let mut peers = HashMap::new();
     for trunk in &config.trunks {
         let transport = match trunk.transport {
@@ -178,20 +168,23 @@ async fn resolve_trunks(config: &Config) -> Result<HashMap<String, Peer>, RunErr
             ListenTransport::Tcp => Transport::Tcp,
         };
         let host = trunk.host.trim_matches(['[', ']']);
-        let addr = tokio::net::lookup_host((host, trunk.port))
-            .await
-            .map_err(|e| RunError::Resolve {
-                trunk: trunk.name.clone(),
-                error: e.to_string(),
-            })?
-            .next()
-            .ok_or_else(|| RunError::Resolve {
-                trunk: trunk.name.clone(),
-                error: "no address".into(),
-            })?;
-        peers.insert(trunk.name.clone(), Peer { transport, addr });
+        match tokio::net::lookup_host((host, trunk.port)).await {
+            Ok(mut addrs) => match addrs.next() {
+                Some(addr) => {
+                    peers.insert(trunk.name.clone(), Peer { transport, addr });
+                }
+                None => {
+                    tracing::warn!(trunk = %trunk.name, host, "trunk host has no address; calls through it fail with 503")
+                }
+            },
+            // A trunk that does not resolve must not keep the others down;
+            // RFC 3263 resolution with retries is issue 4's.
+            Err(e) => {
+                tracing::warn!(trunk = %trunk.name, host, error = %e, "trunk host does not resolve; calls through it fail with 503")
+            }
+        }
     }
-    Ok(peers)
+    peers
 }
 
 /// Our Via sent-by / Contact host:port: the configured public address (with
