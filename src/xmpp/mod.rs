@@ -2,8 +2,10 @@
 //!
 //! - [`link`]: the component connection, with keepalive and reconnect; the only I/O here.
 //! - [`service`]: pure answers to the gateway's own traffic (disco, version, ping, presence).
+//! - [`presence`]: which devices of a user are online and whether they speak JMI.
 //! - [`stanza`]: pure classification and construction of the stanzas the call core uses.
 
 pub mod link;
+pub mod presence;
 pub mod service;
 pub mod stanza;
