@@ -106,6 +106,8 @@ listen = "{metrics}"
 VARIANTS = {
     # the trunk is sipp's UAS
     "default": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT}"},
+    # the trunk is sipp's UAS over TCP
+    "tcp-trunk": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT};transport=tcp"},
     # the trunk is a TCP port where nothing listens
     "dead-trunk": {"trunk_name": "dead", "trunk_uri": f"sip:127.0.0.1:{DEAD_PORT};transport=tcp"},
 }
@@ -130,6 +132,7 @@ class Sipp:
     service: str = "+15550001000"
     expect: str = "ok"  # "ok" = exit 0; "no-invite" = no INVITE seen before its -timeout
     timeout: int = 30
+    transport: str = "udp"  # "tcp": sipp -t t1 (one TCP connection)
 
 
 @dataclasses.dataclass
@@ -264,6 +267,20 @@ def scenarios() -> list[Scenario]:
             "an INVITE to +15550009999 (no [[number]] entry) is answered 404",
             [],
             [Sipp("uac_404.xml", "uac", "+15550009999")]),
+        Scenario(
+            "in-tcp",
+            "as in-answer-hangup-sip, but the caller uses SIP over TCP: every response and the "
+            "session-terminate on BYE travel over the caller's own connection",
+            [Peer("bob/phone", bob_phone, ["answer", "--mode", "accept", "--delay", "0.5",
+                                           "--expect-terminate", "success"])],
+            [Sipp("uac_call.xml", "uac", "+15550001000", transport="tcp")]),
+        Scenario(
+            "out-tcp",
+            "as out-answer-hangup-xmpp, but the trunk is configured with transport=tcp: the "
+            "gateway opens a TCP connection, and INVITE, ACK and BYE go over it",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--hangup-after", "1",
+                                   "--expect-answered"])],
+            [Sipp("uas_answer.xml", "uas", transport="tcp")], variant="tcp-trunk"),
     ]
 
 
@@ -477,6 +494,8 @@ def sipp_argv(s: Sipp, sdir: Path) -> list[str]:
             "-timeout", f"{s.timeout}s"]
     if s.expect == "ok":
         base.append("-timeout_error")
+    if s.transport == "tcp":
+        base += ["-t", "t1"]
     if s.role == "uas":
         return base + ["-p", str(TRUNK_PORT)]
     return [base[0], f"127.0.0.1:{GATEWAY_SIP_PORT}", *base[1:], "-p", str(UAC_PORT), "-s", s.service]
@@ -519,9 +538,9 @@ def run_scenario(sc: Scenario, workdir: Path, stox: Stox | None) -> tuple[bool, 
     for s in sc.sipp:
         if s.role == "uas":
             start_sipp(s)
-    if any(s.role == "uas" for s in sc.sipp):
-        if not wait_for(lambda: TRUNK_PORT in bound_ports("udp"), 5):
-            problems.append(f"sipp UAS did not bind udp:{TRUNK_PORT}")
+    for uas in (s for s in sc.sipp if s.role == "uas"):
+        if not wait_for(lambda: TRUNK_PORT in bound_ports(uas.transport), 5):
+            problems.append(f"sipp UAS did not bind {uas.transport}:{TRUNK_PORT}")
     # Inbound: the XMPP callee(s) must be online before the SIP caller dials.
     for peer in sc.peers:
         p = start_peer(peer)
