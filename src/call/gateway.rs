@@ -263,7 +263,9 @@ impl Gateway {
                 self.by_branch.remove(&branch);
             }
             tracing::warn!(call = %id, peer = %peer, "SIP peer unreachable");
-            self.outbound_failed(&id, 503);
+            // No transport reached the peer (connection refused, reset): a
+            // connectivity problem, not a 503 the far end sent.
+            self.outbound_failed_with(&id, 503, "connectivity-error");
         }
     }
 
@@ -319,7 +321,7 @@ impl Gateway {
         match purpose {
             IqPurpose::SessionInitiate => {
                 let status = reasons::status_for_stanza_error(condition);
-                self.inbound_refuse(&call_id, status, None);
+                self.inbound_refuse(&call_id, status, None, None);
             }
             IqPurpose::SessionAccept => {
                 self.hangup_sip(&call_id);

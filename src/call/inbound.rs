@@ -382,20 +382,29 @@ impl Gateway {
             return;
         }
         tracing::info!(call = %call_id, device = from, ?reason, "XMPP user rejected the call");
-        let status = match reason {
-            Some("busy") => 486,
-            _ => 603,
-        };
-        self.inbound_refuse(call_id, status, Some(from));
+        // A JMI reject refuses the call like a session-terminate would (§2a).
+        let status = reasons::status_for_reason(reason);
+        self.inbound_refuse(call_id, status, Some(from), refusal_warning(reason));
     }
 
     /// Ends an unanswered inbound call with a final response toward SIP and a
     /// retract/finish toward every XMPP device that knows about it.
-    pub(crate) fn inbound_refuse(&mut self, call_id: &str, status: u16, except: Option<&str>) {
+    pub(crate) fn inbound_refuse(
+        &mut self,
+        call_id: &str,
+        status: u16,
+        except: Option<&str>,
+        warning: Option<&str>,
+    ) {
         let Some((invite, key, tag)) = self.invite_and_key(call_id) else {
             return;
         };
-        self.reply(&key, &invite, status, Some(&tag));
+        let mut r = self.response(&invite, status, Some(&tag));
+        if let Some(text) = warning {
+            r.headers
+                .push("Warning", format!("399 stox \"{}\"", warning_text(text)));
+        }
+        self.respond(&key, r);
         let call = &self.calls[call_id];
         let (our, sid, user) = (
             call.xmpp.gateway.clone(),
@@ -501,7 +510,7 @@ impl Gateway {
         match call.state {
             CallState::Alerting | CallState::Initiating | CallState::AnswerGathering => {
                 let status = reasons::status_for_reason(reason);
-                self.inbound_refuse(call_id, status, None);
+                self.inbound_refuse(call_id, status, None, refusal_warning(reason));
             }
             _ => {
                 self.hangup_sip(call_id);
@@ -590,6 +599,12 @@ fn set_to_tag(response: &mut Response, tag: &str) {
         addr.set_tag(tag);
         response.headers.set("To", addr.to_string());
     }
+}
+
+/// The Warning text a refusal carries: `<security-error/>` becomes 488 with a
+/// Warning header (§2a), so the SIP side learns it was not a codec mismatch.
+fn refusal_warning(reason: Option<&str>) -> Option<&'static str> {
+    (reason == Some("security-error")).then_some("security error on the XMPP side")
 }
 
 fn warning_text(s: &str) -> String {

@@ -66,6 +66,9 @@ impl Gateway {
         self.by_sid
             .insert((bare(from).to_string(), sid.to_string()), call_id.clone());
         self.calls.insert(call_id.clone(), call);
+        // The attempt starts with the call: a retract or an expired proposal is
+        // a failed attempt, like an unanswered inbound propose.
+        self.event(CallEvent::Attempted(CallDirection::XmppToSip));
         tracing::info!(call = %call_id, caller = from, callee = to, ?media, "JMI propose: proceeding");
         self.send_stanza(stanza::jmi_message(
             &our,
@@ -118,6 +121,7 @@ impl Gateway {
             return;
         }
         let our = self.our_jid_for(to);
+        let proposed = existing.is_some();
         let call_id = match existing {
             Some(id) => {
                 self.timers.cancel(&(id.clone(), CallTimer::ProposeExpiry));
@@ -150,7 +154,10 @@ impl Gateway {
             headers: Headers::default(),
             body: Vec::new(),
         });
-        self.event(CallEvent::Attempted(CallDirection::XmppToSip));
+        if !proposed {
+            // A proposed call counted its attempt at the propose.
+            self.event(CallEvent::Attempted(CallDirection::XmppToSip));
+        }
         self.persist(&call_id, PersistKind::Created);
         self.start_gathering(&call_id, deadline);
     }
@@ -431,6 +438,12 @@ impl Gateway {
 
     pub(crate) fn outbound_failed(&mut self, call_id: &str, status: u16) {
         let reason = reasons::reason_for_status(status).element_name();
+        self.outbound_failed_with(call_id, status, reason);
+    }
+
+    /// Ends an unanswered outbound call with `reason` toward Jingle; `status`
+    /// describes the failure for metrics and the reason text.
+    pub(crate) fn outbound_failed_with(&mut self, call_id: &str, status: u16, reason: &str) {
         let text = format!("{} {}", status, reasons::phrase(status));
         self.terminate_xmpp(call_id, reason, Some(&text));
         self.end_call(call_id, Some(status));

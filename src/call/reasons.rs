@@ -13,9 +13,8 @@ pub fn reason_for_status(status: u16) -> JingleReason {
         408 => JingleReason::Timeout,
         480 | 404 | 410 | 604 => JingleReason::Gone,
         488 | 606 | 415 => JingleReason::IncompatibleParameters,
-        // 503 from us means no transport reached the peer (connection refused,
-        // unresolvable host): a connectivity problem, not the far end's error.
-        503 => JingleReason::ConnectivityError,
+        // Every other code, 503 included (§2b). An unreachable peer is not a
+        // status we received: the core reports it as `<connectivity-error/>`.
         _ => JingleReason::GeneralError,
     }
 }

@@ -199,6 +199,18 @@ impl TransactionLayer {
         let Some(branch) = top_branch(&request.headers) else {
             return;
         };
+        if request.method == Method::Cancel {
+            // RFC 3261 §9.1: without a final response to the INVITE within
+            // 64·T1 of the CANCEL, the INVITE transaction is over.
+            let key = client_key(&branch, &Method::Invite);
+            if let Some(tx) = self.clients.get_mut(&key)
+                && tx.state != ClientState::Completed
+                && tx.timeout_at.is_none()
+            {
+                tx.timeout_at = Some(now + self.timers.timeout());
+                self.reindex(TxRef::Client(key));
+            }
+        }
         let invite = request.method == Method::Invite;
         let reliable = peer.transport.is_reliable();
         let branch = client_key(&branch, &request.method);
@@ -448,7 +460,11 @@ impl TransactionLayer {
         if status < 200 {
             tx.state = ClientState::Proceeding;
             if tx.invite {
+                // RFC 3261 §17.1.1.2: Timer B only runs in Calling; a ringing
+                // INVITE waits for its final response however long it rings
+                // (a CANCEL re-arms a 64·T1 limit, see `send_request`).
                 tx.retransmit_at = None;
+                tx.timeout_at = None;
             } else if tx.retransmit_at.is_some() {
                 tx.interval = timers.t2;
                 tx.retransmit_at = Some(now + timers.t2);

@@ -52,9 +52,14 @@ pub struct Harness {
 
 impl Harness {
     pub fn new() -> Self {
-        let config = Config::from_toml_str(CONFIG, &[]).expect("test config is valid");
+        Self::with_config(CONFIG, trunk())
+    }
+
+    /// A harness with another configuration; `pbx` is the trunk's resolved peer.
+    pub fn with_config(config_text: &str, pbx: Peer) -> Self {
+        let config = Config::from_toml_str(config_text, &[]).expect("test config is valid");
         let mut trunk_peers = HashMap::new();
-        trunk_peers.insert("pbx".to_string(), trunk());
+        trunk_peers.insert("pbx".to_string(), pbx);
         let cfg = CoreConfig {
             config,
             trunk_peers,
@@ -153,6 +158,11 @@ impl Harness {
             .collect();
         assert_eq!(found.len(), 1, "expected one {method}, got {}", found.len());
         found.remove(0)
+    }
+
+    /// The status codes of the responses sent since the last take, in order.
+    pub fn statuses(&mut self) -> Vec<u16> {
+        self.responses().iter().map(|r| r.status).collect()
     }
 
     /// The responses sent since the last take (status codes in order).

@@ -3,6 +3,7 @@
 //! paths. No test sleeps; `Harness::advance` moves time.
 
 mod harness;
+mod more;
 
 use harness::*;
 use std::time::Duration;
