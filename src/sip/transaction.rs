@@ -300,8 +300,6 @@ impl TransactionLayer {
             .is_some_and(|tx| tx.state == ServerState::Proceeding)
     }
 
-    /// Whether a client transaction is alive (not yet timed out or completed).
-
     /// Removes a client transaction without further output (e.g. the TU gave up).
     pub fn forget_client(&mut self, branch: &str) {
         for method in [Method::Invite, Method::Cancel, Method::Bye] {

@@ -184,7 +184,11 @@ mod tests {
 
     fn presence(from: &str, ver: Option<&str>, extra: &str) -> Element {
         let caps = ver
-            .map(|v| format!("<c xmlns='{NS_CAPS}' hash='sha-1' node='https://client.example' ver='{v}'/>"))
+            .map(|v| {
+                format!(
+                    "<c xmlns='{NS_CAPS}' hash='sha-1' node='https://client.example' ver='{v}'/>"
+                )
+            })
             .unwrap_or_default();
         format!("<presence xmlns='jabber:component:accept' from='{from}' to='+1@gw' {extra}>{caps}</presence>")
             .parse()
@@ -203,31 +207,53 @@ mod tests {
 
     #[test]
     fn no_presence_means_propose() {
-        assert_eq!(PresenceBook::default().ring_plan("bob@test"), RingPlan::Propose);
+        assert_eq!(
+            PresenceBook::default().ring_plan("bob@test"),
+            RingPlan::Propose
+        );
     }
 
     #[test]
     fn a_known_jingle_only_device_is_called_directly() {
         let mut book = PresenceBook::default();
-        let q = book.observe(&presence("bob@test/old", Some("v1"), "")).unwrap();
+        let q = book
+            .observe(&presence("bob@test/old", Some("v1"), ""))
+            .unwrap();
         assert_eq!(q.node, "https://client.example#v1");
-        assert_eq!(book.ring_plan("bob@test"), RingPlan::Propose, "unknown until disco answers");
+        assert_eq!(
+            book.ring_plan("bob@test"),
+            RingPlan::Propose,
+            "unknown until disco answers"
+        );
         assert!(book.learn(&disco_result(&q.id, &[NS_JINGLE_RTP])));
-        assert_eq!(book.ring_plan("bob@test"), RingPlan::Direct("bob@test/old".into()));
+        assert_eq!(
+            book.ring_plan("bob@test"),
+            RingPlan::Direct("bob@test/old".into())
+        );
         // Same caps on another device: no second query.
-        assert!(book.observe(&presence("bob@test/old2", Some("v1"), "")).is_none());
+        assert!(
+            book.observe(&presence("bob@test/old2", Some("v1"), ""))
+                .is_none()
+        );
     }
 
     #[test]
     fn any_jmi_device_or_unknown_device_means_propose() {
         let mut book = PresenceBook::default();
-        let q1 = book.observe(&presence("bob@test/old", Some("v1"), "")).unwrap();
+        let q1 = book
+            .observe(&presence("bob@test/old", Some("v1"), ""))
+            .unwrap();
         book.learn(&disco_result(&q1.id, &[NS_JINGLE_RTP]));
-        let q2 = book.observe(&presence("bob@test/new", Some("v2"), "")).unwrap();
+        let q2 = book
+            .observe(&presence("bob@test/new", Some("v2"), ""))
+            .unwrap();
         book.learn(&disco_result(&q2.id, &[NS_JINGLE_RTP, NS_JMI]));
         assert_eq!(book.ring_plan("bob@test"), RingPlan::Propose);
         book.observe(&presence("bob@test/new", None, "type='unavailable'"));
-        assert_eq!(book.ring_plan("bob@test"), RingPlan::Direct("bob@test/old".into()));
+        assert_eq!(
+            book.ring_plan("bob@test"),
+            RingPlan::Direct("bob@test/old".into())
+        );
         book.observe(&presence("bob@test/nocaps", None, ""));
         assert_eq!(book.ring_plan("bob@test"), RingPlan::Propose);
     }
