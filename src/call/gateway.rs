@@ -45,7 +45,9 @@ pub(crate) enum CallTimer {
     ProposeExpiry,
     /// Enough candidates gathered (or the deadline passed): send the SDP.
     Gathered,
-    /// Inbound: nobody answered.
+    /// Nobody answered: inbound, the XMPP user's devices; outbound, the SIP
+    /// callee (RFC 3261 leaves this limit to the UA once a provisional
+    /// stopped Timer B).
     RingTimeout,
 }
 
@@ -75,6 +77,8 @@ pub struct Gateway {
     pub(crate) out: VecDeque<Output>,
     pub(crate) rng: StdRng,
     pub(crate) now: Instant,
+    /// Users' devices and whether they speak JMI (from presence to our JIDs).
+    pub(crate) presence: crate::xmpp::presence::PresenceBook,
 }
 
 impl Gateway {
@@ -92,6 +96,7 @@ impl Gateway {
             out: VecDeque::new(),
             rng: StdRng::seed_from_u64(seed),
             now,
+            presence: Default::default(),
         }
     }
 
@@ -149,7 +154,11 @@ impl Gateway {
         match timer {
             CallTimer::ProposeExpiry => self.outbound_propose_expired(call_id),
             CallTimer::Gathered => self.gathered(call_id),
-            CallTimer::RingTimeout => self.inbound_ring_timeout(call_id),
+            CallTimer::RingTimeout => match self.calls.get(call_id).map(|c| c.direction) {
+                Some(CallDirection::SipToXmpp) => self.inbound_ring_timeout(call_id),
+                Some(CallDirection::XmppToSip) => self.outbound_ring_timeout(call_id),
+                None => {}
+            },
         }
     }
 
@@ -286,6 +295,24 @@ impl Gateway {
     }
 
     fn handle_stanza(&mut self, el: Element) {
+        if el.name() == "presence" {
+            if let Some(query) = self.presence.observe(&el) {
+                let from = el
+                    .attr("to")
+                    .unwrap_or(&self.cfg.config.xmpp.domain)
+                    .to_string();
+                let iq = crate::xmpp::presence::PresenceBook::disco_iq(&query, &from);
+                self.send_stanza(iq);
+            }
+            return;
+        }
+        if el.name() == "iq" && self.presence.learn(&el) {
+            return;
+        }
+        if el.name() == "message" && el.attr("type") == Some("error") {
+            self.bounced_message(&el);
+            return;
+        }
         match stanza::classify(&el) {
             Inbound::JingleSet {
                 from,
@@ -307,6 +334,37 @@ impl Gateway {
                 ..
             } => self.jmi(&from, &to, kind, &sid, &media, reason.as_deref()),
             Inbound::Other => {}
+        }
+    }
+
+    /// A JMI message of ours came back as an error (no such user, …): an
+    /// unanswered inbound call gets the RFC 7247 final response at once.
+    fn bounced_message(&mut self, el: &Element) {
+        let Some(sid) = el
+            .children()
+            .find(|c| c.ns() == stanza::NS_JMI)
+            .and_then(|c| c.attr("id"))
+        else {
+            return;
+        };
+        let Some(user) = el.attr("from") else { return };
+        let key = (bare(user).to_string(), sid.to_string());
+        let Some(call_id) = self.by_sid.get(&key).cloned() else {
+            return;
+        };
+        let condition = el
+            .children()
+            .find(|c| c.name() == "error")
+            .and_then(|e| e.children().find(|c| c.name() != "text"))
+            .map(|c| c.name().to_string())
+            .unwrap_or_else(|| "undefined-condition".into());
+        let call = &self.calls[&call_id];
+        if call.direction == CallDirection::SipToXmpp
+            && call.state == super::model::CallState::Alerting
+        {
+            tracing::info!(call = %call_id, %condition, "JMI propose bounced");
+            let status = reasons::status_for_stanza_error(&condition);
+            self.inbound_refuse(&call_id, status, None, None);
         }
     }
 
@@ -416,9 +474,11 @@ impl Gateway {
             return;
         };
         call.answered_at = Some(now);
+        let ring = (call.id.clone(), CallTimer::RingTimeout);
         call.state = super::model::CallState::Active;
         let setup = now.saturating_duration_since(call.created_at.unwrap_or(now));
         let direction = call.direction;
+        self.timers.cancel(&ring);
         self.persist(call_id, PersistKind::Answered);
         self.event(CallEvent::Answered { direction, setup });
     }

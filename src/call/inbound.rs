@@ -17,6 +17,7 @@ use crate::sip::peer::Peer;
 use crate::sip::transaction::ServerKey;
 use crate::sip::uri::SipUri;
 use crate::translate::{Role, SdpOrigin, jingle_to_sdp, sdp_to_jingle};
+use crate::xmpp::presence::RingPlan;
 use crate::xmpp::stanza::{self, JmiKind};
 
 impl Gateway {
@@ -294,18 +295,30 @@ impl Gateway {
         self.by_sid
             .insert((callee.clone(), sid.clone()), call_id.clone());
         self.by_call_id.insert(sip_call_id, call_id.clone());
-        tracing::info!(call = %call_id, peer = %from, callee = %callee, "inbound INVITE: proposing");
         self.event(CallEvent::Attempted(CallDirection::SipToXmpp));
         self.reply(&key, &request, 100, None);
-        let media_refs: Vec<&str> = media.iter().map(String::as_str).collect();
-        self.send_stanza(stanza::jmi_message(
-            &our,
-            &callee,
-            JmiKind::Propose,
-            &sid,
-            &media_refs,
-            None,
-        ));
+        match self.presence.ring_plan(&callee) {
+            RingPlan::Propose => {
+                tracing::info!(call = %call_id, peer = %from, callee = %callee, "inbound INVITE: proposing");
+                let media_refs: Vec<&str> = media.iter().map(String::as_str).collect();
+                self.send_stanza(stanza::jmi_message(
+                    &our,
+                    &callee,
+                    JmiKind::Propose,
+                    &sid,
+                    &media_refs,
+                    None,
+                ));
+            }
+            RingPlan::Direct(device) => {
+                // Every device we know of speaks Jingle but not XEP-0353:
+                // session-initiate to the best one; it rings with session-info.
+                tracing::info!(call = %call_id, peer = %from, device = %device, "inbound INVITE: direct session-initiate (no JMI device)");
+                let call = self.calls.get_mut(&call_id).expect("inserted above");
+                call.xmpp.jmi = false;
+                self.inbound_proceed(&call_id, &device);
+            }
+        }
         self.persist(&call_id, PersistKind::Created);
         let ring = std::time::Duration::from_secs(self.cfg.config.calls.ring_timeout_secs);
         self.timers
@@ -323,7 +336,10 @@ impl Gateway {
 
     pub(crate) fn inbound_ringing(&mut self, call_id: &str, from: &str) {
         let call = self.calls.get_mut(call_id).expect("caller checked");
-        if call.direction != CallDirection::SipToXmpp || call.state != CallState::Alerting {
+        let direct_ringing = !call.xmpp.jmi && call.state == CallState::Initiating;
+        if call.direction != CallDirection::SipToXmpp
+            || !(call.state == CallState::Alerting || direct_ringing)
+        {
             return;
         }
         if !call.xmpp.ringing.iter().any(|r| r == from) {

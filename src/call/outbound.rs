@@ -245,6 +245,11 @@ impl Gateway {
         call.sip.local_sdp = Some(sdp);
         self.by_call_id.insert(sip_call_id, call_id.to_string());
         self.by_branch.insert(branch, call_id.to_string());
+        let ring = std::time::Duration::from_secs(self.cfg.config.calls.ring_timeout_secs);
+        self.timers.set(
+            (call_id.to_string(), CallTimer::RingTimeout),
+            self.now + ring,
+        );
         tracing::info!(call = %call_id, peer = %peer, "INVITE sent");
         self.tx.send_request(invite, peer, self.now);
     }
@@ -376,6 +381,17 @@ impl Gateway {
         let payload = xml_to_element(&jingle_element(&accept).to_compact_string());
         self.send_iq(call_id, &our, &user, payload, IqPurpose::SessionAccept);
         self.mark_answered(call_id);
+    }
+
+    /// The SIP callee did not answer within `calls.ring_timeout_secs`: tell the
+    /// XMPP user (`<timeout/>`) and CANCEL the INVITE.
+    pub(crate) fn outbound_ring_timeout(&mut self, call_id: &str) {
+        if self.calls.get(call_id).map(|c| c.state) != Some(CallState::Inviting) {
+            return;
+        }
+        tracing::info!(call = %call_id, "no answer from SIP: cancelling");
+        self.terminate_xmpp(call_id, "timeout", Some("no answer"));
+        self.outbound_user_hangup(call_id, "timeout");
     }
 
     /// The XMPP user ended or cancelled an outbound call.

@@ -135,6 +135,13 @@ impl Gateway {
                     }
                 }
             }
+            (CallDirection::SipToXmpp, "session-info")
+                if el.children().any(|c| c.name() == "ringing") =>
+            {
+                // A device called without JMI rings with XEP-0167 session-info.
+                self.ack(to, from, id);
+                self.inbound_ringing(&call_id, from);
+            }
             (_, "session-info") => {
                 // Ringing, mute, hold… and pings: acknowledged. Hold and DTMF
                 // mapping arrive with issue 7; nothing here changes SIP state.

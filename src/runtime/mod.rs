@@ -112,11 +112,14 @@ pub async fn run(config: Config) -> Result<(), RunError> {
                     metrics.set_xmpp_connected(false);
                 }
                 LinkEvent::Stanza(el) => {
-                    if let Some(replies) = service::handle(&info, &el) {
-                        for r in replies {
-                            send_stanza(&out_tx, r);
-                        }
-                    } else {
+                    let service_replies = service::handle(&info, &el);
+                    let answered = service_replies.is_some();
+                    for r in service_replies.into_iter().flatten() {
+                        send_stanza(&out_tx, r);
+                    }
+                    // Presence is also the core's business: it tells which
+                    // devices of a user are online and whether they speak JMI.
+                    if !answered || el.name() == "presence" {
                         gateway.handle_input(Input::Stanza(el), Instant::now());
                     }
                 }

@@ -29,7 +29,7 @@ jid = "bob@test"
 [policy]
 allow_outbound = ["alice@test", "bob@test"]
 [calls]
-ring_timeout_secs = 30
+ring_timeout_secs = 60
 trickle_deadline_ms = 2000
 "#;
 

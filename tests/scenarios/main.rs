@@ -375,7 +375,7 @@ fn inbound_reject_maps_busy_to_486_and_decline_to_603() {
 fn inbound_no_answer_times_out_with_480_and_retract() {
     let mut h = Harness::new();
     inbound_to_propose(&mut h);
-    h.advance(Duration::from_secs(29));
+    h.advance(Duration::from_secs(59));
     assert!(h.responses().is_empty());
     h.advance(Duration::from_secs(2));
     let statuses: Vec<u16> = h.responses().iter().map(|r| r.status).collect();
@@ -455,6 +455,88 @@ fn unacknowledged_200_ends_the_call_on_both_sides() {
         h.take_stanzas()
             .iter()
             .any(|s| jingle_action(s).as_deref() == Some("session-terminate"))
+    );
+    assert_eq!(h.gw.active_calls(), 0);
+}
+
+// ---- devices without JMI, bounced proposals ----
+
+const NS_CAPS_TEST: &str = "http://jabber.org/protocol/caps";
+
+fn presence_with_caps(from: &str, ver: &str) -> String {
+    format!(
+        "<presence from='{from}' to='+15557770000@sip.test'><c xmlns='{NS_CAPS_TEST}' hash='sha-1' node='https://old.example' ver='{ver}'/></presence>"
+    )
+}
+
+fn disco_answer(h: &mut Harness, features: &[&str]) {
+    let out = h.take_stanzas();
+    assert_eq!(out.len(), 1, "one disco#info query per new caps version");
+    let q = find(&out[0], "query").unwrap();
+    assert_eq!(q.ns(), "http://jabber.org/protocol/disco#info");
+    assert_eq!(q.attr("node"), Some("https://old.example#v1"));
+    let f: String = features
+        .iter()
+        .map(|f| format!("<feature var='{f}'/>"))
+        .collect();
+    h.stanza(&format!(
+        "<iq from='{}' to='{}' type='result' id='{}'><query xmlns='http://jabber.org/protocol/disco#info'>{f}</query></iq>",
+        out[0].attr("to").unwrap(),
+        out[0].attr("from").unwrap(),
+        out[0].attr("id").unwrap()
+    ));
+}
+
+#[test]
+fn a_user_whose_only_device_lacks_jmi_gets_a_direct_session_initiate() {
+    let mut h = Harness::new();
+    h.stanza(&presence_with_caps("bob@test/old", "v1"));
+    disco_answer(&mut h, &["urn:xmpp:jingle:1", "urn:xmpp:jingle:apps:rtp:1"]);
+    h.sip_from(trunk(), &invite("+15550001000", "d1@pbx", "z9hG4bKd1"));
+    assert_eq!(
+        h.responses().iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![100]
+    );
+    let out = h.take_stanzas();
+    assert_eq!(out.len(), 1);
+    assert!(
+        find(&out[0], "propose").is_none(),
+        "no JMI for a device without it"
+    );
+    assert_eq!(jingle_action(&out[0]).as_deref(), Some("session-initiate"));
+    assert_eq!(out[0].attr("to"), Some("bob@test/old"));
+    let sid = find(&out[0], "jingle")
+        .unwrap()
+        .attr("sid")
+        .unwrap()
+        .to_string();
+    // XEP-0167 ringing from the device → 180.
+    h.stanza(&format!("<iq from='bob@test/old' to='+15557770000@sip.test/stox' type='set' id='r1'><jingle xmlns='urn:xmpp:jingle:1' action='session-info' sid='{sid}'><ringing xmlns='urn:xmpp:jingle:apps:rtp:info:1'/></jingle></iq>"));
+    assert_eq!(
+        h.responses().iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![180]
+    );
+}
+
+#[test]
+fn a_user_with_any_jmi_device_gets_a_propose() {
+    let mut h = Harness::new();
+    h.stanza(&presence_with_caps("bob@test/new", "v1"));
+    disco_answer(
+        &mut h,
+        &["urn:xmpp:jingle:apps:rtp:1", "urn:xmpp:jingle-message:0"],
+    );
+    inbound_to_propose(&mut h);
+}
+
+#[test]
+fn a_bounced_propose_fails_the_call_at_once() {
+    let mut h = Harness::new();
+    let sid = inbound_to_propose(&mut h);
+    h.stanza(&format!("<message from='bob@test' to='+15557770000@sip.test/stox' type='error'><propose xmlns='urn:xmpp:jingle-message:0' id='{sid}'/><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"));
+    assert_eq!(
+        h.responses().iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![404]
     );
     assert_eq!(h.gw.active_calls(), 0);
 }

@@ -536,14 +536,36 @@ fn ringing_longer_than_timer_b_is_not_a_timeout() {
     let invite = outbound_invite(&mut h);
     h.sip_from(trunk(), &respond(&invite, 180, "far", None));
     h.take_stanzas();
-    // RFC 3261 §17.1.1.2: Timer B only matters in the Calling state.
-    h.advance(T1 * 200);
+    // RFC 3261 §17.1.1.2: Timer B only matters in the Calling state. 55 s is
+    // past Timer B (32 s) and short of calls.ring_timeout_secs (60 s).
+    h.advance(T1 * 110);
     assert!(h.take_stanzas().is_empty(), "still ringing");
     assert!(h.take_sip().is_empty());
     assert_eq!(h.gw.active_calls(), 1);
     h.sip_from(trunk(), &respond(&invite, 200, "far", Some(ANSWER_SDP)));
     h.expect_request("ACK");
     only_action(&mut h, "session-accept");
+}
+
+#[test]
+fn outbound_ring_timeout_cancels_and_tells_the_user() {
+    let mut h = Harness::new();
+    let invite = outbound_invite(&mut h);
+    h.sip_from(trunk(), &respond(&invite, 180, "far", None));
+    h.take_stanzas();
+    h.advance(Duration::from_secs(59));
+    assert!(h.take_sip().is_empty());
+    h.advance(Duration::from_secs(1));
+    let (_, cancel) = h.expect_request("CANCEL");
+    let out = h.take_stanzas();
+    assert_eq!(out.len(), 1);
+    assert_eq!(jingle_action(&out[0]).as_deref(), Some("session-terminate"));
+    assert_eq!(reason(&out[0]).as_deref(), Some("timeout"));
+    h.sip_from(trunk(), &respond(&cancel, 200, "far", None));
+    h.sip_from(trunk(), &respond(&invite, 487, "far", None));
+    h.expect_request("ACK");
+    assert!(h.take_stanzas().is_empty(), "no second terminate");
+    assert_eq!(h.gw.active_calls(), 0);
 }
 
 #[test]
@@ -669,7 +691,7 @@ fn tcp_inbound_480_is_sent_once_and_timer_h_still_runs() {
         &invite(DID, "in1@pbx", "z9hG4bKin1").replace("SIP/2.0/UDP", "SIP/2.0/TCP"),
     );
     assert_eq!(h.statuses(), vec![100]);
-    h.advance(Duration::from_secs(30));
+    h.advance(Duration::from_secs(60));
     assert_eq!(h.statuses(), vec![480]);
     h.advance(T1 * 63);
     assert!(h.statuses().is_empty(), "Timer G is off on TCP");
@@ -1227,7 +1249,7 @@ fn metrics_inbound_answered_only_once_the_ack_arrives() {
 fn metrics_inbound_cancelled_and_timed_out() {
     let mut h = Harness::new();
     inbound_propose(&mut h);
-    h.advance(Duration::from_secs(30));
+    h.advance(Duration::from_secs(60));
     assert_eq!(
         call_events(&h),
         vec![CallEvent::Attempted(IN), failed(IN, 480)]
