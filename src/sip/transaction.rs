@@ -240,6 +240,8 @@ impl TransactionLayer {
         if matches!(tx.state, ServerState::Completed | ServerState::Confirmed) {
             return;
         }
+        let mut response = response;
+        stamp_received(&mut response.headers, tx.peer);
         let bytes = response.to_bytes();
         self.out.push_back(TxOutput::Transmit {
             peer: tx.peer,
@@ -620,6 +622,47 @@ fn top_branch(headers: &super::message::Headers) -> Option<String> {
     let first = split_first_value(via);
     let via = Via::parse(first).ok()?;
     via.branch().map(str::to_string)
+}
+
+/// RFC 3261 §18.2.1 and RFC 3581 §4: the top Via of a response says where the
+/// request really came from — `received` when the sent-by host is not the
+/// source address, and `rport` filled in when the client asked for it — so a
+/// client behind NAT learns its public address.
+fn stamp_received(headers: &mut super::message::Headers, peer: Peer) {
+    let lines: Vec<String> = headers.get_all("Via").map(str::to_string).collect();
+    let Some(first_line) = lines.first() else {
+        return;
+    };
+    let first = split_first_value(first_line);
+    let Ok(mut via) = Via::parse(first) else {
+        return;
+    };
+    let ip = peer.addr.ip().to_string();
+    let host = via.host.trim_start_matches('[').trim_end_matches(']');
+    let mut changed = false;
+    if host != ip {
+        via.set_param("received", Some(ip));
+        changed = true;
+    }
+    if via.param("rport").is_some() {
+        via.set_param("rport", Some(peer.addr.port().to_string()));
+        via.set_param("received", Some(peer.addr.ip().to_string()));
+        changed = true;
+    }
+    if !changed {
+        return;
+    }
+    let rest = first_line[first.len()..].trim_start_matches([',', ' ', '\t']);
+    let new_first = if rest.is_empty() {
+        via.to_string()
+    } else {
+        format!("{via}, {rest}")
+    };
+    headers.remove("Via");
+    for line in lines[1..].iter().rev() {
+        headers.prepend("Via", line.clone());
+    }
+    headers.prepend("Via", new_first);
 }
 
 /// The first comma-separated value of a header line (Via may carry several).

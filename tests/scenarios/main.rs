@@ -540,3 +540,31 @@ fn a_bounced_propose_fails_the_call_at_once() {
     );
     assert_eq!(h.gw.active_calls(), 0);
 }
+
+#[test]
+fn responses_carry_received_and_rport_for_nat() {
+    let mut h = Harness::new();
+    // The phone thinks it is 10.0.0.7:5062 and asks for rport (RFC 3581); its
+    // packets arrive from the trunk's public address.
+    let text = invite("+15550009999", "nat@pbx", "z9hG4bKnat").replace(
+        "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKnat",
+        "Via: SIP/2.0/UDP 10.0.0.7:5062;branch=z9hG4bKnat;rport\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKup",
+    );
+    h.sip_from(trunk(), &text);
+    let rs = h.responses();
+    assert_eq!(rs[0].status, 404);
+    let vias: Vec<&str> = rs[0].headers.get_all("Via").collect();
+    assert_eq!(vias.len(), 2, "{vias:?}");
+    assert!(vias[0].contains("rport=5080"), "{}", vias[0]);
+    assert!(vias[0].contains("received=127.0.0.1"), "{}", vias[0]);
+    assert!(vias[0].contains("branch=z9hG4bKnat"));
+    assert_eq!(
+        vias[1], "SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKup",
+        "other Vias untouched, in order"
+    );
+    let text = String::from_utf8(rs[0].to_bytes()).unwrap();
+    assert!(
+        text.find("Via:").unwrap() < text.find("From:").unwrap(),
+        "Via stays on top"
+    );
+}
