@@ -5,6 +5,7 @@
 #   bench/load.sh                          # 500 calls/s for 30 s, 1 s hold
 #   bench/load.sh --rate 300 --duration 20 --hold-ms 1000
 #   bench/load.sh --no-build --keep        # reuse binaries; keep the work dir
+#   bench/load.sh --capture                # + loopback capture (root): gateway vs XMPP split
 #
 # Prints a summary (offered/completed calls/s, failed calls, INVITE→200 p50/p99,
 # the gateway's setup histogram, CPU and memory of stox, Prosody, the answerer
@@ -23,6 +24,7 @@ LIMIT=""
 BUILD=1
 SETUP=1
 KEEP=0
+CAPTURE=0
 while (($#)); do
     case "$1" in
         --rate) RATE="$2"; shift 2 ;;
@@ -33,7 +35,8 @@ while (($#)); do
         --no-build) BUILD=0; shift ;;
         --no-setup) SETUP=0; shift ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        --capture) CAPTURE=1; shift ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "load.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -162,11 +165,20 @@ if ! (cd "$WORK" && sipp "127.0.0.1:$SIP_PORT" -sf "$HERE/uac_load.xml" -s "$DID
     exit 2
 fi
 
+SNIFF_PID=""
+if ((CAPTURE)); then
+    # Wire timestamps on loopback split setup time into gateway vs Prosody+answerer.
+    python3 "$HERE/sniff.py" "$SIP_PORT" "$COMPONENT_PORT" "$WORK/sniff.json" >"$WORK/sniff.log" 2>&1 &
+    SNIFF_PID=$!
+    PIDS+=("$SNIFF_PID")
+    wait_until 10 grep -q ready "$WORK/sniff.log" || die "capture did not start (see $WORK/sniff.log; needs root)"
+fi
+
 log "load: $CALLS calls at $RATE/s, hold ${HOLD_MS} ms, -l $LIMIT (work dir $WORK)"
 set +e
 WORK="$WORK" HERE="$HERE" RATE="$RATE" CALLS="$CALLS" LIMIT="$LIMIT" HOLD_MS="$HOLD_MS" \
     SIP_PORT="$SIP_PORT" UAC_PORT="$UAC_PORT" DID="$DID" METRICS="$METRICS" \
-    STOX_PID="$STOX_PID" PROSODY_PID="$PROSODY_PID" ANS_PID="$ANS_PID" \
+    SNIFF_PID="$SNIFF_PID" STOX_PID="$STOX_PID" PROSODY_PID="$PROSODY_PID" ANS_PID="$ANS_PID" \
     python3 - <<'PY'
 import csv, glob, json, os, subprocess, sys, threading, time, urllib.request
 
@@ -180,6 +192,13 @@ def cpu_ticks(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime (fields 14, 15)
+
+
+def machine_busy():
+    """busy (non-idle, non-iowait) CPU ticks of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v) - v[3] - v[4]
 
 
 def status_kb(pid, key):
@@ -239,6 +258,7 @@ m0 = metrics()
 b0 = setup_buckets(m0)
 rss0 = status_kb(PIDS["stox"], "VmRSS")
 cpu0 = {k: cpu_ticks(p) for k, p in PIDS.items()}
+busy0 = machine_busy()
 t0 = time.monotonic()
 
 cmd = ["sipp", f"127.0.0.1:{E['SIP_PORT']}", "-sf", f"{E['HERE']}/uac_load.xml", "-s", E["DID"],
@@ -278,10 +298,13 @@ while sipp.poll() is None:
     time.sleep(0.2)
 rc = sipp.returncode
 wall = time.monotonic() - t0
+busy1 = machine_busy()
+cpu_at_end = {k: cpu_ticks(p) for k, p in PIDS.items()}
 stop.set()
 th.join()
 time.sleep(0.5)  # the last BYE's session-terminate reaches the answerer
 cpu1 = {k: cpu_ticks(p) for k, p in PIDS.items()}  # before the answerer exits
+cap_ticks = cpu_ticks(int(E["SNIFF_PID"])) if E.get("SNIFF_PID") else None
 m1 = metrics()
 b1 = setup_buckets(m1)
 hwm = status_kb(PIDS["stox"], "VmHWM")
@@ -328,9 +351,21 @@ if len(samples) > 4:
     dt = z[0] - a[0]
     steady_cpu = {k: (z[3][k] - a[3][k]) / TICK / dt for k in PIDS}
 
-# The answerer prints its counters (JSON) when it gets SIGTERM.
+# The answerer and the capture print their results (JSON) when they get SIGTERM.
 import signal
 os.kill(PIDS["answerer"], signal.SIGTERM)
+sniff = {}
+if E.get("SNIFF_PID"):
+    os.kill(int(E["SNIFF_PID"]), signal.SIGTERM)
+    for _ in range(100):
+        if os.path.exists(f"{WORK}/sniff.json"):
+            break
+        time.sleep(0.1)
+    time.sleep(0.2)
+    try:
+        sniff = json.load(open(f"{WORK}/sniff.json"))
+    except Exception:
+        sniff = {}
 for _ in range(50):
     if os.path.exists(f"{WORK}/answerer.json") and os.path.getsize(f"{WORK}/answerer.json"):
         break
@@ -360,12 +395,30 @@ lines = [
      f"{ans.get('turnaround_us',{}).get('p50',0)/1000:.2f} / {ans.get('turnaround_us',{}).get('p99',0)/1000:.2f} ms"),
     ("answerer: own handling per stanza p50 / p99",
      f"{ans.get('own_us',{}).get('p50',0)} / {ans.get('own_us',{}).get('p99',0)} us"),
+]
+if sniff:
+    f3 = lambda d: f"{d['p50']:.2f} / {d['p99']:.2f} / {d['max']:.2f} ms  (>10 ms: {d['over_10ms']})" if d.get("p50") is not None else "n/a"
+    lines += [
+        ("wire: INVITE->200 total p50 / p99 / max", f3(sniff["total"]) + f"  (n={sniff['complete']})"),
+        ("wire: gateway-added (3 hops in stox) p50 / p99 / max", f3(sniff["gateway"])),
+        ("  INVITE->propose", f3(sniff["gw_invite"])),
+        ("  proceed->session-initiate", f3(sniff["gw_proceed"])),
+        ("  session-accept->200", f3(sniff["gw_accept"])),
+        ("wire: Prosody + answerer (2 round trips) p50 / p99 / max", f3(sniff["xmpp"])),
+    ]
+lines += [
     ("wall time of the sipp run", f"{wall:.1f} s"),
 ]
-for k in ["stox", "prosody", "answerer", "sipp"]:
+if cap_ticks is not None:
+    cpu_s["capture"] = cap_ticks / TICK
+for k in [k for k in ["stox", "prosody", "answerer", "sipp", "capture"] if k in cpu_s]:
     steady_txt = f", steady {steady_cpu[k]*100:.0f}%" if k in steady_cpu else ""
     lines.append((f"CPU {k} (whole run{', steady' if steady_txt else ''})",
                   f"{cpu_s[k]:.2f} s = {cpu_s[k]/wall*100:.0f}% of a core{steady_txt}"))
+ours = sum(cpu_at_end[k] - cpu0[k] for k in PIDS) / TICK + cpu_s["sipp"] + cpu_s.get("capture", 0)
+lines.append(("CPU of everything else on the machine (/proc/stat)",
+              f"{max((busy1 - busy0) / TICK - ours, 0):.2f} s = {max((busy1 - busy0) / TICK - ours, 0)/wall*100:.0f}% of a core"
+              f" (of {os.cpu_count()} cores)"))
 lines += [
     ("stox CPU per call", f"{cpu_s['stox']/max(ok,1)*1e6:.0f} us"),
     ("Prosody CPU per call", f"{cpu_s['prosody']/max(ok,1)*1e6:.0f} us"),
