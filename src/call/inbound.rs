@@ -11,7 +11,7 @@ use super::reasons;
 use crate::jingle::{Jingle, jingle_element};
 use crate::routing::route_inbound;
 use crate::sip::dialog::Dialog;
-use crate::sip::header::{CSeq, NameAddr};
+use crate::sip::header::NameAddr;
 use crate::sip::message::{Method, Request, Response, response_for};
 use crate::sip::peer::Peer;
 use crate::sip::transaction::ServerKey;
@@ -76,12 +76,7 @@ impl Gateway {
             self.reply(&key, &request, 481, None);
             return;
         };
-        let cseq = request
-            .headers
-            .get("CSeq")
-            .and_then(|v| CSeq::parse(v).ok())
-            .map(|c| c.seq)
-            .unwrap_or_default();
+        let cseq = request.headers.cseq().map(|c| c.seq).unwrap_or_default();
         let call = self.calls.get_mut(&id).expect("checked");
         let Some(dialog) = call.sip.dialog.as_mut() else {
             self.reply(&key, &request, 481, None);

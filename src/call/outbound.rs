@@ -264,8 +264,7 @@ impl Gateway {
         };
         let is_invite = response
             .headers
-            .get("CSeq")
-            .and_then(|v| crate::sip::header::CSeq::parse(v).ok())
+            .cseq()
             .is_some_and(|c| c.method == Method::Invite);
         if call.sip.invite_branch.as_deref() != Some(branch) || !is_invite {
             return; // a CANCEL's or BYE's response: nothing to do
@@ -431,12 +430,7 @@ impl Gateway {
                 headers.push(name, v.to_string());
             }
         }
-        let seq = invite
-            .headers
-            .get("CSeq")
-            .and_then(|v| crate::sip::header::CSeq::parse(v).ok())
-            .map(|c| c.seq)
-            .unwrap_or(1);
+        let seq = invite.headers.cseq().map(|c| c.seq).unwrap_or(1);
         headers.push("CSeq", format!("{seq} CANCEL"));
         for route in invite.headers.get_all("Route") {
             headers.push("Route", route.to_string());

@@ -79,30 +79,14 @@ impl Gateway {
                 self.event(super::io::CallEvent::Rejected {
                     what: "unknown-session",
                 });
-                self.iq_fail(
-                    to,
-                    from,
-                    id,
-                    "cancel",
-                    "item-not-found",
-                    Some("unknown-session"),
-                    "no such session",
-                );
+                self.unknown_session(to, from, id);
             }
             return;
         };
         let call = &self.calls[&call_id];
         // Only the device the session is with may act on it.
         if call.xmpp.initiated && call.xmpp.user != from {
-            self.iq_fail(
-                to,
-                from,
-                id,
-                "cancel",
-                "item-not-found",
-                Some("unknown-session"),
-                "no such session",
-            );
+            self.unknown_session(to, from, id);
             return;
         }
         let direction = call.direction;
@@ -174,6 +158,20 @@ impl Gateway {
                 );
             }
         }
+    }
+
+    /// XEP-0166 §7.2 `<unknown-session/>`: the same answer whether the sid does
+    /// not exist or belongs to someone else, so sids cannot be probed.
+    fn unknown_session(&mut self, from: &str, to: &str, id: &str) {
+        self.iq_fail(
+            from,
+            to,
+            id,
+            "cancel",
+            "item-not-found",
+            Some("unknown-session"),
+            "no such session",
+        );
     }
 
     pub(crate) fn ack(&mut self, from: &str, to: &str, id: &str) {

@@ -205,6 +205,6 @@ impl SipMessage {
 
     /// The CSeq, if present and parseable.
     pub fn cseq(&self) -> Option<CSeq> {
-        self.headers().get("CSeq").and_then(|v| CSeq::parse(v).ok())
+        self.headers().cseq()
     }
 }

@@ -10,7 +10,7 @@
 //! (RFC 3261 §13.2.2.4), except that a server INVITE transaction in the
 //! RFC 6026 "Accepted" state retransmits its 2xx until the TU reports the ACK.
 
-use super::header::{CSeq, Via};
+use super::header::Via;
 use super::message::{Method, Request, Response, SipMessage};
 use super::peer::Peer;
 use super::timers::SipTimers;
@@ -368,10 +368,7 @@ impl TransactionLayer {
         }
         if request.method == Method::Ack {
             // ACK for a 2xx: a new transaction-less request for the dialog.
-            if let Some(cseq) = request
-                .headers
-                .get("CSeq")
-                .and_then(|v| CSeq::parse(v).ok())
+            if let Some(cseq) = request.headers.cseq()
                 && let Some(call_id) = request.headers.get("Call-ID")
                 && let Some(key) = self.accepted.remove(&(call_id.to_string(), cseq.seq))
             {
@@ -391,12 +388,7 @@ impl TransactionLayer {
             .get("Call-ID")
             .unwrap_or_default()
             .to_string();
-        let cseq = request
-            .headers
-            .get("CSeq")
-            .and_then(|v| CSeq::parse(v).ok())
-            .map(|c| c.seq)
-            .unwrap_or_default();
+        let cseq = request.headers.cseq().map(|c| c.seq).unwrap_or_default();
         let tx = ServerTx {
             peer: from,
             invite,
@@ -417,11 +409,7 @@ impl TransactionLayer {
     }
 
     fn handle_response(&mut self, response: Response, from: Peer, now: Instant) {
-        let method = response
-            .headers
-            .get("CSeq")
-            .and_then(|v| CSeq::parse(v).ok())
-            .map(|c| c.method);
+        let method = response.headers.cseq().map(|c| c.method);
         let key = top_branch(&response.headers)
             .zip(method)
             .map(|(b, m)| (client_key(&b, &m), b));
@@ -431,11 +419,7 @@ impl TransactionLayer {
         };
         let timers = self.timers;
         let tx = self.clients.get_mut(&key).expect("checked above");
-        let cseq_method = response
-            .headers
-            .get("CSeq")
-            .and_then(|v| CSeq::parse(v).ok())
-            .map(|c| c.method);
+        let cseq_method = response.headers.cseq().map(|c| c.method);
         if cseq_method.as_ref() != Some(&tx.request.method) {
             // Same branch, different method (e.g. a 200 to our CANCEL arriving
             // at the INVITE's branch is keyed separately): not ours.
@@ -507,8 +491,7 @@ impl TransactionLayer {
         let is_invite_2xx = (200..300).contains(&response.status)
             && response
                 .headers
-                .get("CSeq")
-                .and_then(|v| CSeq::parse(v).ok())
+                .cseq()
                 .is_some_and(|c| c.method == Method::Invite);
         if is_invite_2xx {
             self.out
@@ -701,11 +684,7 @@ fn server_key(request: &Request) -> Option<ServerKey> {
                 .and_then(|v| super::header::NameAddr::parse(v).ok())
                 .and_then(|n| n.tag().map(str::to_string))
                 .unwrap_or_default();
-            let cseq = h
-                .get("CSeq")
-                .and_then(|v| CSeq::parse(v).ok())
-                .map(|c| c.seq)
-                .unwrap_or_default();
+            let cseq = h.cseq().map(|c| c.seq).unwrap_or_default();
             format!(
                 "2543:{}:{}:{}:{}",
                 h.get("Call-ID").unwrap_or_default(),
@@ -739,12 +718,7 @@ fn ack_for_failure(invite: &Request, response: &Response) -> Request {
     if let Some(v) = invite.headers.get("Call-ID") {
         headers.push("Call-ID", v.to_string());
     }
-    let seq = invite
-        .headers
-        .get("CSeq")
-        .and_then(|v| CSeq::parse(v).ok())
-        .map(|c| c.seq)
-        .unwrap_or(1);
+    let seq = invite.headers.cseq().map(|c| c.seq).unwrap_or(1);
     headers.push("CSeq", format!("{seq} ACK"));
     for route in invite.headers.get_all("Route") {
         headers.push("Route", route.to_string());

@@ -6,6 +6,12 @@ use super::{Header, Headers};
 use crate::sip::header::lex::{split_top, trim_wsp};
 
 impl Headers {
+    /// The CSeq, if present and parseable.
+    pub fn cseq(&self) -> Option<crate::sip::header::CSeq> {
+        self.get("CSeq")
+            .and_then(|v| crate::sip::header::CSeq::parse(v).ok())
+    }
+
     /// The first value of `name` (case-insensitive; `v` finds `Via`).
     pub fn get(&self, name: &str) -> Option<&str> {
         let name = canonical_header_name(name);
