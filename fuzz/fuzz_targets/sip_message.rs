@@ -41,7 +41,10 @@ fuzz_target!(|data: &[u8]| {
     let again = parse_message(&bytes).expect("written message parses");
     assert_eq!(again.body(), message.body());
     if bytes.len() - message.body().len() < MAX_HEADER_BYTES {
-        assert_eq!(frame_len(&bytes).expect("written message frames"), Some(bytes.len()));
+        assert_eq!(
+            frame_len(&bytes).expect("written message frames"),
+            Some(bytes.len())
+        );
     }
     if let SipMessage::Request(request) = &message {
         let _ = SipUri::parse(&request.uri);
