@@ -82,6 +82,11 @@ pub struct SipConfig {
     /// RFC 3261 T1 in milliseconds (default 500); every other SIP timer
     /// derives from it. Lower it on a LAN or in tests to shorten Timer B/F.
     pub timer_t1_ms: u64,
+    /// Requests per second accepted from each address that is not a trunk's
+    /// (scanners, unknown phones); more are dropped unanswered. Default 10.
+    pub untrusted_rate: u32,
+    /// Burst allowed from each such address. Default 20.
+    pub untrusted_burst: u32,
 }
 
 /// `[database]`.

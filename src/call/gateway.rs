@@ -79,11 +79,17 @@ pub struct Gateway {
     pub(crate) now: Instant,
     /// Users' devices and whether they speak JMI (from presence to our JIDs).
     pub(crate) presence: crate::xmpp::presence::PresenceBook,
+    /// Per-source limits for SIP from addresses that are not a trunk's.
+    pub(crate) untrusted: super::ratelimit::RateLimiter,
 }
 
 impl Gateway {
     /// A gateway with no calls. `seed` makes tags, branches and ids reproducible in tests.
     pub fn new(cfg: CoreConfig, seed: u64, now: Instant) -> Self {
+        let limit = super::ratelimit::RateLimit {
+            per_second: f64::from(cfg.config.sip.untrusted_rate),
+            burst: f64::from(cfg.config.sip.untrusted_burst),
+        };
         Gateway {
             tx: TransactionLayer::new(cfg.timers),
             cfg,
@@ -97,6 +103,7 @@ impl Gateway {
             rng: StdRng::seed_from_u64(seed),
             now,
             presence: Default::default(),
+            untrusted: super::ratelimit::RateLimiter::new(limit, 65_536),
         }
     }
 
@@ -173,6 +180,18 @@ impl Gateway {
     }
 
     fn handle_sip_bytes(&mut self, from: Peer, bytes: &[u8]) {
+        let trusted = self
+            .cfg
+            .trunk_peers
+            .values()
+            .any(|p| p.addr.ip() == from.addr.ip());
+        if !trusted && !self.untrusted.allow(from.addr.ip(), self.now) {
+            tracing::debug!(peer = %from, "SIP from an untrusted source over its rate limit: dropped");
+            self.event(CallEvent::Rejected {
+                what: "sip-rate-limited",
+            });
+            return;
+        }
         let message = match parse_message(bytes) {
             Ok(m) => m,
             Err(e) => {

@@ -10,6 +10,7 @@ mod inbound;
 mod io;
 mod model;
 mod outbound;
+pub mod ratelimit;
 pub mod reasons;
 pub mod timers;
 mod xmpp_in;

@@ -37,6 +37,8 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("sip", "public_address", Kind::Str),
     ("sip", "user_agent", Kind::Str),
     ("sip", "timer_t1_ms", Kind::Int),
+    ("sip", "untrusted_rate", Kind::Int),
+    ("sip", "untrusted_burst", Kind::Int),
     ("database", "url", Kind::Str),
     ("policy", "allow_outbound", Kind::List),
     ("policy", "allow_sip_uris", Kind::Bool),

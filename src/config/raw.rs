@@ -44,6 +44,8 @@ pub(crate) struct RawSip {
     pub public_address: Option<String>,
     pub user_agent: Option<String>,
     pub timer_t1_ms: Option<u64>,
+    pub untrusted_rate: Option<u32>,
+    pub untrusted_burst: Option<u32>,
 }
 
 /// `[database]`

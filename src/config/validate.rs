@@ -142,11 +142,24 @@ fn sip(c: &Check, raw: super::raw::RawSip) -> Result<SipConfig, ConfigError> {
             format!("{timer_t1_ms} is outside 10..=5000 ms"),
         ));
     }
+    let untrusted_rate = raw.untrusted_rate.unwrap_or(10);
+    if untrusted_rate == 0 {
+        return Err(c.err(
+            "sip.untrusted_rate",
+            "must be at least 1 request per second",
+        ));
+    }
+    let untrusted_burst = raw.untrusted_burst.unwrap_or(20);
+    if untrusted_burst == 0 {
+        return Err(c.err("sip.untrusted_burst", "must be at least 1"));
+    }
     Ok(SipConfig {
         listen,
         public_address,
         user_agent,
         timer_t1_ms,
+        untrusted_rate,
+        untrusted_burst,
     })
 }
 

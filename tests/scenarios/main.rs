@@ -568,3 +568,46 @@ fn responses_carry_received_and_rport_for_nat() {
         "Via stays on top"
     );
 }
+
+fn options(branch: &str) -> String {
+    format!(
+        "OPTIONS sip:probe@127.0.0.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.9:5060;branch={branch}\nFrom: <sip:scan@192.0.2.9>;tag=s\nTo: <sip:probe@127.0.0.1>\nCall-ID: {branch}@scan\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n"
+    )
+}
+
+#[test]
+fn untrusted_sources_are_rate_limited_and_trunks_are_not() {
+    let mut h = Harness::new();
+    let stranger = stox::sip::peer::Peer {
+        transport: stox::sip::peer::Transport::Udp,
+        addr: addr("192.0.2.9:5060"),
+    };
+    for i in 0..100 {
+        h.sip_from(stranger, &options(&format!("z9hG4bKs{i}")));
+    }
+    // The default burst is 20 requests; the rest are dropped unanswered.
+    assert_eq!(h.responses().len(), 20);
+    // Ten per second refill.
+    h.advance(Duration::from_secs(1));
+    for i in 100..200 {
+        h.sip_from(stranger, &options(&format!("z9hG4bKs{i}")));
+    }
+    assert_eq!(h.responses().len(), 10);
+    for i in 0..100 {
+        h.sip_from(
+            trunk(),
+            &options(&format!("z9hG4bKt{i}")).replace("192.0.2.9:5060", "127.0.0.1:5080"),
+        );
+    }
+    assert_eq!(
+        h.responses().len(),
+        100,
+        "a configured trunk is never limited"
+    );
+    assert!(h.events.iter().any(|e| matches!(
+        e,
+        stox::call::CallEvent::Rejected {
+            what: "sip-rate-limited"
+        }
+    )));
+}
