@@ -109,6 +109,29 @@ pub struct TrunkConfig {
     pub port: u16,
     /// `;transport=`, UDP when absent.
     pub transport: ListenTransport,
+    /// Digest credentials for answering the trunk's 401/407 challenges.
+    pub auth: Option<TrunkAuth>,
+}
+
+/// Digest credentials of a trunk account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TrunkAuth {
+    /// Authentication user name.
+    pub username: String,
+    /// Password (never logged: `Debug` hides it).
+    pub password: String,
+    /// Only answer challenges for this realm; any realm when absent.
+    pub realm: Option<String>,
+}
+
+impl std::fmt::Debug for TrunkAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrunkAuth")
+            .field("username", &self.username)
+            .field("password", &"…")
+            .field("realm", &self.realm)
+            .finish()
+    }
 }
 
 impl TrunkConfig {

@@ -504,3 +504,32 @@ fn cli_takes_the_file_from_stox_config() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).starts_with("ok: 2 trunks"));
 }
+
+#[test]
+fn trunk_credentials_come_together_and_stay_out_of_debug_output() {
+    let base = format!("{MINIMAL}[[trunk]]\nname = \"t\"\nuri = \"sip:192.0.2.1\"\n");
+    let c = parse(&format!(
+        "{base}username = \"u\"\npassword = \"pw-secret\"\nrealm = \"r\"\n"
+    ))
+    .unwrap();
+    let auth = c.trunks[0].auth.as_ref().unwrap();
+    assert_eq!(
+        (auth.username.as_str(), auth.password.as_str()),
+        ("u", "pw-secret")
+    );
+    assert_eq!(auth.realm.as_deref(), Some("r"));
+    assert!(!format!("{c:?}").contains("pw-secret"));
+    assert_eq!(
+        error_of(&format!("{base}username = \"u\"\n"), &[]),
+        "trunk[0].password: is required when trunk username is set"
+    );
+    assert_eq!(
+        error_of(&format!("{base}password = \"p\"\n"), &[]),
+        "trunk[0].username: is required when trunk password is set"
+    );
+    assert_eq!(
+        error_of(&format!("{base}realm = \"r\"\n"), &[]),
+        "trunk[0].realm: needs trunk username and password"
+    );
+    assert!(parse(&base).unwrap().trunks[0].auth.is_none());
+}

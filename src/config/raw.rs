@@ -61,6 +61,9 @@ pub(crate) struct RawDatabase {
 pub(crate) struct RawTrunk {
     pub name: Option<String>,
     pub uri: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub realm: Option<String>,
 }
 
 /// One `[[number]]`.

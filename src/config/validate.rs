@@ -1,6 +1,7 @@
 //! Raw file values → a [`Config`] that the gateway can trust: defaults filled
 //! in, every value checked, each problem reported under its dotted key.
 
+use super::TrunkAuth;
 use super::env::Provenance;
 use super::raw::{RawConfig, RawNumber, RawTrunk};
 use super::trunk::parse_trunk_uri;
@@ -199,12 +200,49 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
         }
         let uri = c.required(&format!("trunk[{i}].uri"), t.uri)?;
         let target = parse_trunk_uri(&uri).map_err(|p| c.err(&format!("trunk[{i}].uri"), p))?;
+        let auth = match (t.username, t.password) {
+            (None, None) => {
+                if t.realm.is_some() {
+                    return Err(c.err(
+                        &format!("trunk[{i}].realm"),
+                        "needs trunk username and password",
+                    ));
+                }
+                None
+            }
+            (Some(username), Some(password)) => {
+                if username.is_empty() || username.chars().any(char::is_control) {
+                    return Err(c.err(
+                        &format!("trunk[{i}].username"),
+                        "must be non-empty text on one line",
+                    ));
+                }
+                Some(TrunkAuth {
+                    username,
+                    password,
+                    realm: t.realm,
+                })
+            }
+            (Some(_), None) => {
+                return Err(c.err(
+                    &format!("trunk[{i}].password"),
+                    "is required when trunk username is set",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(c.err(
+                    &format!("trunk[{i}].username"),
+                    "is required when trunk password is set",
+                ));
+            }
+        };
         out.push(TrunkConfig {
             name,
             uri,
             host: target.host,
             port: target.port,
             transport: target.transport,
+            auth,
         });
     }
     Ok(out)
