@@ -126,6 +126,7 @@ secret = "$GW_SECRET"
 
 [sip]
 listen = ["udp:127.0.0.1:$SIP_PORT"]
+trunk_ping_secs = 0
 
 [database]
 url = "sqlite://$WORK/stox.db"

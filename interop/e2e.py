@@ -81,6 +81,7 @@ secret = "{secret}"
 [sip]
 listen = ["udp:127.0.0.1:{sip_port}", "tcp:127.0.0.1:{sip_port}"]
 timer_t1_ms = 100          # shortens RFC 3261 timers for tests
+trunk_ping_secs = 0       # sipp scenarios expect calls, not OPTIONS pings
 
 [database]
 url = "sqlite://{dir}/stox-{variant}.db"

@@ -87,6 +87,9 @@ pub struct SipConfig {
     pub untrusted_rate: u32,
     /// Burst allowed from each such address. Default 20.
     pub untrusted_burst: u32,
+    /// Seconds between OPTIONS pings to each trunk (keep-alive and
+    /// reachability); 0 turns them off. Default 30.
+    pub trunk_ping_secs: u64,
 }
 
 /// `[database]`.

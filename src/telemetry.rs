@@ -27,6 +27,11 @@ struct Failure {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Trunk {
+    trunk: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Refused {
     what: &'static str,
 }
@@ -41,6 +46,7 @@ pub struct Metrics {
     refused: Family<Refused, Counter>,
     active: Gauge,
     xmpp_connected: Gauge,
+    trunk_up: Family<Trunk, Gauge>,
     setup: Histogram,
 }
 
@@ -61,6 +67,7 @@ impl Metrics {
         let refused = Family::<Refused, Counter>::default();
         let active = Gauge::default();
         let xmpp_connected = Gauge::default();
+        let trunk_up = Family::<Trunk, Gauge>::default();
         // 1 ms … ~16 s: gateway-added latency is milliseconds, ringing is seconds.
         let setup = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
             0.001, 2.0, 15,
@@ -85,6 +92,11 @@ impl Metrics {
             xmpp_connected.clone(),
         );
         registry.register(
+            "trunk_up",
+            "1 while the trunk answers OPTIONS pings, 0 after one timed out",
+            trunk_up.clone(),
+        );
+        registry.register(
             "call_setup_seconds",
             "From the first signalling message to the answer",
             setup.clone(),
@@ -98,6 +110,7 @@ impl Metrics {
             refused,
             active,
             xmpp_connected,
+            trunk_up,
             setup,
         }
     }
@@ -125,6 +138,13 @@ impl Metrics {
             }
             CallEvent::Ended(d) => {
                 self.ended.get_or_create(&dir(d)).inc();
+            }
+            CallEvent::TrunkState { trunk, up } => {
+                self.trunk_up
+                    .get_or_create(&Trunk {
+                        trunk: trunk.clone(),
+                    })
+                    .set(i64::from(*up));
             }
             CallEvent::Rejected { what } => {
                 self.refused.get_or_create(&Refused { what }).inc();

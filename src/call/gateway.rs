@@ -36,6 +36,8 @@ pub struct CoreConfig {
     pub trickle_quiet: Duration,
     /// How long an outbound JMI proposal may wait for its session-initiate.
     pub propose_timeout: Duration,
+    /// Interval of OPTIONS pings to each trunk; `None` = no pings.
+    pub trunk_ping: Option<Duration>,
 }
 
 /// Call-level timers.
@@ -81,6 +83,12 @@ pub struct Gateway {
     pub(crate) presence: crate::xmpp::presence::PresenceBook,
     /// Per-source limits for SIP from addresses that are not a trunk's.
     pub(crate) untrusted: super::ratelimit::RateLimiter,
+    /// Next OPTIONS ping per trunk.
+    pub(crate) trunk_timers: TimerTable<String>,
+    /// Branch of an outstanding ping → trunk.
+    pub(crate) pings: HashMap<String, String>,
+    /// Last known reachability per trunk.
+    pub(crate) trunk_up: HashMap<String, bool>,
 }
 
 impl Gateway {
@@ -90,7 +98,7 @@ impl Gateway {
             per_second: f64::from(cfg.config.sip.untrusted_rate),
             burst: f64::from(cfg.config.sip.untrusted_burst),
         };
-        Gateway {
+        let mut gateway = Gateway {
             tx: TransactionLayer::new(cfg.timers),
             cfg,
             calls: HashMap::new(),
@@ -104,7 +112,12 @@ impl Gateway {
             now,
             presence: Default::default(),
             untrusted: super::ratelimit::RateLimiter::new(limit, 65_536),
-        }
+            trunk_timers: TimerTable::default(),
+            pings: HashMap::new(),
+            trunk_up: HashMap::new(),
+        };
+        gateway.schedule_pings();
+        gateway
     }
 
     /// Calls in progress, by correlation id.
@@ -141,10 +154,14 @@ impl Gateway {
 
     /// When [`Input::Timeout`] should next be fed.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.tx.poll_timeout(), self.timers.next()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.tx.poll_timeout(),
+            self.timers.next(),
+            self.trunk_timers.next(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn handle_timeout(&mut self) {
@@ -155,6 +172,7 @@ impl Gateway {
             self.call_timer(&call_id, timer);
             self.drain_transactions();
         }
+        self.ping_due_trunks();
     }
 
     fn call_timer(&mut self, call_id: &str, timer: CallTimer) {
@@ -305,9 +323,17 @@ impl Gateway {
                     self.out.push_back(Output::SendSip { to: peer, bytes })
                 }
                 TxOutput::Request { request, from, key } => self.sip_request(request, from, key),
-                TxOutput::Response { response, branch } => self.sip_response(response, &branch),
+                TxOutput::Response { response, branch } => {
+                    if !self.ping_answered(&branch, &response) {
+                        self.sip_response(response, &branch)
+                    }
+                }
                 TxOutput::StrayResponse { response, from } => self.stray_2xx(response, from),
-                TxOutput::Timeout { branch, method } => self.sip_timeout(&branch, method),
+                TxOutput::Timeout { branch, method } => {
+                    if !self.ping_timed_out(&branch) {
+                        self.sip_timeout(&branch, method)
+                    }
+                }
                 TxOutput::AckTimeout { call_id, .. } => self.ack_timeout(&call_id),
             }
         }

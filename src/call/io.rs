@@ -58,6 +58,13 @@ pub enum CallEvent {
     },
     /// An answered call ended.
     Ended(CallDirection),
+    /// A trunk started or stopped answering our OPTIONS pings.
+    TrunkState {
+        /// Trunk name.
+        trunk: String,
+        /// Whether it answers.
+        up: bool,
+    },
     /// Input that was refused (malformed SIP or XMPP, unknown dialog, …).
     Rejected {
         /// Short label: `sip-malformed`, `jingle-malformed`, `unknown-session`, …

@@ -8,6 +8,7 @@
 mod gateway;
 mod inbound;
 mod io;
+mod keepalive;
 mod model;
 mod outbound;
 pub mod ratelimit;

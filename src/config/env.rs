@@ -39,6 +39,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("sip", "timer_t1_ms", Kind::Int),
     ("sip", "untrusted_rate", Kind::Int),
     ("sip", "untrusted_burst", Kind::Int),
+    ("sip", "trunk_ping_secs", Kind::Int),
     ("database", "url", Kind::Str),
     ("policy", "allow_outbound", Kind::List),
     ("policy", "allow_sip_uris", Kind::Bool),

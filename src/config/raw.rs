@@ -46,6 +46,7 @@ pub(crate) struct RawSip {
     pub timer_t1_ms: Option<u64>,
     pub untrusted_rate: Option<u32>,
     pub untrusted_burst: Option<u32>,
+    pub trunk_ping_secs: Option<u64>,
 }
 
 /// `[database]`

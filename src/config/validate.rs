@@ -154,6 +154,13 @@ fn sip(c: &Check, raw: super::raw::RawSip) -> Result<SipConfig, ConfigError> {
     if untrusted_burst == 0 {
         return Err(c.err("sip.untrusted_burst", "must be at least 1"));
     }
+    let trunk_ping_secs = raw.trunk_ping_secs.unwrap_or(30);
+    if trunk_ping_secs > 86_400 {
+        return Err(c.err(
+            "sip.trunk_ping_secs",
+            format!("{trunk_ping_secs} is more than a day (0 turns pings off)"),
+        ));
+    }
     Ok(SipConfig {
         listen,
         public_address,
@@ -161,6 +168,7 @@ fn sip(c: &Check, raw: super::raw::RawSip) -> Result<SipConfig, ConfigError> {
         timer_t1_ms,
         untrusted_rate,
         untrusted_burst,
+        trunk_ping_secs,
     })
 }
 

@@ -61,6 +61,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         user_agent: config.sip.user_agent.clone(),
         trickle_quiet: Duration::from_millis(200),
         propose_timeout: Duration::from_secs(30),
+        trunk_ping: (config.sip.trunk_ping_secs > 0)
+            .then(|| Duration::from_secs(config.sip.trunk_ping_secs)),
         config: config.clone(),
     };
     let seed: u64 = rand::random();

@@ -57,6 +57,16 @@ impl Harness {
 
     /// A harness with another configuration; `pbx` is the trunk's resolved peer.
     pub fn with_config(config_text: &str, pbx: Peer) -> Self {
+        Self::with_core(config_text, pbx, |_| {})
+    }
+
+    /// Rebuilds the gateway with OPTIONS pings to the trunk every `every`.
+    pub fn set_trunk_ping(&mut self, every: Duration) {
+        *self = Self::with_core(CONFIG, trunk(), |cfg| cfg.trunk_ping = Some(every));
+    }
+
+    /// A harness whose core configuration `adjust` may change.
+    pub fn with_core(config_text: &str, pbx: Peer, adjust: impl FnOnce(&mut CoreConfig)) -> Self {
         let config = Config::from_toml_str(config_text, &[]).expect("test config is valid");
         let mut trunk_peers = HashMap::new();
         trunk_peers.insert("pbx".to_string(), pbx);
@@ -69,7 +79,10 @@ impl Harness {
             user_agent: "stox-test".into(),
             trickle_quiet: Duration::from_millis(200),
             propose_timeout: Duration::from_secs(30),
+            trunk_ping: None,
         };
+        let mut cfg = cfg;
+        adjust(&mut cfg);
         let now = Instant::now();
         Harness {
             gw: Gateway::new(cfg, 7, now),

@@ -1277,3 +1277,63 @@ fn metrics_refusals_before_a_call_exists_are_failures_without_attempts() {
     h.stanza(&propose("p1", CALLEE).replace("alice@test", "carol@test"));
     assert_eq!(call_events(&h), vec![failed(OUT, 403)]);
 }
+
+// ------------------------------------------------ trunk keep-alive --
+
+fn ping_harness() -> Harness {
+    let mut h = Harness::new();
+    h.set_trunk_ping(Duration::from_secs(30));
+    h
+}
+
+#[test]
+fn trunks_are_pinged_with_options_and_their_state_reported() {
+    let mut h = ping_harness();
+    h.advance(Duration::from_secs(29));
+    assert!(h.take_sip().is_empty());
+    h.advance(Duration::from_secs(1));
+    let (peer, options) = h.expect_request("OPTIONS");
+    assert_eq!(peer, trunk());
+    assert_eq!(options.uri, "sip:127.0.0.1:5080");
+    h.sip_from(trunk(), &respond(&options, 200, "t", None));
+    let states: Vec<_> = h
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            CallEvent::TrunkState { trunk, up } => Some((trunk.clone(), *up)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(states, vec![("pbx".to_string(), true)]);
+    // Next ping unanswered: retransmitted on Timer E, down on Timer F.
+    h.events.clear();
+    h.advance(Duration::from_secs(30));
+    h.expect_request("OPTIONS");
+    h.advance(T1 * 64);
+    let downs = h
+        .events
+        .iter()
+        .filter(|e| matches!(e, CallEvent::TrunkState { up: false, .. }))
+        .count();
+    assert_eq!(downs, 1);
+    // Pings go on while the trunk is down; a 404 still proves it answers.
+    h.take_sip();
+    h.advance(Duration::from_secs(30));
+    let sent: Vec<stox::sip::Request> = h
+        .take_sip()
+        .into_iter()
+        .filter_map(|(_, m)| match m {
+            stox::sip::SipMessage::Request(r) if r.method.as_str() == "OPTIONS" => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert!(!sent.is_empty(), "pings continue while the trunk is down");
+    for options in &sent {
+        h.sip_from(trunk(), &respond(options, 404, "t", None));
+    }
+    assert!(
+        h.events
+            .iter()
+            .any(|e| matches!(e, CallEvent::TrunkState { up: true, .. }))
+    );
+}

@@ -1,0 +1,117 @@
+//! OPTIONS pings to trunks: a keep-alive for NAT bindings and TCP connections,
+//! and the gateway's view of whether each trunk is reachable (a metric and a
+//! log line when that changes).
+//!
+//! Any response counts as "up" (a 404 or 503 still proves the trunk answers);
+//! a Timer F timeout counts as "down".
+
+use super::gateway::Gateway;
+use super::io::CallEvent;
+use crate::sip::message::{Headers, Method, Request, Response};
+
+impl Gateway {
+    /// Schedules the first ping of every trunk (called once at start).
+    pub(crate) fn schedule_pings(&mut self) {
+        let Some(every) = self.cfg.trunk_ping else {
+            return;
+        };
+        let names: Vec<String> = self.cfg.trunk_peers.keys().cloned().collect();
+        for name in names {
+            self.trunk_timers.set(name, self.now + every);
+        }
+    }
+
+    /// Fires due pings and schedules the next ones.
+    pub(crate) fn ping_due_trunks(&mut self) {
+        let Some(every) = self.cfg.trunk_ping else {
+            return;
+        };
+        while let Some(trunk) = self.trunk_timers.pop_due(self.now) {
+            self.ping(&trunk);
+            self.trunk_timers.set(trunk, self.now + every);
+        }
+    }
+
+    fn ping(&mut self, trunk: &str) {
+        let Some(peer) = self.cfg.trunk_peers.get(trunk).copied() else {
+            return;
+        };
+        let Some(uri) = self
+            .cfg
+            .config
+            .trunks
+            .iter()
+            .find(|t| t.name == trunk)
+            .map(|t| t.uri.clone())
+        else {
+            return;
+        };
+        let branch = self.branch();
+        let tag = self.fresh(6);
+        let call_id = format!(
+            "{}@{}",
+            self.fresh(10),
+            super::outbound::host_of(&self.cfg.sent_by)
+        );
+        let mut headers = Headers::default();
+        headers.push(
+            "Via",
+            format!(
+                "SIP/2.0/{} {};branch={branch};rport",
+                peer.transport.via_token(),
+                self.cfg.sent_by
+            ),
+        );
+        headers.push("Max-Forwards", "70");
+        headers.push("From", format!("<sip:stox@{}>;tag={tag}", self.cfg.sent_by));
+        headers.push("To", format!("<{uri}>"));
+        headers.push("Call-ID", call_id);
+        headers.push("CSeq", "1 OPTIONS");
+        headers.push("Accept", "application/sdp");
+        headers.push("User-Agent", self.cfg.user_agent.clone());
+        let request = Request {
+            method: Method::Options,
+            uri,
+            headers,
+            body: Vec::new(),
+        };
+        self.pings.insert(branch, trunk.to_string());
+        self.tx.send_request(request, peer, self.now);
+    }
+
+    /// A response to one of our pings; false if the branch was not a ping.
+    pub(crate) fn ping_answered(&mut self, branch: &str, response: &Response) -> bool {
+        if response.status < 200 {
+            return self.pings.contains_key(branch);
+        }
+        let Some(trunk) = self.pings.remove(branch) else {
+            return false;
+        };
+        self.set_trunk_state(&trunk, true);
+        true
+    }
+
+    /// Timer F on one of our pings; false if the branch was not a ping.
+    pub(crate) fn ping_timed_out(&mut self, branch: &str) -> bool {
+        let Some(trunk) = self.pings.remove(branch) else {
+            return false;
+        };
+        self.set_trunk_state(&trunk, false);
+        true
+    }
+
+    fn set_trunk_state(&mut self, trunk: &str, up: bool) {
+        let before = self.trunk_up.insert(trunk.to_string(), up);
+        if before != Some(up) {
+            if up {
+                tracing::info!(trunk, "trunk answers OPTIONS: up");
+            } else {
+                tracing::warn!(trunk, "trunk does not answer OPTIONS: down");
+            }
+            self.event(CallEvent::TrunkState {
+                trunk: trunk.to_string(),
+                up,
+            });
+        }
+    }
+}
