@@ -709,10 +709,16 @@ def check_metrics(ran: set[str]) -> tuple[bool, list[str]]:
     return not problems, problems
 
 
-def metrics_result(results: list) -> tuple[str, bool, float]:
+def metrics_result(results: list, binary: Path, workdir: Path) -> tuple[str, bool, float]:
     time.sleep(0.5)  # the last call's final events
     ran = {name for name, ok, _ in results if ok}
     ok, problems = check_metrics(ran)
+    # `stox status` reads the same endpoint and must say the link is up.
+    st = subprocess.run([str(binary), "status", "--config", str(workdir / "stox-default.toml")],
+                        capture_output=True, text=True, timeout=10)
+    if st.returncode != 0 or "xmpp link: up" not in st.stdout or "calls active: 0" not in st.stdout:
+        ok = False
+        problems.append(f"stox status: exit {st.returncode}: {st.stdout.strip()!r} {st.stderr.strip()!r}")
     say(f"{'PASS' if ok else 'FAIL'}  {'metrics':<24}   0.0s")
     for p in problems:
         say(f"    - {p}")
@@ -753,7 +759,7 @@ def run_all(args) -> int:
             t0 = time.monotonic()
             if stox.variant != sc.variant or not stox.alive():
                 if stox.variant == "default" and stox.alive():
-                    results.append(metrics_result(results))
+                    results.append(metrics_result(results, binary, workdir))
                 why = stox.start(sc.variant)
                 if why:
                     dt = time.monotonic() - t0
@@ -783,7 +789,7 @@ def run_all(args) -> int:
         if stox.alive():
             fetch_metrics(workdir)
             if stox.variant == "default":
-                results.append(metrics_result(results))
+                results.append(metrics_result(results, binary, workdir))
     finally:
         stox.stop()
         prosody.stop()

@@ -2,6 +2,7 @@
 
 mod check_config;
 mod run;
+mod status;
 mod translate;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +20,8 @@ pub struct Cli {
 enum Command {
     /// Run the gateway.
     Run(run::Run),
+    /// Show a running gateway's XMPP link, active calls and trunk states.
+    Status(status::Status),
     /// Translate between SDP and Jingle (a debugging aid; output is stable for scripts).
     #[command(subcommand)]
     Translate(translate::TranslateCommand),
@@ -31,6 +34,7 @@ impl Cli {
     pub fn run(self) -> ExitCode {
         match self.command {
             Command::Run(cmd) => cmd.run(),
+            Command::Status(cmd) => cmd.run(),
             Command::Translate(cmd) => cmd.run(),
             Command::CheckConfig(cmd) => cmd.run(),
         }
