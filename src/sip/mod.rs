@@ -2,6 +2,7 @@
 //! dialogs as plain data (sans-IO), and the socket adapter.
 
 pub mod dialog;
+pub mod digest;
 pub mod header;
 pub mod message;
 pub mod peer;
