@@ -89,6 +89,8 @@ pub struct Gateway {
     pub(crate) pings: HashMap<String, String>,
     /// Last known reachability per trunk.
     pub(crate) trunk_up: HashMap<String, bool>,
+    /// Digest nonce counts per realm.
+    pub(crate) nonces: crate::sip::digest::NonceCounter,
 }
 
 impl Gateway {
@@ -115,6 +117,7 @@ impl Gateway {
             trunk_timers: TimerTable::default(),
             pings: HashMap::new(),
             trunk_up: HashMap::new(),
+            nonces: Default::default(),
         };
         gateway.schedule_pings();
         gateway

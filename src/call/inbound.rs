@@ -280,6 +280,7 @@ impl Gateway {
                 peer: from,
                 provisional: false,
                 local_sdp: None,
+                auth_attempts: 0,
             },
             trunk,
             created_at: Some(self.now),

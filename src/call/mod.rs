@@ -5,6 +5,7 @@
 //! [`Input`]s with the current time and carry out its [`Output`]s; nothing here
 //! touches a socket or a clock, so scenario tests drive it on a virtual clock.
 
+mod auth;
 mod gateway;
 mod inbound;
 mod io;

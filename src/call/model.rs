@@ -95,6 +95,9 @@ pub struct SipLeg {
     pub provisional: bool,
     /// The SDP we sent last (offer or answer), re-used for session refreshes.
     pub local_sdp: Option<String>,
+    /// How many times the INVITE was re-sent with credentials.
+    #[serde(default)]
+    pub auth_attempts: u8,
 }
 
 /// One bridged call.

@@ -270,13 +270,19 @@ impl Gateway {
             return; // a CANCEL's or BYE's response: nothing to do
         }
         let status = response.status;
+        let state = call.state;
         if status < 200 {
             self.outbound_provisional(&call_id, &response);
         } else if status < 300 {
             self.outbound_answered(&call_id, response);
+        } else if matches!(status, 401 | 407)
+            && state == CallState::Inviting
+            && self.retry_invite_with_auth(&call_id, &response)
+        {
+            // Re-sent with credentials; the call goes on.
         } else {
             tracing::info!(call = %call_id, status, "INVITE failed");
-            let cancelled = call.state == CallState::Cancelling;
+            let cancelled = state == CallState::Cancelling;
             if !cancelled {
                 let reason = reasons::reason_for_status(status).element_name();
                 let text = format!("{} {}", status, response.reason);
@@ -555,6 +561,7 @@ fn new_outbound(call_id: &str, sid: &str, user: &str, our: &str, now: std::time:
             },
             provisional: false,
             local_sdp: None,
+            auth_attempts: 0,
         },
         trunk: None,
         created_at: Some(now),

@@ -1337,3 +1337,148 @@ fn trunks_are_pinged_with_options_and_their_state_reported() {
             .any(|e| matches!(e, CallEvent::TrunkState { up: true, .. }))
     );
 }
+
+// ------------------------------------------------ digest auth toward trunks --
+
+fn auth_harness() -> Harness {
+    let config = CONFIG.replace(
+        "uri = \"sip:127.0.0.1:5080\"",
+        "uri = \"sip:127.0.0.1:5080\"\nusername = \"stox\"\npassword = \"s3cret\"\nrealm = \"pbx.test\"",
+    );
+    Harness::with_config(&config, trunk())
+}
+
+fn challenge(
+    req: &stox::sip::Request,
+    status: u16,
+    header: &str,
+    nonce: &str,
+    extra: &str,
+) -> String {
+    respond(req, status, "far", None).replacen(
+        "Contact:",
+        &format!("{header}: Digest realm=\"pbx.test\", nonce=\"{nonce}\", algorithm=MD5, qop=\"auth\"{extra}\r\nContact:"),
+        1,
+    )
+}
+
+#[test]
+fn a_407_is_answered_with_proxy_authorization_and_the_call_goes_on() {
+    let mut h = auth_harness();
+    let first = outbound_invite(&mut h);
+    h.sip_from(
+        trunk(),
+        &challenge(&first, 407, "Proxy-Authenticate", "n1", ""),
+    );
+    let sent = h.take_sip();
+    let requests: Vec<&stox::sip::Request> = sent
+        .iter()
+        .filter_map(|(_, m)| match m {
+            stox::sip::SipMessage::Request(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        requests
+            .iter()
+            .map(|r| r.method.as_str())
+            .collect::<Vec<_>>(),
+        vec!["ACK", "INVITE"]
+    );
+    let second = requests[1];
+    assert_eq!(second.headers.get("CSeq"), Some("2 INVITE"));
+    assert_eq!(second.headers.get("Call-ID"), first.headers.get("Call-ID"));
+    assert_eq!(second.headers.get("From"), first.headers.get("From"));
+    assert_ne!(
+        second.headers.get("Via"),
+        first.headers.get("Via"),
+        "a new transaction"
+    );
+    let value = second
+        .headers
+        .get("Proxy-Authorization")
+        .expect("credentials sent");
+    let user = stox::sip::digest::verify(
+        value,
+        "INVITE",
+        |u, r| (u == "stox" && r == "pbx.test").then(|| "s3cret".to_string()),
+        "pbx.test",
+        |n| n == "n1",
+    )
+    .expect("the proxy would accept these credentials");
+    assert_eq!(user, "stox");
+    assert!(
+        h.take_stanzas().is_empty(),
+        "the user sees nothing of the challenge"
+    );
+    h.sip_from(trunk(), &respond(second, 200, "far", Some(ANSWER_SDP)));
+    h.expect_request("ACK");
+    only_action(&mut h, "session-accept");
+}
+
+#[test]
+fn wrong_credentials_end_the_call_after_one_retry_but_a_stale_nonce_is_retried() {
+    let mut h = auth_harness();
+    let first = outbound_invite(&mut h);
+    h.sip_from(
+        trunk(),
+        &challenge(&first, 401, "WWW-Authenticate", "n1", ""),
+    );
+    let (_, second) = h
+        .take_sip()
+        .into_iter()
+        .filter_map(|(p, m)| match m {
+            stox::sip::SipMessage::Request(r) if r.method.as_str() == "INVITE" => Some((p, r)),
+            _ => None,
+        })
+        .next()
+        .unwrap();
+    assert!(second.headers.get("Authorization").is_some());
+    // The nonce went stale: one more try is allowed.
+    h.sip_from(
+        trunk(),
+        &challenge(&second, 401, "WWW-Authenticate", "n2", ", stale=true"),
+    );
+    let (_, third) = h
+        .take_sip()
+        .into_iter()
+        .filter_map(|(p, m)| match m {
+            stox::sip::SipMessage::Request(r) if r.method.as_str() == "INVITE" => Some((p, r)),
+            _ => None,
+        })
+        .next()
+        .expect("stale nonce: retried");
+    assert_eq!(third.headers.get("CSeq"), Some("3 INVITE"));
+    assert!(
+        third
+            .headers
+            .get("Authorization")
+            .unwrap()
+            .contains("nonce=\"n2\"")
+    );
+    // Refused again without stale: the password is wrong.
+    h.sip_from(
+        trunk(),
+        &challenge(&third, 401, "WWW-Authenticate", "n3", ""),
+    );
+    let out = h.take_stanzas();
+    assert_eq!(jingle_action(&out[0]).as_deref(), Some("session-terminate"));
+    assert_eq!(h.gw.active_calls(), 0);
+}
+
+#[test]
+fn a_challenge_without_trunk_credentials_fails_the_call() {
+    let mut h = Harness::new();
+    let first = outbound_invite(&mut h);
+    h.sip_from(
+        trunk(),
+        &challenge(&first, 407, "Proxy-Authenticate", "n1", ""),
+    );
+    let sent = h.take_sip();
+    assert!(sent.iter().all(
+        |(_, m)| !matches!(m, stox::sip::SipMessage::Request(r) if r.method.as_str() == "INVITE")
+    ));
+    let out = h.take_stanzas();
+    assert_eq!(jingle_action(&out[0]).as_deref(), Some("session-terminate"));
+    assert_eq!(h.gw.active_calls(), 0);
+}
