@@ -89,6 +89,7 @@ url = "sqlite://{dir}/stox-{variant}.db"
 [[trunk]]
 name = "{trunk_name}"
 uri = "{trunk_uri}"
+{trunk_extra}
 
 [[number]]
 did = "+15550001000"
@@ -107,6 +108,9 @@ listen = "{metrics}"
 VARIANTS = {
     # the trunk is sipp's UAS
     "default": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT}"},
+    # the trunk is sipp's UAS and demands digest credentials
+    "auth-trunk": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT}",
+                   "trunk_extra": 'username = "stox"\npassword = "s3cret"\nrealm = "pbx.test"'},
     # the trunk is sipp's UAS over TCP
     "tcp-trunk": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT};transport=tcp"},
     # the trunk is a TCP port where nothing listens
@@ -118,7 +122,7 @@ def write_config(workdir: Path, variant: str) -> Path:
     path = workdir / f"stox-{variant}.toml"
     path.write_text(STOX_CONFIG.format(
         domain=DOMAIN, component_port=COMPONENT_PORT, secret=SECRET, sip_port=GATEWAY_SIP_PORT,
-        dir=workdir, variant=variant, metrics=METRICS, **VARIANTS[variant]))
+        dir=workdir, variant=variant, metrics=METRICS, **{"trunk_extra": "", **VARIANTS[variant]}))
     return path
 
 
@@ -275,6 +279,14 @@ def scenarios() -> list[Scenario]:
             [Peer("bob/phone", bob_phone, ["answer", "--mode", "accept", "--delay", "0.5",
                                            "--expect-terminate", "success"])],
             [Sipp("uac_call.xml", "uac", "+15550001000", transport="tcp")]),
+        Scenario(
+            "out-auth",
+            "the trunk answers the first INVITE with 401 WWW-Authenticate (MD5, qop=auth); the "
+            "gateway re-sends it with Authorization from the trunk's username/password, "
+            "which sipp verifies (verifyauth) before answering; alice hangs up",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--hangup-after", "1",
+                                   "--expect-answered"])],
+            [Sipp("uas_auth.xml", "uas")], variant="auth-trunk"),
         Scenario(
             "out-tcp",
             "as out-answer-hangup-xmpp, but the trunk is configured with transport=tcp: the "
