@@ -108,19 +108,20 @@ t_register() { # NAME USER AUTHUSER PASS SCENARIO
 }
 
 # A call to a number: uas_pstn on 25080 + uac_invite_auth from stox.
-t_out_pstn() {
-    local d="$OUT/$RUN/out-pstn-auth"
+t_out_pstn() { # [NAME FROMUSER]
+    local name=${1:-out-pstn-auth} fromuser=${2:-stox}
+    local d="$OUT/$RUN/$name"
     sippr "$d" uas -sf "$S/uas_pstn.xml" -p 25080 -timeout 20s -timeout_error &
     local u=$!
     sleep 0.5
-    sippr "$d" uac $K -sf "$S/uac_invite_auth.xml" -s +15551230001 -key fromuser stox "${creds_stox[@]}" \
+    sippr "$d" uac $K -sf "$S/uac_invite_auth.xml" -s +15551230001 -key fromuser "$fromuser" "${creds_stox[@]}" \
         -p 25070 -timeout 20s -timeout_error
     local rc_uac=$?
     wait $u
     local rc_uas=$?
     local codes
     codes=$(grep -oE '^SIP/2.0 [0-9]{3}' "$d/uac.msg" 2>/dev/null | awk '{print $2}' | tr '\n' ' ')
-    result "$RUN/out-pstn-auth" $((rc_uac || rc_uas)) "uac=$rc_uac uas=$rc_uas caller saw: $codes" "$d"
+    result "$RUN/$name" $((rc_uac || rc_uas)) "uac=$rc_uac uas=$rc_uas caller saw: $codes" "$d"
 }
 
 # A call to a registered user: register_hold (Contact :25090) + uas_user on :25090 + caller.
@@ -203,6 +204,7 @@ t_register register-wrong-password stox stox wrong register_wrong_password.xml
 t_register register-unknown-user nobody nobody whatever register_wrong_password.xml
 t_register register-other-users-aor phone stox s3cret register_wrong_password.xml
 t_out_pstn
+t_out_pstn out-pstn-callerid-from +15557654321
 t_invite_bad_password
 t_to_user call-registered-user phone phone ph0ne stox
 t_to_user in-pstn-to-registered stox stox s3cret pstn
