@@ -114,6 +114,10 @@ pub struct TrunkConfig {
     pub transport: ListenTransport,
     /// Digest credentials for answering the trunk's 401/407 challenges.
     pub auth: Option<TrunkAuth>,
+    /// Register with the trunk (REGISTER to its URI), refreshing before expiry.
+    pub register: bool,
+    /// Requested registration lifetime in seconds (default 3600).
+    pub register_expires: u32,
 }
 
 /// Digest credentials of a trunk account.

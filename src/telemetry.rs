@@ -47,6 +47,7 @@ pub struct Metrics {
     active: Gauge,
     xmpp_connected: Gauge,
     trunk_up: Family<Trunk, Gauge>,
+    trunk_registered: Family<Trunk, Gauge>,
     setup: Histogram,
 }
 
@@ -68,6 +69,7 @@ impl Metrics {
         let active = Gauge::default();
         let xmpp_connected = Gauge::default();
         let trunk_up = Family::<Trunk, Gauge>::default();
+        let trunk_registered = Family::<Trunk, Gauge>::default();
         // 1 ms … ~16 s: gateway-added latency is milliseconds, ringing is seconds.
         let setup = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
             0.001, 2.0, 15,
@@ -97,6 +99,11 @@ impl Metrics {
             trunk_up.clone(),
         );
         registry.register(
+            "trunk_registered",
+            "1 while the gateway is registered with the trunk",
+            trunk_registered.clone(),
+        );
+        registry.register(
             "call_setup_seconds",
             "From the first signalling message to the answer",
             setup.clone(),
@@ -111,6 +118,7 @@ impl Metrics {
             active,
             xmpp_connected,
             trunk_up,
+            trunk_registered,
             setup,
         }
     }
@@ -145,6 +153,13 @@ impl Metrics {
                         trunk: trunk.clone(),
                     })
                     .set(i64::from(*up));
+            }
+            CallEvent::Registration { trunk, registered } => {
+                self.trunk_registered
+                    .get_or_create(&Trunk {
+                        trunk: trunk.clone(),
+                    })
+                    .set(i64::from(*registered));
             }
             CallEvent::Rejected { what } => {
                 self.refused.get_or_create(&Refused { what }).inc();

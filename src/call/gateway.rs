@@ -91,6 +91,12 @@ pub struct Gateway {
     pub(crate) trunk_up: HashMap<String, bool>,
     /// Digest nonce counts per realm.
     pub(crate) nonces: crate::sip::digest::NonceCounter,
+    /// Registrations with trunks, by trunk name.
+    pub(crate) registrations: HashMap<String, super::register::Registration>,
+    /// Next REGISTER per trunk.
+    pub(crate) register_timers: TimerTable<String>,
+    /// Branch of a REGISTER in flight → trunk.
+    pub(crate) register_branches: HashMap<String, String>,
 }
 
 impl Gateway {
@@ -118,8 +124,12 @@ impl Gateway {
             pings: HashMap::new(),
             trunk_up: HashMap::new(),
             nonces: Default::default(),
+            registrations: HashMap::new(),
+            register_timers: TimerTable::default(),
+            register_branches: HashMap::new(),
         };
         gateway.schedule_pings();
+        gateway.schedule_registrations();
         gateway
     }
 
@@ -161,6 +171,7 @@ impl Gateway {
             self.tx.poll_timeout(),
             self.timers.next(),
             self.trunk_timers.next(),
+            self.register_timers.next(),
         ]
         .into_iter()
         .flatten()
@@ -176,6 +187,7 @@ impl Gateway {
             self.drain_transactions();
         }
         self.ping_due_trunks();
+        self.register_due();
     }
 
     fn call_timer(&mut self, call_id: &str, timer: CallTimer) {
@@ -295,6 +307,7 @@ impl Gateway {
     }
 
     fn handle_unreachable(&mut self, peer: Peer) {
+        self.register_unreachable(peer);
         let failed: Vec<String> = self
             .calls
             .values()
@@ -327,13 +340,15 @@ impl Gateway {
                 }
                 TxOutput::Request { request, from, key } => self.sip_request(request, from, key),
                 TxOutput::Response { response, branch } => {
-                    if !self.ping_answered(&branch, &response) {
+                    if !self.ping_answered(&branch, &response)
+                        && !self.register_answered(&branch, &response)
+                    {
                         self.sip_response(response, &branch)
                     }
                 }
                 TxOutput::StrayResponse { response, from } => self.stray_2xx(response, from),
                 TxOutput::Timeout { branch, method } => {
-                    if !self.ping_timed_out(&branch) {
+                    if !self.ping_timed_out(&branch) && !self.register_timed_out(&branch) {
                         self.sip_timeout(&branch, method)
                     }
                 }

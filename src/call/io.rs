@@ -65,6 +65,13 @@ pub enum CallEvent {
         /// Whether it answers.
         up: bool,
     },
+    /// A trunk registration succeeded or was lost.
+    Registration {
+        /// Trunk name.
+        trunk: String,
+        /// Whether we are registered now.
+        registered: bool,
+    },
     /// Input that was refused (malformed SIP or XMPP, unknown dialog, …).
     Rejected {
         /// Short label: `sip-malformed`, `jingle-malformed`, `unknown-session`, …

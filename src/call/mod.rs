@@ -14,6 +14,7 @@ mod model;
 mod outbound;
 pub mod ratelimit;
 pub mod reasons;
+pub mod register;
 pub mod timers;
 mod xmpp_in;
 

@@ -83,6 +83,21 @@ fn summarize(body: &str) -> Vec<String> {
         "calls active: {}",
         value("stox_calls_active").unwrap_or(0.0)
     ));
+    for line in body
+        .lines()
+        .filter(|l| l.starts_with("stox_trunk_registered{"))
+    {
+        let name = line
+            .split("trunk=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("?");
+        let yes = line.rsplit(' ').next() == Some("1");
+        out.push(format!(
+            "trunk {name} registration: {}",
+            if yes { "registered" } else { "not registered" }
+        ));
+    }
     for line in body.lines().filter(|l| l.starts_with("stox_trunk_up{")) {
         let name = line
             .split("trunk=\"")

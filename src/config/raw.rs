@@ -65,6 +65,8 @@ pub(crate) struct RawTrunk {
     pub username: Option<String>,
     pub password: Option<String>,
     pub realm: Option<String>,
+    pub register: Option<bool>,
+    pub register_expires: Option<u32>,
 }
 
 /// One `[[number]]`.

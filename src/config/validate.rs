@@ -244,6 +244,20 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
                 ));
             }
         };
+        let register = t.register.unwrap_or(false);
+        if register && auth.is_none() {
+            return Err(c.err(
+                &format!("trunk[{i}].register"),
+                "needs trunk username (and password): it is the registered user",
+            ));
+        }
+        let register_expires = t.register_expires.unwrap_or(3600);
+        if !(60..=86_400).contains(&register_expires) {
+            return Err(c.err(
+                &format!("trunk[{i}].register_expires"),
+                format!("{register_expires} is outside 60..=86400 seconds"),
+            ));
+        }
         out.push(TrunkConfig {
             name,
             uri,
@@ -251,6 +265,8 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
             port: target.port,
             transport: target.transport,
             auth,
+            register,
+            register_expires,
         });
     }
     Ok(out)

@@ -1482,3 +1482,115 @@ fn a_challenge_without_trunk_credentials_fails_the_call() {
     assert_eq!(jingle_action(&out[0]).as_deref(), Some("session-terminate"));
     assert_eq!(h.gw.active_calls(), 0);
 }
+
+// ------------------------------------------------ REGISTER to trunks --
+
+fn register_harness() -> Harness {
+    let config = CONFIG.replace(
+        "uri = \"sip:127.0.0.1:5080\"",
+        "uri = \"sip:127.0.0.1:5080\"\nusername = \"stox\"\npassword = \"s3cret\"\nregister = true\nregister_expires = 600",
+    );
+    Harness::with_config(&config, trunk())
+}
+
+fn registrations(h: &Harness) -> Vec<bool> {
+    h.events
+        .iter()
+        .filter_map(|e| match e {
+            CallEvent::Registration { registered, .. } => Some(*registered),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn registers_answers_the_challenge_and_refreshes_before_expiry() {
+    let mut h = register_harness();
+    h.advance(Duration::ZERO);
+    let (peer, first) = h.expect_request("REGISTER");
+    assert_eq!(peer, trunk());
+    assert_eq!(first.uri, "sip:127.0.0.1:5080");
+    assert_eq!(first.headers.get("To"), Some("<sip:stox@127.0.0.1>"));
+    assert_eq!(first.headers.get("Expires"), Some("600"));
+    assert!(
+        first
+            .headers
+            .get("Contact")
+            .unwrap()
+            .starts_with("<sip:stox@127.0.0.1:5060")
+    );
+    h.sip_from(
+        trunk(),
+        &challenge(&first, 401, "WWW-Authenticate", "r1", ""),
+    );
+    let (_, second) = h.expect_request("REGISTER");
+    assert_eq!(second.headers.get("CSeq"), Some("2 REGISTER"));
+    assert_eq!(second.headers.get("Call-ID"), first.headers.get("Call-ID"));
+    let value = second.headers.get("Authorization").unwrap();
+    stox::sip::digest::verify(
+        value,
+        "REGISTER",
+        |u, _| (u == "stox").then(|| "s3cret".to_string()),
+        "pbx.test",
+        |n| n == "r1",
+    )
+    .expect("the registrar accepts these credentials");
+    let ok = respond(&second, 200, "reg", None).replacen(
+        "Contact: <sip:far@127.0.0.1:5080>",
+        &format!(
+            "Contact: {};expires=120",
+            second.headers.get("Contact").unwrap()
+        ),
+        1,
+    );
+    h.sip_from(trunk(), &ok);
+    assert_eq!(registrations(&h), vec![true]);
+    // Granted 120 s: refreshed after 60 s, not before.
+    h.advance(Duration::from_secs(59));
+    assert!(h.take_sip().is_empty());
+    h.advance(Duration::from_secs(1));
+    let (_, refresh) = h.expect_request("REGISTER");
+    assert_eq!(refresh.headers.get("CSeq"), Some("3 REGISTER"));
+    assert_eq!(refresh.headers.get("Call-ID"), first.headers.get("Call-ID"));
+}
+
+#[test]
+fn a_refused_registration_backs_off_exponentially() {
+    let mut h = register_harness();
+    h.advance(Duration::ZERO);
+    let (_, first) = h.expect_request("REGISTER");
+    h.sip_from(trunk(), &respond(&first, 403, "reg", None));
+    assert_eq!(registrations(&h), vec![false]);
+    h.advance(Duration::from_secs(29));
+    assert!(h.take_sip().is_empty());
+    h.advance(Duration::from_secs(1));
+    let (_, second) = h.expect_request("REGISTER");
+    h.sip_from(trunk(), &respond(&second, 503, "reg", None));
+    h.advance(Duration::from_secs(59));
+    assert!(h.take_sip().is_empty(), "second failure waits 60 s");
+    h.advance(Duration::from_secs(1));
+    h.expect_request("REGISTER");
+}
+
+#[test]
+fn wrong_registration_credentials_are_not_retried_in_a_loop() {
+    let mut h = register_harness();
+    h.advance(Duration::ZERO);
+    let (_, first) = h.expect_request("REGISTER");
+    h.sip_from(
+        trunk(),
+        &challenge(&first, 401, "WWW-Authenticate", "r1", ""),
+    );
+    let (_, second) = h.expect_request("REGISTER");
+    h.sip_from(
+        trunk(),
+        &challenge(&second, 401, "WWW-Authenticate", "r2", ""),
+    );
+    assert!(
+        h.take_sip()
+            .iter()
+            .all(|(_, m)| !matches!(m, stox::sip::SipMessage::Request(_))),
+        "no third REGISTER at once"
+    );
+    assert_eq!(registrations(&h), vec![false]);
+}
