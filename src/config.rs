@@ -7,6 +7,7 @@
 //! unknown `STOX_*` variables are errors: a typo must not silently fall back to
 //! a default. `config/stox.example.toml` documents every key.
 
+mod cidr;
 mod env;
 mod error;
 mod listen;
@@ -14,6 +15,7 @@ mod raw;
 mod trunk;
 mod validate;
 
+pub use cidr::IpRange;
 pub use env::PROCESS_ENV_VARS;
 pub use error::ConfigError;
 pub use listen::{Listen, ListenTransport};
@@ -118,6 +120,9 @@ pub struct TrunkConfig {
     pub register: bool,
     /// Requested registration lifetime in seconds (default 3600).
     pub register_expires: u32,
+    /// Source addresses besides the trunk's own from which its calls may
+    /// come (a carrier's media/signalling ranges, a PBX cluster).
+    pub allow_from: Vec<IpRange>,
 }
 
 /// Digest credentials of a trunk account.

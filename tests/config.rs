@@ -533,3 +533,20 @@ fn trunk_credentials_come_together_and_stay_out_of_debug_output() {
     );
     assert!(parse(&base).unwrap().trunks[0].auth.is_none());
 }
+
+#[test]
+fn trunk_allow_from_ranges_are_validated() {
+    let base = format!("{MINIMAL}[[trunk]]\nname = \"t\"\nuri = \"sip:192.0.2.1\"\n");
+    let c = parse(&format!(
+        "{base}allow_from = [\"198.51.100.0/24\", \"2001:db8::1\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(c.trunks[0].allow_from.len(), 2);
+    assert_eq!(
+        error_of(
+            &format!("{base}allow_from = [\"10.0.0.0/8\", \"10.0.0.0/40\"]\n"),
+            &[]
+        ),
+        "trunk[0].allow_from[1]: \"10.0.0.0/40\": prefix must be 0..=32"
+    );
+}

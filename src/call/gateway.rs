@@ -212,12 +212,22 @@ impl Gateway {
         }
     }
 
+    /// The trunk a source address belongs to: its resolved address, or one of
+    /// its `allow_from` ranges. `None` = an untrusted source.
+    pub(crate) fn trunk_for_source(&self, ip: std::net::IpAddr) -> Option<String> {
+        if let Some((name, _)) = self.cfg.trunk_peers.iter().find(|(_, p)| p.addr.ip() == ip) {
+            return Some(name.clone());
+        }
+        self.cfg
+            .config
+            .trunks
+            .iter()
+            .find(|t| t.allow_from.iter().any(|r| r.contains(ip)))
+            .map(|t| t.name.clone())
+    }
+
     fn handle_sip_bytes(&mut self, from: Peer, bytes: &[u8]) {
-        let trusted = self
-            .cfg
-            .trunk_peers
-            .values()
-            .any(|p| p.addr.ip() == from.addr.ip());
+        let trusted = self.trunk_for_source(from.addr.ip()).is_some();
         if !trusted && !self.untrusted.allow(from.addr.ip(), self.now) {
             tracing::debug!(peer = %from, "SIP from an untrusted source over its rate limit: dropped");
             self.event(CallEvent::Rejected {

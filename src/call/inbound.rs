@@ -150,12 +150,8 @@ impl Gateway {
         let local_tag = self.fresh(6);
         // Inbound SIP only from configured peers (no open relay): the source
         // address must be one of a trunk's.
-        let allowed = self
-            .cfg
-            .trunk_peers
-            .values()
-            .any(|p| p.addr.ip() == from.addr.ip());
-        if !allowed {
+        let trunk = self.trunk_for_source(from.addr.ip());
+        if trunk.is_none() {
             tracing::warn!(peer = %from, "INVITE from an unconfigured source refused");
             self.event(CallEvent::Rejected {
                 what: "sip-unknown-source",
@@ -243,12 +239,6 @@ impl Gateway {
             .get("Call-ID")
             .unwrap_or_default()
             .to_string();
-        let trunk = self
-            .cfg
-            .trunk_peers
-            .iter()
-            .find(|(_, p)| p.addr.ip() == from.addr.ip())
-            .map(|(n, _)| n.clone());
         let media: Vec<String> = offer
             .contents
             .iter()

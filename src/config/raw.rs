@@ -67,6 +67,7 @@ pub(crate) struct RawTrunk {
     pub realm: Option<String>,
     pub register: Option<bool>,
     pub register_expires: Option<u32>,
+    pub allow_from: Option<Vec<String>>,
 }
 
 /// One `[[number]]`.

@@ -258,6 +258,13 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
                 format!("{register_expires} is outside 60..=86400 seconds"),
             ));
         }
+        let mut allow_from = Vec::new();
+        for (j, text) in t.allow_from.unwrap_or_default().iter().enumerate() {
+            let range: super::IpRange = text
+                .parse()
+                .map_err(|p: String| c.err(&format!("trunk[{i}].allow_from[{j}]"), p))?;
+            allow_from.push(range);
+        }
         out.push(TrunkConfig {
             name,
             uri,
@@ -267,6 +274,7 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
             auth,
             register,
             register_expires,
+            allow_from,
         });
     }
     Ok(out)

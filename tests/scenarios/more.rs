@@ -1594,3 +1594,28 @@ fn wrong_registration_credentials_are_not_retried_in_a_loop() {
     );
     assert_eq!(registrations(&h), vec![false]);
 }
+
+#[test]
+fn a_trunk_allow_from_range_admits_inbound_calls_from_its_other_addresses() {
+    let config = CONFIG.replace(
+        "uri = \"sip:127.0.0.1:5080\"",
+        "uri = \"sip:127.0.0.1:5080\"\nallow_from = [\"198.51.100.0/24\"]",
+    );
+    let mut h = Harness::with_config(&config, trunk());
+    let carrier_edge = stox::sip::peer::Peer {
+        transport: stox::sip::peer::Transport::Udp,
+        addr: "198.51.100.20:5060".parse().unwrap(),
+    };
+    h.sip_from(carrier_edge, &invite(DID, "edge@carrier", "z9hG4bKedge"));
+    assert_eq!(h.statuses(), vec![100], "a listed range is the trunk");
+    let outsider = stox::sip::peer::Peer {
+        transport: stox::sip::peer::Transport::Udp,
+        addr: "198.51.101.20:5060".parse().unwrap(),
+    };
+    h.sip_from(outsider, &invite(DID, "out@x", "z9hG4bKout"));
+    assert_eq!(
+        h.statuses(),
+        vec![403],
+        "one address outside the range is not"
+    );
+}
