@@ -113,6 +113,9 @@ VARIANTS = {
                    "trunk_extra": 'username = "stox"\npassword = "s3cret"\nrealm = "pbx.test"'},
     # the trunk is sipp's UAS over TCP
     "tcp-trunk": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT};transport=tcp"},
+    # the only trunk is elsewhere (127.0.0.3), so the scanner on 127.0.0.1 is an
+    # unconfigured source, as an internet scanner would be
+    "scan": {"trunk_name": "pbx", "trunk_uri": "sip:127.0.0.3:15080"},
     # the trunk is a TCP port where nothing listens
     "dead-trunk": {"trunk_name": "dead", "trunk_uri": f"sip:127.0.0.1:{DEAD_PORT};transport=tcp"},
 }
@@ -287,6 +290,12 @@ def scenarios() -> list[Scenario]:
             [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--hangup-after", "1",
                                    "--expect-answered"])],
             [Sipp("uas_auth.xml", "uas")], variant="auth-trunk"),
+        Scenario(
+            "sipvicious",
+            "SIPVicious (svmap, then svwar with REGISTER, INVITE and OPTIONS and a dictionary holding "
+            "the real DID) from an address that is not a trunk's finds no extension, and the scan "
+            "did reach stox (counted as refused input)",
+            [], [], variant="scan"),
         Scenario(
             "out-tcp",
             "as out-answer-hangup-xmpp, but the trunk is configured with transport=tcp: the "
@@ -721,6 +730,48 @@ def check_metrics(ran: set[str]) -> tuple[bool, list[str]]:
     return not problems, problems
 
 
+def scan_result(workdir: Path) -> tuple[str, bool, float]:
+    """SIPVicious from an address that is not a trunk's: svwar must
+    find no extension, whatever the method, even with the real DID in its
+    dictionary; and the scan must have reached stox (counted as refused)."""
+    t0 = time.monotonic()
+    before = metric_now('stox_input_refused_total{what="sip-unknown-source"}') + \
+        metric_now('stox_input_refused_total{what="sip-rate-limited"}')
+    words = workdir / "svwar-dict.txt"
+    words.write_text("+15550001000\n15550001000\n5550001000\n1000\n100\nadmin\nbob\n")
+    problems = []
+    bin_dir = VENV_PY.parent
+    for method in ("REGISTER", "INVITE", "OPTIONS"):
+        cmd = [str(bin_dir / "sipvicious_svwar"), "-p", str(GATEWAY_SIP_PORT), "-P", str(UAC_PORT),
+               "-m", method, "-d", str(words), "-e", "100-200", "127.0.0.1"]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        text = out.stdout + out.stderr
+        (workdir / f"svwar-{method}.txt").write_text(text)
+        if "5550001000" in text or "| Extension" in text:
+            problems.append(f"svwar -m {method} found an extension: {text.strip()[-300:]!r}")
+    out = subprocess.run([str(bin_dir / "sipvicious_svmap"), "-p", str(GATEWAY_SIP_PORT),
+                          "-P", str(UAC_PORT), "127.0.0.1"], capture_output=True, text=True, timeout=60)
+    (workdir / "svmap.txt").write_text(out.stdout + out.stderr)
+    after = metric_now('stox_input_refused_total{what="sip-unknown-source"}') + \
+        metric_now('stox_input_refused_total{what="sip-rate-limited"}')
+    if after <= before:
+        problems.append("the scan never reached stox (no refused input counted): the test would prove nothing")
+    ok = not problems
+    dt = time.monotonic() - t0
+    say(f"{'PASS' if ok else 'FAIL'}  {'sipvicious':<24} {dt:5.1f}s")
+    for p in problems:
+        say(f"    - {p}")
+    return ("sipvicious", ok, dt)
+
+
+def metric_now(name: str) -> float:
+    try:
+        with urllib.request.urlopen(f"http://{METRICS}/metrics", timeout=2) as r:
+            return metric(r.read().decode(errors="replace"), name)
+    except Exception:  # noqa: BLE001
+        return 0.0
+
+
 def metrics_result(results: list, binary: Path, workdir: Path) -> tuple[str, bool, float]:
     time.sleep(0.5)  # the last call's final events
     ran = {name for name, ok, _ in results if ok}
@@ -784,6 +835,9 @@ def run_all(args) -> int:
                     stox.variant = None
                     continue
                 t0 = time.monotonic()
+            if sc.name == "sipvicious":
+                results.append(scan_result(workdir))
+                continue
             offset = stox.log_offset()
             ok, problems, art = run_scenario(sc, workdir, stox)
             dt = time.monotonic() - t0

@@ -4,6 +4,7 @@
 #   sip-tester   (Debian)  — sipp, playing SIP phones and trunks
 #   python3-venv (Debian)  — for interop/.venv
 #   slixmpp      (PyPI)    — into interop/.venv, playing XMPP users (xmpp_peer.py)
+#   sipvicious   (PyPI)    — into interop/.venv, the scanners the gateway must not answer usefully
 # Runs as root on Debian 12. Skips what is already present; fails loudly otherwise.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -56,8 +57,9 @@ PY=/usr/bin/python3
 # The Debian package starts a system Prosody where an init system runs; the
 # harness runs its own private instance on other ports, so that one is left alone.
 
-if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c 'import slixmpp' >/dev/null 2>&1; then
-    log "venv present with slixmpp $("$VENV/bin/python" -c 'import slixmpp; print(slixmpp.__version__)')"
+if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c 'import slixmpp' >/dev/null 2>&1 \
+    && [[ -x "$VENV/bin/sipvicious_svwar" ]]; then
+    log "venv present with slixmpp $("$VENV/bin/python" -c 'import slixmpp; print(slixmpp.__version__)') and sipvicious"
 else
     log "creating $VENV with slixmpp"
     rm -rf "$VENV"
