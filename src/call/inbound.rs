@@ -36,6 +36,12 @@ impl Gateway {
             .headers
             .get("Call-ID")
             .and_then(|c| self.by_call_id.get(c).cloned());
+        if let Some(key) = &key
+            && !matches!(request.method, Method::Ack | Method::Cancel)
+            && self.refuse_per_rfc3261_8_2(&request, key)
+        {
+            return;
+        }
         match (&request.method, key) {
             (Method::Ack, _) => {
                 if let Some(id) = call_id
@@ -69,6 +75,35 @@ impl Gateway {
             }
             (_, None) => {}
         }
+    }
+
+    /// The UAS checks of RFC 3261 §8.2.2 that do not depend on the call:
+    /// a Request-URI scheme we cannot serve (416) and `Require`d extensions
+    /// we do not support (420 with `Unsupported`; we support none yet).
+    /// Returns true when it answered.
+    fn refuse_per_rfc3261_8_2(&mut self, request: &Request, key: &ServerKey) -> bool {
+        let scheme = request
+            .uri
+            .split_once(':')
+            .map(|(s, _)| s.to_ascii_lowercase())
+            .unwrap_or_default();
+        if !matches!(scheme.as_str(), "sip" | "sips" | "tel") {
+            self.reply(key, request, 416, None);
+            return true;
+        }
+        let required: Vec<String> = request
+            .headers
+            .values("Require")
+            .into_iter()
+            .filter(|v| !v.is_empty())
+            .collect();
+        if !required.is_empty() {
+            let mut r = self.response(request, 420, None);
+            r.headers.push("Unsupported", required.join(", "));
+            self.respond(key, r);
+            return true;
+        }
+        false
     }
 
     fn in_dialog(&mut self, request: Request, key: ServerKey, call_id: Option<String>) {
@@ -188,6 +223,24 @@ impl Gateway {
             self.reply(&key, &request, 404, Some(&local_tag));
             return;
         };
+        let content_type = request.headers.get("Content-Type").map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+        if !request.body.is_empty()
+            && content_type
+                .as_deref()
+                .is_some_and(|t| t != "application/sdp")
+        {
+            // RFC 3261 §8.2.3: a body we cannot read gets 415 with Accept.
+            let mut r = self.response(&request, 415, Some(&local_tag));
+            r.headers.push("Accept", "application/sdp");
+            self.respond(&key, r);
+            return;
+        }
         if request.body.is_empty() {
             // Delayed offer: Jingle needs the offer in session-initiate (§2b);
             // answering it from the anchor's capabilities is issue 7.

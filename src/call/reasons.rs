@@ -89,6 +89,8 @@ pub fn phrase(status: u16) -> &'static str {
         408 => "Request Timeout",
         410 => "Gone",
         415 => "Unsupported Media Type",
+        416 => "Unsupported URI Scheme",
+        420 => "Bad Extension",
         480 => "Temporarily Unavailable",
         481 => "Call/Transaction Does Not Exist",
         482 => "Loop Detected",

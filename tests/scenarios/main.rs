@@ -611,3 +611,4 @@ fn untrusted_sources_are_rate_limited_and_trunks_are_not() {
         }
     )));
 }
+mod torture;
