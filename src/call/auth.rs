@@ -71,12 +71,9 @@ impl Gateway {
         };
         let seq = invite.headers.cseq().map(|c| c.seq).unwrap_or(1) + 1;
         let branch = self.branch();
-        let via = format!(
-            "SIP/2.0/{} {};branch={branch};rport",
-            peer.transport.via_token(),
-            self.cfg.sent_by
-        );
-        invite.headers.set("Via", via);
+        invite
+            .headers
+            .set("Via", self.our_via(peer.transport, &branch));
         invite.headers.set("CSeq", format!("{seq} INVITE"));
         invite.headers.remove(answer_header);
         invite.headers.push(answer_header, authorization.value);

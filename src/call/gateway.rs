@@ -473,6 +473,39 @@ impl Gateway {
         s
     }
 
+    /// Our top Via for a request toward `transport` (always asking for rport,
+    /// RFC 3581, so responses find us behind NAT).
+    pub(crate) fn our_via(&self, transport: crate::sip::peer::Transport, branch: &str) -> String {
+        format!(
+            "SIP/2.0/{} {};branch={branch};rport",
+            transport.via_token(),
+            self.cfg.sent_by
+        )
+    }
+
+    /// The headers every out-of-dialog request we originate starts with
+    /// (RFC 3261 §8.1.1): Via, Max-Forwards, From (with tag), To, Call-ID, CSeq.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn request_headers(
+        &self,
+        transport: crate::sip::peer::Transport,
+        branch: &str,
+        from: &str,
+        tag: &str,
+        to: &str,
+        call_id: &str,
+        cseq: &str,
+    ) -> crate::sip::message::Headers {
+        let mut headers = crate::sip::message::Headers::default();
+        headers.push("Via", self.our_via(transport, branch));
+        headers.push("Max-Forwards", "70");
+        headers.push("From", format!("<{from}>;tag={tag}"));
+        headers.push("To", format!("<{to}>"));
+        headers.push("Call-ID", call_id.to_string());
+        headers.push("CSeq", cseq.to_string());
+        headers
+    }
+
     pub(crate) fn branch(&mut self) -> String {
         format!("z9hG4bK{}", self.fresh(8))
     }

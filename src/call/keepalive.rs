@@ -7,7 +7,7 @@
 
 use super::gateway::Gateway;
 use super::io::CallEvent;
-use crate::sip::message::{Headers, Method, Request, Response};
+use crate::sip::message::{Method, Request, Response};
 
 impl Gateway {
     /// Schedules the first ping of every trunk (called once at start).
@@ -53,20 +53,16 @@ impl Gateway {
             self.fresh(10),
             super::outbound::host_of(&self.cfg.sent_by)
         );
-        let mut headers = Headers::default();
-        headers.push(
-            "Via",
-            format!(
-                "SIP/2.0/{} {};branch={branch};rport",
-                peer.transport.via_token(),
-                self.cfg.sent_by
-            ),
+        let from = format!("sip:stox@{}", self.cfg.sent_by);
+        let mut headers = self.request_headers(
+            peer.transport,
+            &branch,
+            &from,
+            &tag,
+            &uri,
+            &call_id,
+            "1 OPTIONS",
         );
-        headers.push("Max-Forwards", "70");
-        headers.push("From", format!("<sip:stox@{}>;tag={tag}", self.cfg.sent_by));
-        headers.push("To", format!("<{uri}>"));
-        headers.push("Call-ID", call_id);
-        headers.push("CSeq", "1 OPTIONS");
         headers.push("Accept", "application/sdp");
         headers.push("User-Agent", self.cfg.user_agent.clone());
         let request = Request {

@@ -206,20 +206,15 @@ impl Gateway {
         let local_tag = self.fresh(6);
         let sip_call_id = format!("{}@{}", self.fresh(12), host);
         let from_uri = crate::address::jid_to_sip_uri(bare(&user), None);
-        let mut headers = Headers::default();
-        headers.push(
-            "Via",
-            format!(
-                "SIP/2.0/{} {};branch={branch};rport",
-                peer.transport.via_token(),
-                self.cfg.sent_by
-            ),
+        let mut headers = self.request_headers(
+            peer.transport,
+            &branch,
+            &from_uri,
+            &local_tag,
+            &request_uri,
+            &sip_call_id,
+            "1 INVITE",
         );
-        headers.push("Max-Forwards", "70");
-        headers.push("From", format!("<{from_uri}>;tag={local_tag}"));
-        headers.push("To", format!("<{request_uri}>"));
-        headers.push("Call-ID", sip_call_id.clone());
-        headers.push("CSeq", "1 INVITE");
         let contact = format!(
             "sip:{}@{};transport={}",
             "stox",

@@ -10,7 +10,7 @@
 use super::gateway::Gateway;
 use super::io::CallEvent;
 use crate::sip::digest::{self, Credentials};
-use crate::sip::message::{Headers, Method, Request, Response};
+use crate::sip::message::{Method, Request, Response};
 use crate::sip::peer::Peer;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -148,20 +148,16 @@ impl Gateway {
         let reg = self.registrations.get_mut(trunk).expect("inserted above");
         reg.cseq += 1;
         reg.branch = Some(branch.clone());
-        let mut headers = Headers::default();
-        headers.push(
-            "Via",
-            format!(
-                "SIP/2.0/{} {};branch={branch};rport",
-                peer.transport.via_token(),
-                self.cfg.sent_by
-            ),
+        let (tag, call_id, cseq) = (reg.tag.clone(), reg.call_id.clone(), reg.cseq);
+        let mut headers = self.request_headers(
+            peer.transport,
+            &branch,
+            &aor,
+            &tag,
+            &aor,
+            &call_id,
+            &format!("{cseq} REGISTER"),
         );
-        headers.push("Max-Forwards", "70");
-        headers.push("From", format!("<{aor}>;tag={}", reg.tag));
-        headers.push("To", format!("<{aor}>"));
-        headers.push("Call-ID", reg.call_id.clone());
-        headers.push("CSeq", format!("{} REGISTER", reg.cseq));
         headers.push("Contact", contact);
         headers.push("Expires", cfg.register_expires.to_string());
         if let Some((name, value)) = authorization {
