@@ -49,6 +49,10 @@ GATEWAY_SIP_PORT = 15060
 TRUNK_PORT = 15080
 UAC_PORT = 15070
 DEAD_PORT = 15099
+KAMAILIO_PORT = 25060  # interop/kamailio: registrar + digest-authenticating proxy for pbx.test
+KAMAILIO_TLS_PORT = 25061
+PSTN_PORT = 25080  # the "PSTN" behind Kamailio (sipp); Kamailio trusts this exact source
+KAMAILIO_DIR = HERE / "kamailio"
 METRICS = "127.0.0.1:19090"
 DOMAIN = "sip.test"
 SECRET = "s3cret"
@@ -118,6 +122,13 @@ VARIANTS = {
     "scan": {"trunk_name": "pbx", "trunk_uri": "sip:127.0.0.3:15080"},
     # the trunk is a TCP port where nothing listens
     "dead-trunk": {"trunk_name": "dead", "trunk_uri": f"sip:127.0.0.1:{DEAD_PORT};transport=tcp"},
+    # the trunk is a real Kamailio (interop/kamailio): stox registers with digest
+    # (401), its INVITEs are challenged (407), calls to numbers reach the sipp
+    # "PSTN" behind it, and the PSTN's calls to +1555000xxxx reach stox's Contact
+    "kamailio": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{KAMAILIO_PORT}",
+                 "kamailio": "plain",
+                 "trunk_extra": 'username = "stox"\npassword = "s3cret"\nrealm = "pbx.test"\n'
+                                'register = true\nregister_expires = 120'},
 }
 
 
@@ -141,6 +152,17 @@ class Sipp:
     expect: str = "ok"  # "ok" = exit 0; "no-invite" = no INVITE seen before its -timeout
     timeout: int = 30
     transport: str = "udp"  # "tcp": sipp -t t1 (one TCP connection)
+    port: int | None = None  # local port; default TRUNK_PORT (uas) / UAC_PORT (uac)
+    target: str | None = None  # where a uac sends; default the gateway
+
+    @property
+    def local_port(self) -> int:
+        return self.port or (TRUNK_PORT if self.role == "uas" else UAC_PORT)
+
+    @property
+    def path(self) -> Path:
+        # "kamailio/sipp/x.xml" is relative to interop/, a bare name to interop/sipp/
+        return HERE / self.scenario if "/" in self.scenario else SIPP_DIR / self.scenario
 
 
 @dataclasses.dataclass
@@ -303,6 +325,29 @@ def scenarios() -> list[Scenario]:
             [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--hangup-after", "1",
                                    "--expect-answered"])],
             [Sipp("uas_answer.xml", "uas", transport="tcp")], variant="tcp-trunk"),
+        Scenario(
+            "kam-register",
+            "stox REGISTERs with the real Kamailio as user stox, answers its 401 (MD5, qop=auth) "
+            "and is registered: stox_trunk_registered{trunk=pbx} is 1 and Kamailio logged the "
+            "binding to stox's listen address",
+            [], [], variant="kamailio"),
+        Scenario(
+            "kam-out",
+            "alice calls +15551230001: stox's INVITE to Kamailio is challenged with 407, the retry "
+            "carries Proxy-Authorization, Kamailio relays it (Record-Route, credentials stripped) "
+            "to the sipp PSTN, which answers; alice hangs up and the BYE follows the Route set",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--hangup-after", "1",
+                                   "--expect-ringing", "--expect-answered"])],
+            [Sipp("kamailio/sipp/uas_pstn.xml", "uas", port=PSTN_PORT)], variant="kamailio"),
+        Scenario(
+            "kam-in",
+            "the sipp PSTN calls +15550001000 through Kamailio, which delivers it to stox's "
+            "registered Contact with the number in To; bob answers; the PSTN's BYE (via the "
+            "Record-Route) ends bob's session with <success/>",
+            [Peer("bob/phone", bob_phone, ["answer", "--mode", "accept", "--delay", "0.5",
+                                           "--expect-terminate", "success"])],
+            [Sipp("kamailio/sipp/uac_pstn_inbound.xml", "uac", "+15550001000",
+                  port=PSTN_PORT, target=f"127.0.0.1:{KAMAILIO_PORT}")], variant="kamailio"),
     ]
 
 
@@ -435,6 +480,56 @@ class Prosody:
             self.proc.stop()
 
 
+class Kamailio:
+    """The private Kamailio of interop/kamailio (run.sh), started for the variants that need it."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.mode: str | None = None
+        self.proc: Proc | None = None
+        self.dir: Path | None = None
+
+    def ensure(self, mode: str | None) -> str | None:
+        """Runs Kamailio in `mode` ("plain", "tls") or stops it (None); the reason when it cannot."""
+        if mode == self.mode and (mode is None or self.proc.poll() is None):
+            return None
+        self.stop()
+        if mode is None:
+            return None
+        busy = [p for p in (KAMAILIO_PORT, KAMAILIO_TLS_PORT, PSTN_PORT)
+                if p in bound_ports("udp") or p in bound_ports("tcp")]
+        if busy:
+            return f"Kamailio's ports {busy} are already bound by something else"
+        self.dir = self.workdir / f"kamailio-{mode}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        argv = [str(KAMAILIO_DIR / "run.sh"), "-d", str(self.dir)]
+        if mode == "tls":
+            argv.append("--tls")
+        self.proc = Proc("kamailio", argv, self.dir / "kamailio.log")
+        self.mode = mode
+
+        def up() -> bool:
+            ok = KAMAILIO_PORT in bound_ports("udp") and KAMAILIO_PORT in bound_ports("tcp")
+            return ok and (mode != "tls" or KAMAILIO_TLS_PORT in bound_ports("tcp"))
+
+        if not wait_for(lambda: up() or self.proc.poll() is not None, 15) or self.proc.poll() is not None:
+            why = f"Kamailio ({mode}) did not start:\n{tail(self.proc.text(), 30)}"
+            self.stop()
+            return why
+        say(f"{stamp()} kamailio up ({mode}): 127.0.0.1:{KAMAILIO_PORT}"
+            + (f", tls {KAMAILIO_TLS_PORT}" if mode == "tls" else "") + f" ({self.dir})")
+        return None
+
+    def log_text(self) -> str:
+        return self.proc.text() if self.proc else ""
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.stop(grace=5)
+        self.proc = None
+        self.mode = None
+
+
 class Stox:
     def __init__(self, binary: Path, workdir: Path, prosody: Prosody):
         self.binary = binary
@@ -510,7 +605,7 @@ def peer_argv(peer: Peer, xml_log: Path, gateway: bool = True) -> list[str]:
 
 
 def sipp_argv(s: Sipp, sdir: Path) -> list[str]:
-    base = ["sipp", "-sf", str(SIPP_DIR / s.scenario), "-i", "127.0.0.1", "-m", "1", "-nostdin",
+    base = ["sipp", "-sf", str(s.path), "-i", "127.0.0.1", "-m", "1", "-nostdin",
             "-trace_msg", "-message_file", str(sdir / f"{s.role}.msg"),
             "-trace_err", "-error_file", str(sdir / f"{s.role}.err"),
             "-timeout", f"{s.timeout}s"]
@@ -519,8 +614,9 @@ def sipp_argv(s: Sipp, sdir: Path) -> list[str]:
     if s.transport == "tcp":
         base += ["-t", "t1"]
     if s.role == "uas":
-        return base + ["-p", str(TRUNK_PORT)]
-    return [base[0], f"127.0.0.1:{GATEWAY_SIP_PORT}", *base[1:], "-p", str(UAC_PORT), "-s", s.service]
+        return base + ["-p", str(s.local_port)]
+    target = s.target or f"127.0.0.1:{GATEWAY_SIP_PORT}"
+    return [base[0], target, *base[1:], "-p", str(s.local_port), "-s", s.service]
 
 
 def exit_ok(kind: str, what, rc: int) -> bool:
@@ -561,8 +657,8 @@ def run_scenario(sc: Scenario, workdir: Path, stox: Stox | None) -> tuple[bool, 
         if s.role == "uas":
             start_sipp(s)
     for uas in (s for s in sc.sipp if s.role == "uas"):
-        if not wait_for(lambda: TRUNK_PORT in bound_ports(uas.transport), 5):
-            problems.append(f"sipp UAS did not bind {uas.transport}:{TRUNK_PORT}")
+        if not wait_for(lambda: uas.local_port in bound_ports(uas.transport), 5):
+            problems.append(f"sipp UAS did not bind {uas.transport}:{uas.local_port}")
     # Inbound: the XMPP callee(s) must be online before the SIP caller dials.
     for peer in sc.peers:
         p = start_peer(peer)
@@ -764,6 +860,26 @@ def scan_result(workdir: Path) -> tuple[str, bool, float]:
     return ("sipvicious", ok, dt)
 
 
+def registered_result(kamailio: Kamailio) -> tuple[str, bool, float]:
+    """stox registers with Kamailio through its 401 digest challenge: the metric says
+    registered and Kamailio logged the binding of user stox."""
+    t0 = time.monotonic()
+    name = 'stox_trunk_registered{trunk="pbx"}'
+    ok = wait_for(lambda: metric_now(name) == 1 and "registered stox:" in kamailio.log_text(), 10)
+    problems = []
+    if not ok:
+        problems.append(f"{name} = {metric_now(name)}; Kamailio log: "
+                        f"{tail(kamailio.log_text(), 15)!r}")
+    elif "sip:stox@127.0.0.1:" not in kamailio.log_text():
+        ok = False
+        problems.append("Kamailio stored a Contact that is not stox's listen address")
+    dt = time.monotonic() - t0
+    say(f"{'PASS' if ok else 'FAIL'}  {'kam-register':<24} {dt:5.1f}s")
+    for p in problems:
+        say(f"    - {p}")
+    return ("kam-register", ok, dt)
+
+
 def metric_now(name: str) -> float:
     try:
         with urllib.request.urlopen(f"http://{METRICS}/metrics", timeout=2) as r:
@@ -813,6 +929,7 @@ def run_all(args) -> int:
     say(f"{stamp()} e2e: {len(selected)} scenario(s), stox {binary}, work dir {workdir}")
     prosody = Prosody(workdir)
     stox = Stox(binary, workdir, prosody)
+    kamailio = Kamailio(workdir)
     results: list[tuple[str, bool, float]] = []
     try:
         prosody.start()
@@ -823,7 +940,9 @@ def run_all(args) -> int:
             if stox.variant != sc.variant or not stox.alive():
                 if stox.variant == "default" and stox.alive():
                     results.append(metrics_result(results, binary, workdir))
-                why = stox.start(sc.variant)
+                stox.stop()
+                why = kamailio.ensure(VARIANTS[sc.variant].get("kamailio"))
+                why = why or stox.start(sc.variant)
                 if why:
                     dt = time.monotonic() - t0
                     say(f"FAIL  {sc.name:<24} {dt:5.1f}s")
@@ -837,6 +956,9 @@ def run_all(args) -> int:
                 t0 = time.monotonic()
             if sc.name == "sipvicious":
                 results.append(scan_result(workdir))
+                continue
+            if sc.name == "kam-register":
+                results.append(registered_result(kamailio))
                 continue
             offset = stox.log_offset()
             ok, problems, art = run_scenario(sc, workdir, stox)
@@ -858,6 +980,7 @@ def run_all(args) -> int:
                 results.append(metrics_result(results, binary, workdir))
     finally:
         stox.stop()
+        kamailio.stop()
         prosody.stop()
     passed = sum(1 for _, ok, _ in results if ok)
     failed = len(results) - passed

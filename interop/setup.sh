@@ -5,6 +5,7 @@
 #   python3-venv (Debian)  — for interop/.venv
 #   slixmpp      (PyPI)    — into interop/.venv, playing XMPP users (xmpp_peer.py)
 #   sipvicious   (PyPI)    — into interop/.venv, the scanners the gateway must not answer usefully
+#   kamailio     (Debian)  — via kamailio/setup.sh: the registrar/authenticating proxy trunk
 # Runs as root on Debian 12. Skips what is already present; fails loudly otherwise.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -69,8 +70,11 @@ else
     "$VENV/bin/python" -c 'import slixmpp; print("setup.sh: slixmpp", slixmpp.__version__)' >&2
 fi
 
+# Kamailio (+ TLS modules, openssl): the real trunk/PBX the e2e's kamailio variants use.
+"$HERE/kamailio/setup.sh"
+
 # Final check: never leave a half-installed harness behind silently.
-for tool in prosody prosodyctl sipp; do
+for tool in prosody prosodyctl sipp kamailio; do
     command -v "$tool" >/dev/null 2>&1 || { log "missing after install: $tool"; exit 1; }
 done
 log "ready: $(sipp -v 2>&1 | grep -o 'SIPp v[0-9.]*' | head -1), prosody $(dpkg-query -W -f='${Version}' prosody 2>/dev/null || echo '?')"

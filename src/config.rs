@@ -92,6 +92,10 @@ pub struct SipConfig {
     /// Seconds between OPTIONS pings to each trunk (keep-alive and
     /// reachability); 0 turns them off. Default 30.
     pub trunk_ping_secs: u64,
+    /// RFC 4028 session interval we ask for, in seconds (90..=86400), so a
+    /// call whose far end vanished without BYE ends; 0 asks for none (the
+    /// peer's request is still honoured). Default 1800.
+    pub session_expires_secs: u32,
 }
 
 /// `[database]`.

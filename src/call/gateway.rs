@@ -51,6 +51,13 @@ pub(crate) enum CallTimer {
     /// callee (RFC 3261 leaves this limit to the UA once a provisional
     /// stopped Timer B).
     RingTimeout,
+    /// RFC 4028: time for us to refresh the session (or to retry a refresh
+    /// that met glare).
+    SessionRefresh,
+    /// RFC 4028: the peer's refresh is overdue; the session is dead.
+    SessionExpiry,
+    /// RFC 3262: retransmit our reliable provisional (no PRACK yet).
+    ReliableRetransmit,
 }
 
 /// Why we sent an IQ, so its result or error can be acted on.
@@ -97,6 +104,8 @@ pub struct Gateway {
     pub(crate) register_timers: TimerTable<String>,
     /// Branch of a REGISTER in flight → trunk.
     pub(crate) register_branches: HashMap<String, String>,
+    /// In-dialog requests we sent (BYE, PRACK, refreshes), by branch.
+    pub(crate) pending: HashMap<String, super::in_dialog::PendingRequest>,
 }
 
 impl Gateway {
@@ -127,6 +136,7 @@ impl Gateway {
             registrations: HashMap::new(),
             register_timers: TimerTable::default(),
             register_branches: HashMap::new(),
+            pending: HashMap::new(),
         };
         gateway.schedule_pings();
         gateway.schedule_registrations();
@@ -199,6 +209,9 @@ impl Gateway {
                 Some(CallDirection::XmppToSip) => self.outbound_ring_timeout(call_id),
                 None => {}
             },
+            CallTimer::SessionRefresh => self.send_refresh(call_id),
+            CallTimer::SessionExpiry => self.session_expired(call_id),
+            CallTimer::ReliableRetransmit => self.retransmit_reliable(call_id),
         }
     }
 
@@ -352,13 +365,17 @@ impl Gateway {
                 TxOutput::Response { response, branch } => {
                     if !self.ping_answered(&branch, &response)
                         && !self.register_answered(&branch, &response)
+                        && !self.in_dialog_response(&branch, &response)
                     {
                         self.sip_response(response, &branch)
                     }
                 }
                 TxOutput::StrayResponse { response, from } => self.stray_2xx(response, from),
                 TxOutput::Timeout { branch, method } => {
-                    if !self.ping_timed_out(&branch) && !self.register_timed_out(&branch) {
+                    if !self.ping_timed_out(&branch)
+                        && !self.register_timed_out(&branch)
+                        && !self.in_dialog_timeout(&branch)
+                    {
                         self.sip_timeout(&branch, method)
                     }
                 }
@@ -560,6 +577,9 @@ impl Gateway {
             CallTimer::ProposeExpiry,
             CallTimer::Gathered,
             CallTimer::RingTimeout,
+            CallTimer::SessionRefresh,
+            CallTimer::SessionExpiry,
+            CallTimer::ReliableRetransmit,
         ] {
             self.timers.cancel(&(call_id.to_string(), t));
         }
@@ -587,32 +607,18 @@ impl Gateway {
         self.timers.cancel(&ring);
         self.persist(call_id, PersistKind::Answered);
         self.event(CallEvent::Answered { direction, setup });
+        self.arm_session_timer(call_id);
     }
 
-    /// Sends a request inside the call's dialog (BYE …) through a new client transaction.
-    pub(crate) fn send_in_dialog(&mut self, call_id: &str, method: crate::sip::Method) {
-        let branch = self.branch();
-        let sent_by = self.cfg.sent_by.clone();
-        let ua = self.cfg.user_agent.clone();
-        let Some(call) = self.calls.get_mut(call_id) else {
-            return;
-        };
-        let Some(dialog) = call.sip.dialog.as_mut() else {
-            return;
-        };
-        let origin = crate::sip::dialog::Origin {
-            sent_by: &sent_by,
-            branch: &branch,
-            user_agent: &ua,
-        };
-        let request = dialog.request(method, &origin);
-        let hop = dialog.next_hop();
-        self.tx.send_request(request, hop, self.now);
-    }
-
-    /// Hangs up the SIP leg of an answered call with BYE.
+    /// Hangs up the SIP leg of an answered call with BYE (tracked, so a
+    /// challenged BYE is re-sent with credentials).
     pub(crate) fn hangup_sip(&mut self, call_id: &str) {
-        self.send_in_dialog(call_id, crate::sip::Method::Bye);
+        self.send_in_dialog_with(
+            call_id,
+            crate::sip::Method::Bye,
+            super::in_dialog::Purpose::Bye,
+            |_| {},
+        );
     }
 
     /// A Jingle `<jingle action='session-terminate'>` with a reason.

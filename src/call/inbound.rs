@@ -60,6 +60,7 @@ impl Gateway {
                 }
             }
             (Method::Cancel, Some(key)) => self.inbound_cancel(&request, &key),
+            (Method::Prack, Some(key)) => self.inbound_prack(&request, &key, call_id.as_deref()),
             (Method::Options, Some(key)) if to_tag.is_none() => {
                 let mut r = self.response(&request, 200, None);
                 r.headers.push("Allow", ALLOW);
@@ -79,7 +80,8 @@ impl Gateway {
 
     /// The UAS checks of RFC 3261 §8.2.2 that do not depend on the call:
     /// a Request-URI scheme we cannot serve (416) and `Require`d extensions
-    /// we do not support (420 with `Unsupported`; we support none yet).
+    /// we do not support (420 with `Unsupported`; we support `100rel` and
+    /// `timer`).
     /// Returns true when it answered.
     fn refuse_per_rfc3261_8_2(&mut self, request: &Request, key: &ServerKey) -> bool {
         let scheme = request
@@ -95,7 +97,11 @@ impl Gateway {
             .headers
             .values("Require")
             .into_iter()
-            .filter(|v| !v.is_empty())
+            .filter(|v| {
+                !v.is_empty()
+                    && !v.eq_ignore_ascii_case("100rel")
+                    && !v.eq_ignore_ascii_case("timer")
+            })
             .collect();
         if !required.is_empty() {
             let mut r = self.response(request, 420, None);
@@ -128,23 +134,7 @@ impl Gateway {
                 self.terminate_xmpp(&id, "success", None);
                 self.end_call(&id, None);
             }
-            Method::Invite | Method::Update => {
-                // A session refresh keeps our last SDP. Media changes (hold,
-                // added streams) are mapped by issue 7; until then say so.
-                let sdp = call.sip.local_sdp.clone();
-                if !request.body.is_empty() {
-                    tracing::info!(call = %id, method = %request.method, "SIP re-offer answered with the current session (no media change mapped yet)");
-                }
-                let mut r = self.response(&request, 200, None);
-                let local_tag = self.calls[&id].sip.local_tag.clone();
-                set_to_tag(&mut r, &local_tag);
-                self.add_contact(&mut r, &id);
-                if let Some(sdp) = sdp {
-                    r.headers.push("Content-Type", "application/sdp");
-                    r.body = sdp.into_bytes();
-                }
-                self.respond(&key, r);
-            }
+            Method::Invite | Method::Update => self.peer_refresh(&id, &request, &key),
             Method::Options => self.reply(&key, &request, 200, None),
             _ => {
                 tracing::info!(call = %id, method = %request.method, "in-dialog request not supported");
@@ -155,16 +145,73 @@ impl Gateway {
         }
     }
 
+    /// A re-INVITE or UPDATE from the peer: glare gets 491 (RFC 3261
+    /// §14.2); otherwise the session timer restarts and the answer keeps our
+    /// last SDP. Media changes (hold, added streams) are mapped by issue 7.
+    fn peer_refresh(&mut self, id: &str, request: &Request, key: &ServerKey) {
+        if self.refresh_in_flight(id) {
+            tracing::info!(call = %id, method = %request.method, "glare with our own refresh: 491");
+            self.reply(key, request, 491, None);
+            return;
+        }
+        let extra = match self.refreshed_by_peer(id, request) {
+            Ok(h) => h,
+            Err(min_se) => {
+                let mut r = self.response(request, 422, None);
+                r.headers.push("Min-SE", min_se.to_string());
+                self.respond(key, r);
+                return;
+            }
+        };
+        if !request.body.is_empty() {
+            tracing::info!(call = %id, method = %request.method, "SIP re-offer answered with the current session (no media change mapped yet)");
+        }
+        let call = &self.calls[id];
+        // UPDATE without an offer gets no answer; a re-INVITE without one
+        // gets our SDP as the offer (RFC 3261 §14.2, RFC 3311 §5.2).
+        let sdp = match (&request.method, request.body.is_empty()) {
+            (Method::Update, true) => None,
+            _ => call.sip.local_sdp.clone(),
+        };
+        let mut r = self.response(request, 200, None);
+        let local_tag = call.sip.local_tag.clone();
+        set_to_tag(&mut r, &local_tag);
+        self.add_contact(&mut r, id);
+        r.headers.push("Supported", super::session_timer::SUPPORTED);
+        for h in extra.iter() {
+            r.headers.push(&h.name, h.value.clone());
+        }
+        if let Some(sdp) = sdp {
+            r.headers.push("Content-Type", "application/sdp");
+            r.body = sdp.into_bytes();
+        }
+        self.respond(key, r);
+    }
+
     fn response(&self, request: &Request, status: u16, to_tag: Option<&str>) -> Response {
         let mut r = response_for(request, status, reasons::phrase(status));
         if let Some(tag) = to_tag {
             set_to_tag(&mut r, tag);
         }
+        // RFC 3261 §12.1.1: a response that can create a dialog carries the
+        // request's Record-Route, so the caller's ACK and BYE go through the
+        // same proxies (Kamailio's loose_route() refuses them otherwise).
+        if request.method == Method::Invite && (101..300).contains(&status) {
+            for rr in request.headers.get_all("Record-Route") {
+                r.headers.push("Record-Route", rr.to_string());
+            }
+        }
         r.headers.push("User-Agent", self.cfg.user_agent.clone());
         r
     }
 
-    fn reply(&mut self, key: &ServerKey, request: &Request, status: u16, to_tag: Option<&str>) {
+    pub(crate) fn reply(
+        &mut self,
+        key: &ServerKey,
+        request: &Request,
+        status: u16,
+        to_tag: Option<&str>,
+    ) {
         let r = self.response(request, status, to_tag);
         self.respond(key, r);
     }
@@ -223,6 +270,15 @@ impl Gateway {
             self.reply(&key, &request, 404, Some(&local_tag));
             return;
         };
+        if let super::session_timer::UasTimer::TooSmall(min_se) =
+            super::session_timer::negotiate_uas(&request, self.cfg.config.sip.session_expires_secs)
+        {
+            // RFC 4028 §8.1: too short a session interval.
+            let mut r = self.response(&request, 422, Some(&local_tag));
+            r.headers.push("Min-SE", min_se.to_string());
+            self.respond(&key, r);
+            return;
+        }
         let content_type = request.headers.get("Content-Type").map(|v| {
             v.split(';')
                 .next()
@@ -316,14 +372,9 @@ impl Gateway {
             sip: SipLeg {
                 call_id: sip_call_id.clone(),
                 local_tag: local_tag.clone(),
-                dialog: None,
                 invite: Some(request.clone()),
-                invite_branch: None,
                 server_key: Some(key.clone()),
-                peer: from,
-                provisional: false,
-                local_sdp: None,
-                auth_attempts: 0,
+                ..SipLeg::new(from)
             },
             trunk,
             created_at: Some(self.now),
@@ -391,7 +442,7 @@ impl Gateway {
         if let Some((invite, key, tag)) = self.invite_and_key(call_id) {
             let mut r = self.response(&invite, 180, Some(&tag));
             self.add_contact(&mut r, call_id);
-            self.respond(&key, r);
+            self.send_provisional(call_id, &key, r, &invite);
         }
     }
 
@@ -537,6 +588,17 @@ impl Gateway {
         let mut r = self.response(&invite, 200, Some(&tag));
         self.add_contact(&mut r, call_id);
         r.headers.push("Allow", ALLOW);
+        r.headers.push("Supported", super::session_timer::SUPPORTED);
+        let session_timer = match super::session_timer::negotiate_uas(
+            &invite,
+            self.cfg.config.sip.session_expires_secs,
+        ) {
+            super::session_timer::UasTimer::Use(t) => {
+                super::session_timer::grant_headers(&mut r.headers, &t);
+                Some(t)
+            }
+            _ => None,
+        };
         r.headers.push("Content-Type", "application/sdp");
         r.body = sdp.clone().into_bytes();
         let contact = format!(
@@ -549,6 +611,7 @@ impl Gateway {
         let call = self.calls.get_mut(call_id).expect("checked");
         call.sip.dialog = dialog;
         call.sip.local_sdp = Some(sdp);
+        call.sip.session_timer = session_timer;
         call.state = CallState::Accepted;
         self.timers
             .cancel(&(call_id.to_string(), CallTimer::RingTimeout));

@@ -7,14 +7,18 @@
 
 mod auth;
 mod gateway;
+mod in_dialog;
 mod inbound;
 mod io;
 mod keepalive;
 mod model;
 mod outbound;
+mod prack;
 pub mod ratelimit;
 pub mod reasons;
+mod redirect;
 pub mod register;
+mod session_timer;
 pub mod timers;
 mod xmpp_in;
 

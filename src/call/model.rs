@@ -98,6 +98,73 @@ pub struct SipLeg {
     /// How many times the INVITE was re-sent with credentials.
     #[serde(default)]
     pub auth_attempts: u8,
+    /// The RFC 4028 session timer, once negotiated.
+    #[serde(default)]
+    pub session_timer: Option<SessionTimer>,
+    /// Outbound: the RSeq of the last reliable provisional we PRACKed
+    /// (RFC 3262 §4: a lower or equal one is a retransmission).
+    #[serde(default)]
+    pub last_rseq: Option<u32>,
+    /// Outbound: the highest CSeq a PRACK used in the early dialog; the
+    /// confirmed dialog's requests must go above it.
+    #[serde(default)]
+    pub early_cseq: u32,
+    /// Inbound: our reliable provisional awaiting PRACK (RFC 3262 §3).
+    #[serde(default)]
+    pub reliable: Option<ReliableProvisional>,
+    /// Outbound: how many 3xx redirects the INVITE followed.
+    #[serde(default)]
+    pub redirects: u8,
+}
+
+impl SipLeg {
+    /// A leg with nothing sent or received yet, toward `peer`.
+    pub fn new(peer: Peer) -> Self {
+        SipLeg {
+            call_id: String::new(),
+            local_tag: String::new(),
+            dialog: None,
+            invite: None,
+            invite_branch: None,
+            server_key: None,
+            peer,
+            provisional: false,
+            local_sdp: None,
+            auth_attempts: 0,
+            session_timer: None,
+            last_rseq: None,
+            early_cseq: 0,
+            reliable: None,
+            redirects: 0,
+        }
+    }
+}
+
+/// RFC 4028 session timer state of a dialog: plain data, so it survives a
+/// restart with the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionTimer {
+    /// The negotiated session interval, seconds.
+    pub interval: u32,
+    /// Whether we send the refreshes (else we expect them).
+    pub we_refresh: bool,
+    /// Whether the peer accepts UPDATE (a body-less refresh), else re-INVITE.
+    pub update_ok: bool,
+    /// Whether the peer supports the extension (so 2xx may `Require: timer`).
+    pub peer_supports: bool,
+}
+
+/// A provisional response we send reliably until it is PRACKed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReliableProvisional {
+    /// Its RSeq.
+    pub rseq: u32,
+    /// The response, resent as is.
+    pub response: crate::sip::message::Response,
+    /// Whether the PRACK arrived.
+    pub acked: bool,
+    /// How many times it was retransmitted.
+    pub retransmits: u32,
 }
 
 /// One bridged call.

@@ -223,6 +223,7 @@ impl Gateway {
         );
         headers.push("Contact", format!("<{contact}>"));
         headers.push("Allow", ALLOW);
+        self.offer_session_timer(&mut headers);
         headers.push("User-Agent", self.cfg.user_agent.clone());
         headers.push("Content-Type", "application/sdp");
         let invite = Request {
@@ -275,6 +276,16 @@ impl Gateway {
             && self.retry_invite_with_auth(&call_id, &response)
         {
             // Re-sent with credentials; the call goes on.
+        } else if status == 422
+            && state == CallState::Inviting
+            && self.retry_invite_after_422(&call_id, &response)
+        {
+            // Re-sent with the session interval the peer wants.
+        } else if (300..400).contains(&status)
+            && state == CallState::Inviting
+            && self.follow_redirect(&call_id, &response)
+        {
+            // Re-sent to the Contact the redirect named.
         } else {
             tracing::info!(call = %call_id, status, "INVITE failed");
             let cancelled = state == CallState::Cancelling;
@@ -288,6 +299,9 @@ impl Gateway {
     }
 
     fn outbound_provisional(&mut self, call_id: &str, response: &Response) {
+        if !self.prack_if_reliable(call_id, response) {
+            return; // a retransmitted reliable provisional
+        }
         let call = self.calls.get_mut(call_id).expect("caller checked");
         call.sip.provisional = true;
         if call.cancel_pending {
@@ -348,7 +362,11 @@ impl Gateway {
         let ack = dialog.ack(dialog.local_cseq, &origin);
         let hop = dialog.next_hop();
         self.tx.send_request(ack, hop, self.now);
+        let mut dialog = dialog;
         let call = self.calls.get_mut(call_id).expect("caller checked");
+        // Requests after PRACKs in the early dialog continue their CSeq.
+        dialog.local_cseq = dialog.local_cseq.max(call.sip.early_cseq);
+        call.sip.session_timer = super::session_timer::negotiate_uac(&response);
         call.sip.dialog = Some(dialog);
         if cancelling {
             // The 2xx crossed our CANCEL: end the dialog we did not want.
@@ -524,7 +542,7 @@ impl Gateway {
 }
 
 /// Methods we accept, for Allow headers.
-pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE";
 
 /// XEP-0167 session-info namespace.
 const NS_RTP_INFO: &str = "urn:xmpp:jingle:apps:rtp:info:1";
@@ -543,21 +561,10 @@ fn new_outbound(call_id: &str, sid: &str, user: &str, our: &str, now: std::time:
             initiated: false,
             media: None,
         },
-        sip: SipLeg {
-            call_id: String::new(),
-            local_tag: String::new(),
-            dialog: None,
-            invite: None,
-            invite_branch: None,
-            server_key: None,
-            peer: Peer {
-                transport: Transport::Udp,
-                addr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
-            },
-            provisional: false,
-            local_sdp: None,
-            auth_attempts: 0,
-        },
+        sip: SipLeg::new(Peer {
+            transport: Transport::Udp,
+            addr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+        }),
         trunk: None,
         created_at: Some(now),
         answered_at: None,

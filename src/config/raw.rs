@@ -47,6 +47,7 @@ pub(crate) struct RawSip {
     pub untrusted_rate: Option<u32>,
     pub untrusted_burst: Option<u32>,
     pub trunk_ping_secs: Option<u64>,
+    pub session_expires_secs: Option<u32>,
 }
 
 /// `[database]`

@@ -161,6 +161,15 @@ fn sip(c: &Check, raw: super::raw::RawSip) -> Result<SipConfig, ConfigError> {
             format!("{trunk_ping_secs} is more than a day (0 turns pings off)"),
         ));
     }
+    let session_expires_secs = raw.session_expires_secs.unwrap_or(1800);
+    if session_expires_secs != 0 && !(90..=86_400).contains(&session_expires_secs) {
+        return Err(c.err(
+            "sip.session_expires_secs",
+            format!(
+                "{session_expires_secs} is outside 90..=86400 (RFC 4028 Min-SE is 90; 0 turns the timer off)"
+            ),
+        ));
+    }
     Ok(SipConfig {
         listen,
         public_address,
@@ -169,6 +178,7 @@ fn sip(c: &Check, raw: super::raw::RawSip) -> Result<SipConfig, ConfigError> {
         untrusted_rate,
         untrusted_burst,
         trunk_ping_secs,
+        session_expires_secs,
     })
 }
 

@@ -7,10 +7,12 @@
 
 pub(crate) mod lex;
 mod name_addr;
+mod session_expires;
 mod via;
 
 pub use lex::Params;
 pub use name_addr::NameAddr;
+pub use session_expires::{MIN_SE_SECS, Refresher, SessionExpires};
 pub use via::Via;
 
 use std::fmt;

@@ -268,7 +268,7 @@ fn every_failure_status_maps_to_its_jingle_reason() {
         (&[408], "timeout"),
         (&[480, 404, 410, 604], "gone"),
         (&[488, 606, 415], "incompatible-parameters"),
-        (&[302, 400, 403, 500, 502, 503, 504], "general-error"),
+        (&[400, 403, 500, 502, 503, 504], "general-error"),
     ];
     for (statuses, expected) in rows {
         for &status in *statuses {
@@ -1619,3 +1619,5 @@ fn a_trunk_allow_from_range_admits_inbound_calls_from_its_other_addresses() {
         "one address outside the range is not"
     );
 }
+
+mod sip_ext;

@@ -43,6 +43,14 @@ impl Headers {
             .collect()
     }
 
+    /// Whether a token list header (`Supported`, `Require`, `Allow`) names
+    /// `token`, case-insensitively.
+    pub fn has_token(&self, name: &str, token: &str) -> bool {
+        self.values(name)
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(token))
+    }
+
     /// Appends a header line (the name is canonicalised).
     pub fn push(&mut self, name: &str, value: impl Into<String>) {
         self.0.push(header(name, value));

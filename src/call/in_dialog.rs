@@ -1,0 +1,266 @@
+//! Requests we send inside a dialog — BYE, PRACK, and re-INVITE or UPDATE
+//! session refreshes — and what their final responses mean:
+//!
+//! - 401 / 407: answered once per nonce with the trunk's credentials (a
+//!   carrier that challenges BYE still gets its BYE, and the call's minutes
+//!   stop being billed);
+//! - 2xx to a re-INVITE: ACKed; to a refresh: the session timer restarts;
+//! - 491 to a refresh (glare, RFC 3261 §14.1): retried after a random wait,
+//!   2.1–4 s when we own the Call-ID, up to 2 s otherwise;
+//! - 408 / 481 to a refresh or PRACK, or no response at all (RFC 5057 /
+//!   RFC 4028 §10): the dialog is gone, so the call ends on both sides.
+//!
+//! Each is tracked by its branch until its final response or Timer F.
+
+use super::gateway::{CallTimer, Gateway};
+use super::model::CallDirection;
+use crate::sip::dialog::Origin;
+use crate::sip::message::{Method, Request, Response};
+use crate::sip::peer::Peer;
+use std::time::Duration;
+
+/// Why we sent an in-dialog request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// Hanging up.
+    Bye,
+    /// Acknowledging a reliable provisional (RFC 3262).
+    Prack,
+    /// An RFC 4028 session refresh (re-INVITE or UPDATE).
+    Refresh,
+}
+
+/// An in-dialog request awaiting its final response.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingRequest {
+    pub call_id: String,
+    /// The trunk whose credentials answer challenges (kept here because a
+    /// BYE outlives its call).
+    pub trunk: Option<String>,
+    pub request: Request,
+    pub hop: Peer,
+    pub purpose: Purpose,
+    pub auth_attempts: u8,
+}
+
+impl Gateway {
+    /// Builds the next request of the call's dialog (new CSeq), lets `fill`
+    /// add headers and body, and sends it as a tracked client transaction.
+    /// False when the call has no dialog.
+    pub(crate) fn send_in_dialog_with(
+        &mut self,
+        call_id: &str,
+        method: Method,
+        purpose: Purpose,
+        fill: impl FnOnce(&mut Request),
+    ) -> bool {
+        let branch = self.branch();
+        let sent_by = self.cfg.sent_by.clone();
+        let ua = self.cfg.user_agent.clone();
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return false;
+        };
+        let Some(dialog) = call.sip.dialog.as_mut() else {
+            return false;
+        };
+        let origin = Origin {
+            sent_by: &sent_by,
+            branch: &branch,
+            user_agent: &ua,
+        };
+        let mut request = dialog.request(method, &origin);
+        fill(&mut request);
+        let hop = dialog.next_hop();
+        let trunk = call.trunk.clone();
+        self.track_and_send(branch, call_id, trunk, request, hop, purpose, 0);
+        true
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn track_and_send(
+        &mut self,
+        branch: String,
+        call_id: &str,
+        trunk: Option<String>,
+        request: Request,
+        hop: Peer,
+        purpose: Purpose,
+        auth_attempts: u8,
+    ) {
+        self.pending.insert(
+            branch,
+            PendingRequest {
+                call_id: call_id.to_string(),
+                trunk,
+                request: request.clone(),
+                hop,
+                purpose,
+                auth_attempts,
+            },
+        );
+        self.tx.send_request(request, hop, self.now);
+    }
+
+    /// Whether `branch` is one of ours; if so the response was handled.
+    pub(crate) fn in_dialog_response(&mut self, branch: &str, response: &Response) -> bool {
+        if response.status < 200 {
+            return self.pending.contains_key(branch);
+        }
+        let Some(sent) = self.pending.remove(branch) else {
+            return false;
+        };
+        let id = sent.call_id.clone();
+        match response.status {
+            401 | 407 => self.retry_in_dialog_with_auth(sent, response),
+            200..=299 => {
+                if sent.purpose == Purpose::Refresh {
+                    if sent.request.method == Method::Invite {
+                        self.ack_reinvite(&id, &sent.request);
+                    }
+                    self.refresh_succeeded(&id, response);
+                }
+            }
+            491 if sent.purpose == Purpose::Refresh => {
+                let owner = self
+                    .calls
+                    .get(&id)
+                    .is_some_and(|c| c.direction == CallDirection::XmppToSip);
+                let ms = if owner {
+                    rand::Rng::random_range(&mut self.rng, 2100..=4000)
+                } else {
+                    rand::Rng::random_range(&mut self.rng, 0..=2000)
+                };
+                tracing::info!(call = %id, wait_ms = ms, "refresh met glare (491): retrying");
+                let at = self.now + Duration::from_millis(ms);
+                self.timers.set((id, CallTimer::SessionRefresh), at);
+            }
+            405 | 501
+                if sent.purpose == Purpose::Refresh && sent.request.method == Method::Update =>
+            {
+                // The peer advertised UPDATE but refuses it: refresh with re-INVITE.
+                if let Some(t) = self
+                    .calls
+                    .get_mut(&id)
+                    .and_then(|c| c.sip.session_timer.as_mut())
+                {
+                    t.update_ok = false;
+                }
+                self.timers.set((id, CallTimer::SessionRefresh), self.now);
+            }
+            408 | 481 if sent.purpose != Purpose::Bye => {
+                tracing::warn!(call = %id, status = response.status, method = %sent.request.method, "dialog gone at the SIP peer: ending the call");
+                self.dialog_lost(&id, response.status);
+            }
+            status => {
+                tracing::info!(call = %id, status, method = %sent.request.method, "in-dialog request refused");
+            }
+        }
+        true
+    }
+
+    /// Timer F of a tracked request: a refresh or PRACK nobody answers means
+    /// the peer is gone.
+    pub(crate) fn in_dialog_timeout(&mut self, branch: &str) -> bool {
+        let Some(sent) = self.pending.remove(branch) else {
+            return false;
+        };
+        if sent.purpose != Purpose::Bye {
+            tracing::warn!(call = %sent.call_id, method = %sent.request.method, "no response in the dialog: ending the call");
+            self.dialog_lost(&sent.call_id, 408);
+        }
+        true
+    }
+
+    fn retry_in_dialog_with_auth(&mut self, sent: PendingRequest, response: &Response) {
+        let PendingRequest {
+            call_id,
+            trunk,
+            mut request,
+            hop,
+            purpose,
+            auth_attempts,
+        } = sent;
+        if !self.authorize_request(
+            &call_id,
+            trunk.as_deref(),
+            response,
+            &mut request,
+            auth_attempts,
+        ) {
+            if purpose == Purpose::Refresh {
+                self.dialog_lost(&call_id, response.status);
+            }
+            return;
+        }
+        // A new transaction: new branch, the dialog's next CSeq (or one more
+        // than before when the call, and its dialog, already ended).
+        let seq = match self
+            .calls
+            .get_mut(&call_id)
+            .and_then(|c| c.sip.dialog.as_mut())
+        {
+            Some(d) => {
+                d.local_cseq += 1;
+                d.local_cseq
+            }
+            None => request.headers.cseq().map(|c| c.seq).unwrap_or(1) + 1,
+        };
+        let branch = self.branch();
+        request
+            .headers
+            .set("Via", self.our_via(hop.transport, &branch));
+        request
+            .headers
+            .set("CSeq", format!("{seq} {}", request.method.as_str()));
+        tracing::info!(call = %call_id, method = %request.method, "in-dialog request re-sent with credentials");
+        self.track_and_send(
+            branch,
+            &call_id,
+            trunk,
+            request,
+            hop,
+            purpose,
+            auth_attempts + 1,
+        );
+    }
+
+    fn ack_reinvite(&mut self, call_id: &str, reinvite: &Request) {
+        let branch = self.branch();
+        let sent_by = self.cfg.sent_by.clone();
+        let ua = self.cfg.user_agent.clone();
+        let Some(dialog) = self.calls.get(call_id).and_then(|c| c.sip.dialog.as_ref()) else {
+            return;
+        };
+        let origin = Origin {
+            sent_by: &sent_by,
+            branch: &branch,
+            user_agent: &ua,
+        };
+        let seq = reinvite.headers.cseq().map(|c| c.seq).unwrap_or(1);
+        let ack = dialog.ack(seq, &origin);
+        let hop = dialog.next_hop();
+        self.tx.send_request(ack, hop, self.now);
+    }
+
+    /// Whether a re-INVITE or UPDATE of ours is outstanding in the call (a
+    /// crossing one from the peer gets 491).
+    pub(crate) fn refresh_in_flight(&self, call_id: &str) -> bool {
+        self.pending
+            .values()
+            .any(|p| p.call_id == call_id && p.purpose == Purpose::Refresh)
+    }
+
+    /// The SIP peer no longer knows the dialog: hang up toward XMPP, BYE
+    /// toward SIP for good measure, and end the call.
+    pub(crate) fn dialog_lost(&mut self, call_id: &str, status: u16) {
+        if !self.calls.contains_key(call_id) {
+            return;
+        }
+        let text = format!("{status} {}", super::reasons::phrase(status));
+        self.terminate_xmpp(call_id, "connectivity-error", Some(&text));
+        if status != 481 {
+            self.hangup_sip(call_id);
+        }
+        self.end_call(call_id, None);
+    }
+}

@@ -1,0 +1,62 @@
+//! 3xx to our INVITE (RFC 3261 §8.1.3.4): a carrier that moved a number or a
+//! PBX forwarding a call names the new target in Contact. We try the
+//! preferred one (highest `q`) as the new Request-URI — still through the
+//! call's trunk, so a redirect can never make the gateway reach a host its
+//! configuration does not name — and follow at most [`MAX_REDIRECTS`].
+
+use super::gateway::Gateway;
+use crate::sip::header::NameAddr;
+use crate::sip::message::Response;
+
+/// How many redirects one call follows before the 3xx is final.
+pub(crate) const MAX_REDIRECTS: u8 = 3;
+
+impl Gateway {
+    /// Re-sends the INVITE to the redirect target; false when there is none
+    /// we may use (no sip: Contact, too many redirects, a loop).
+    pub(crate) fn follow_redirect(&mut self, call_id: &str, response: &Response) -> bool {
+        let Some(call) = self.calls.get(call_id) else {
+            return false;
+        };
+        if call.sip.redirects >= MAX_REDIRECTS {
+            tracing::info!(call = %call_id, status = response.status, "too many redirects");
+            return false;
+        }
+        let Some(mut invite) = call.sip.invite.clone() else {
+            return false;
+        };
+        let target = response
+            .headers
+            .values("Contact")
+            .iter()
+            .filter_map(|c| NameAddr::parse(c).ok())
+            .filter(|c| {
+                let scheme = c.uri.split(':').next().unwrap_or("");
+                scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips")
+            })
+            .map(|c| {
+                let q = c
+                    .param("q")
+                    .flatten()
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                (q, c.uri)
+            })
+            .filter(|(_, uri)| *uri != invite.uri)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, uri)| uri);
+        let Some(target) = target else {
+            tracing::info!(call = %call_id, status = response.status, "redirect without a usable Contact");
+            return false;
+        };
+        tracing::info!(call = %call_id, status = response.status, %target, "following redirect through the trunk");
+        invite.uri = target;
+        invite.headers.remove("Authorization");
+        invite.headers.remove("Proxy-Authorization");
+        let call = self.calls.get_mut(call_id).expect("checked above");
+        call.sip.redirects += 1;
+        call.sip.auth_attempts = 0;
+        self.resend_invite(call_id, invite);
+        true
+    }
+}
