@@ -182,11 +182,11 @@ fn bad_values_name_their_key() {
         ),
         (
             "[sip]\nlisten = [\"udp:0.0.0.0:5060\", \"sctp:0.0.0.0:5060\"]",
-            "sip.listen[1]: \"sctp:0.0.0.0:5060\" is not udp:ADDR:PORT or tcp:ADDR:PORT",
+            "sip.listen[1]: \"sctp:0.0.0.0:5060\" is not udp:ADDR:PORT, tcp:ADDR:PORT or tls:ADDR:PORT",
         ),
         (
             "[sip]\nlisten = [\"udp:1.2.3.4:99999\"]",
-            "sip.listen[0]: \"udp:1.2.3.4:99999\" is not udp:ADDR:PORT or tcp:ADDR:PORT",
+            "sip.listen[0]: \"udp:1.2.3.4:99999\" is not udp:ADDR:PORT, tcp:ADDR:PORT or tls:ADDR:PORT",
         ),
         (
             "[sip]\nlisten = [\"udp:[::]:5060\", \"udp:[::]:5060\"]",
@@ -206,19 +206,19 @@ fn bad_values_name_their_key() {
         ),
         (
             "[[trunk]]\nname = \"p\"\nuri = \"foo\"",
-            "trunk[0].uri: \"foo\" is not a sip: URI",
+            "trunk[0].uri: \"foo\" is not a sip: or sips: URI",
         ),
         (
             "[[trunk]]\nname = \"p\"\nuri = \"sip:a\"\n[[trunk]]\nname = \"q\"\nuri = \"foo\"",
-            "trunk[1].uri: \"foo\" is not a sip: URI",
+            "trunk[1].uri: \"foo\" is not a sip: or sips: URI",
         ),
         (
             "[[trunk]]\nname = \"p\"\nuri = \"sip:a\"\n[[trunk]]\nname = \"p\"\nuri = \"sip:b\"",
             "trunk[1].name: \"p\" is already used by trunk[0]",
         ),
         (
-            "[[trunk]]\nname = \"p\"\nuri = \"sip:a;transport=tls\"",
-            "trunk[0].uri: \"sip:a;transport=tls\": transport=tls is not supported (udp or tcp)",
+            "[[trunk]]\nname = \"p\"\nuri = \"sip:a;transport=sctp\"",
+            "trunk[0].uri: \"sip:a;transport=sctp\": transport=sctp is not supported (udp, tcp or tls)",
         ),
         (
             "[[number]]\ndid = \"+1 555 CALL-NOW\"\njid = \"a@b\"",
@@ -347,7 +347,7 @@ fn environment_errors_name_the_variable() {
     );
     assert_eq!(
         error_of(MINIMAL, &[("STOX_SIP__LISTEN", "udp:0.0.0.0:5060,bogus")]),
-        "sip.listen[1]: \"bogus\" is not udp:ADDR:PORT or tcp:ADDR:PORT (set by STOX_SIP__LISTEN)"
+        "sip.listen[1]: \"bogus\" is not udp:ADDR:PORT, tcp:ADDR:PORT or tls:ADDR:PORT (set by STOX_SIP__LISTEN)"
     );
 }
 
@@ -449,7 +449,7 @@ fn cli_reports_each_class_of_error_on_one_line_with_status_2() {
                 "trunk.toml",
                 &format!("{MINIMAL}[[trunk]]\nname = \"p\"\nuri = \"foo\"\n"),
             ),
-            "error: trunk[0].uri: \"foo\" is not a sip: URI",
+            "error: trunk[0].uri: \"foo\" is not a sip: or sips: URI",
         ),
         (
             PathBuf::from("/nonexistent/stox.toml"),
