@@ -333,7 +333,7 @@ impl Gateway {
         // for the XMPP client's IQ result would only invite retransmissions.
         let ack_branch = self.branch();
         let origin = Origin {
-            sent_by: &self.sent_by(dialog.peer.transport).to_string(),
+            sent_by: self.sent_by(dialog.peer.transport),
             branch: &ack_branch,
             user_agent: &self.cfg.user_agent.clone(),
         };
