@@ -14,6 +14,7 @@ mod listen;
 mod raw;
 mod trunk;
 mod validate;
+mod validate_tls;
 
 pub use cidr::IpRange;
 pub use env::PROCESS_ENV_VARS;
@@ -22,7 +23,7 @@ pub use listen::{Listen, ListenTransport};
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The whole gateway configuration, validated.
@@ -96,6 +97,13 @@ pub struct SipConfig {
     /// call whose far end vanished without BYE ends; 0 asks for none (the
     /// peer's request is still honoured). Default 1800.
     pub session_expires_secs: u32,
+    /// PEM certificate chain of our TLS listeners (required with a `tls:` listener).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA bundle: when set, TLS listeners require client certificates
+    /// that chain to it (mutual TLS).
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// `[database]`.
@@ -110,14 +118,16 @@ pub struct DatabaseConfig {
 pub struct TrunkConfig {
     /// Unique name, referenced by `policy.default_trunk`.
     pub name: String,
-    /// The URI as written, `sip:host[:port][;transport=udp|tcp]`.
+    /// The URI as written, `sip:host[:port][;transport=udp|tcp|tls]` or `sips:host[:port]`.
     pub uri: String,
     /// Host from the URI, as written in a URI (IPv6 in brackets).
     pub host: String,
-    /// Port from the URI, 5060 when absent.
+    /// Port from the URI, 5060 when absent (5061 for TLS).
     pub port: u16,
-    /// `;transport=`, UDP when absent.
+    /// `;transport=`, UDP when absent; TLS for `sips:`.
     pub transport: ListenTransport,
+    /// How to verify the trunk and present ourselves, for a TLS trunk only.
+    pub tls: Option<TrunkTls>,
     /// Digest credentials for answering the trunk's 401/407 challenges.
     pub auth: Option<TrunkAuth>,
     /// Register with the trunk (REGISTER to its URI), refreshing before expiry.
@@ -127,6 +137,21 @@ pub struct TrunkConfig {
     /// Source addresses besides the trunk's own from which its calls may
     /// come (a carrier's media/signalling ranges, a PBX cluster).
     pub allow_from: Vec<IpRange>,
+}
+
+/// The TLS side of a TLS trunk. The files were loaded once by validation, so
+/// they are known to be usable PEM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrunkTls {
+    /// PEM bundle of the CAs the trunk's certificate must chain to; `None` =
+    /// the operating system's trust store.
+    pub ca: Option<PathBuf>,
+    /// Our certificate chain and key for mutual TLS, when the trunk asks.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// The name the trunk's certificate is verified against and sent as SNI:
+    /// `tls_server_name`, else the URI host. An IP address checks the IP SAN
+    /// and sends no SNI.
+    pub server_name: String,
 }
 
 /// Digest credentials of a trunk account.
@@ -253,6 +278,19 @@ impl Config {
                 "sip.public_address: {} is a loopback address; SIP peers on other hosts cannot reach it",
                 self.sip.public_address
             ));
+        }
+        let tls_listener = self
+            .sip
+            .listen
+            .iter()
+            .any(|l| l.transport == ListenTransport::Tls);
+        if !tls_listener && self.sip.tls_cert.is_some() {
+            out.push("sip.tls_cert: set, but sip.listen has no tls: listener to use it".into());
+        }
+        if !tls_listener && self.sip.tls_client_ca.is_some() {
+            out.push(
+                "sip.tls_client_ca: set, but sip.listen has no tls: listener to use it".into(),
+            );
         }
         if self.policy.allow_outbound.is_empty() {
             out.push("policy.allow_outbound: empty, so no XMPP user may place calls".into());

@@ -16,5 +16,6 @@ pub mod routing;
 pub mod runtime;
 pub mod sip;
 pub mod telemetry;
+pub mod tls;
 pub mod translate;
 pub mod xmpp;

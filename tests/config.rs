@@ -182,11 +182,11 @@ fn bad_values_name_their_key() {
         ),
         (
             "[sip]\nlisten = [\"udp:0.0.0.0:5060\", \"sctp:0.0.0.0:5060\"]",
-            "sip.listen[1]: \"sctp:0.0.0.0:5060\" is not udp:ADDR:PORT or tcp:ADDR:PORT",
+            "sip.listen[1]: \"sctp:0.0.0.0:5060\" is not udp:ADDR:PORT, tcp:ADDR:PORT or tls:ADDR:PORT",
         ),
         (
             "[sip]\nlisten = [\"udp:1.2.3.4:99999\"]",
-            "sip.listen[0]: \"udp:1.2.3.4:99999\" is not udp:ADDR:PORT or tcp:ADDR:PORT",
+            "sip.listen[0]: \"udp:1.2.3.4:99999\" is not udp:ADDR:PORT, tcp:ADDR:PORT or tls:ADDR:PORT",
         ),
         (
             "[sip]\nlisten = [\"udp:[::]:5060\", \"udp:[::]:5060\"]",
@@ -206,19 +206,19 @@ fn bad_values_name_their_key() {
         ),
         (
             "[[trunk]]\nname = \"p\"\nuri = \"foo\"",
-            "trunk[0].uri: \"foo\" is not a sip: URI",
+            "trunk[0].uri: \"foo\" is not a sip: or sips: URI",
         ),
         (
             "[[trunk]]\nname = \"p\"\nuri = \"sip:a\"\n[[trunk]]\nname = \"q\"\nuri = \"foo\"",
-            "trunk[1].uri: \"foo\" is not a sip: URI",
+            "trunk[1].uri: \"foo\" is not a sip: or sips: URI",
         ),
         (
             "[[trunk]]\nname = \"p\"\nuri = \"sip:a\"\n[[trunk]]\nname = \"p\"\nuri = \"sip:b\"",
             "trunk[1].name: \"p\" is already used by trunk[0]",
         ),
         (
-            "[[trunk]]\nname = \"p\"\nuri = \"sip:a;transport=tls\"",
-            "trunk[0].uri: \"sip:a;transport=tls\": transport=tls is not supported (udp or tcp)",
+            "[[trunk]]\nname = \"p\"\nuri = \"sip:a;transport=sctp\"",
+            "trunk[0].uri: \"sip:a;transport=sctp\": transport=sctp is not supported (udp, tcp or tls)",
         ),
         (
             "[[number]]\ndid = \"+1 555 CALL-NOW\"\njid = \"a@b\"",
@@ -347,7 +347,7 @@ fn environment_errors_name_the_variable() {
     );
     assert_eq!(
         error_of(MINIMAL, &[("STOX_SIP__LISTEN", "udp:0.0.0.0:5060,bogus")]),
-        "sip.listen[1]: \"bogus\" is not udp:ADDR:PORT or tcp:ADDR:PORT (set by STOX_SIP__LISTEN)"
+        "sip.listen[1]: \"bogus\" is not udp:ADDR:PORT, tcp:ADDR:PORT or tls:ADDR:PORT (set by STOX_SIP__LISTEN)"
     );
 }
 
@@ -449,7 +449,7 @@ fn cli_reports_each_class_of_error_on_one_line_with_status_2() {
                 "trunk.toml",
                 &format!("{MINIMAL}[[trunk]]\nname = \"p\"\nuri = \"foo\"\n"),
             ),
-            "error: trunk[0].uri: \"foo\" is not a sip: URI",
+            "error: trunk[0].uri: \"foo\" is not a sip: or sips: URI",
         ),
         (
             PathBuf::from("/nonexistent/stox.toml"),
@@ -548,5 +548,147 @@ fn trunk_allow_from_ranges_are_validated() {
             &[]
         ),
         "trunk[0].allow_from[1]: \"10.0.0.0/40\": prefix must be 0..=32"
+    );
+}
+
+// ---- TLS keys ----------------------------------------------------------------
+
+/// A self-signed certificate and its key, plus a second, unrelated key, as PEM
+/// files in a fresh directory: (cert, key, other key).
+fn tls_files(tag: &str) -> (String, String, String) {
+    let dir = std::env::temp_dir().join(format!("stox-config-tls-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["gw.test".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let other = rcgen::KeyPair::generate().unwrap();
+    let paths = ["cert.pem", "key.pem", "other.pem"].map(|f| dir.join(f));
+    std::fs::write(&paths[0], cert.pem()).unwrap();
+    std::fs::write(&paths[1], key.serialize_pem()).unwrap();
+    std::fs::write(&paths[2], other.serialize_pem()).unwrap();
+    let [c, k, o] = paths.map(|p| p.display().to_string());
+    (c, k, o)
+}
+
+#[test]
+fn tls_listener_and_sips_trunk_read_as_written() {
+    let (cert, key, _) = tls_files("ok");
+    let c = parse(&format!(
+        "{MINIMAL}[sip]\nlisten = [\"udp:0.0.0.0:5060\", \"tls:0.0.0.0:5061\"]\ntls_cert = {cert:?}\ntls_key = {key:?}\ntls_client_ca = {cert:?}\n\
+         [[trunk]]\nname = \"a\"\nuri = \"sips:pbx.example.org\"\ntls_ca = {cert:?}\ntls_client_cert = {cert:?}\ntls_client_key = {key:?}\n\
+         [[trunk]]\nname = \"b\"\nuri = \"sip:192.0.2.7;transport=tls\"\ntls_server_name = \"sbc.example.org\"\n\
+         [[trunk]]\nname = \"c\"\nuri = \"sips:[2001:db8::9]:5071\"\n"
+    ))
+    .unwrap();
+    assert_eq!(c.sip.listen[1].transport, ListenTransport::Tls);
+    assert_eq!(c.sip.tls_cert.as_deref(), Some(Path::new(&cert)));
+    assert!(c.warnings().iter().all(|w| !w.starts_with("sip.tls")));
+    let a = &c.trunks[0];
+    assert_eq!((a.port, a.transport), (5061, ListenTransport::Tls));
+    let tls = a.tls.as_ref().unwrap();
+    assert_eq!(tls.server_name, "pbx.example.org");
+    assert_eq!(tls.ca.as_deref(), Some(Path::new(&cert)));
+    assert_eq!(
+        tls.client_cert,
+        Some((PathBuf::from(&cert), PathBuf::from(&key)))
+    );
+    let b = c.trunks[1].tls.as_ref().unwrap();
+    assert_eq!((b.server_name.as_str(), &b.ca), ("sbc.example.org", &None));
+    // An IP-literal host is verified as an IP address, without brackets.
+    assert_eq!(c.trunks[2].tls.as_ref().unwrap().server_name, "2001:db8::9");
+    assert_eq!(c.trunks[2].port, 5071);
+}
+
+#[test]
+fn tls_mistakes_name_their_key() {
+    let (cert, key, other) = tls_files("bad");
+    let tls_listen = "[sip]\nlisten = [\"tls:0.0.0.0:5061\"]\n";
+    let cases: Vec<(String, String)> = vec![
+        (
+            tls_listen.to_string(),
+            "sip.tls_cert: is required with a tls: listener".into(),
+        ),
+        (
+            format!("{tls_listen}tls_cert = {cert:?}\n"),
+            "sip.tls_key: is required with sip.tls_cert".into(),
+        ),
+        (
+            format!("{tls_listen}tls_cert = \"/nonexistent/cert.pem\"\ntls_key = {key:?}\n"),
+            "sip.tls_cert: /nonexistent/cert.pem: ".into(),
+        ),
+        (
+            format!("{tls_listen}tls_cert = {key:?}\ntls_key = {key:?}\n"),
+            format!("sip.tls_cert: {key}: no PEM certificate (BEGIN CERTIFICATE) in it"),
+        ),
+        (
+            format!("{tls_listen}tls_cert = {cert:?}\ntls_key = {cert:?}\n"),
+            format!("sip.tls_key: {cert}: "),
+        ),
+        (
+            format!("{tls_listen}tls_cert = {cert:?}\ntls_key = {other:?}\n"),
+            format!("sip.tls_key: {other}: is not the key of the certificate in {cert}"),
+        ),
+        (
+            format!(
+                "{tls_listen}tls_cert = {cert:?}\ntls_key = {key:?}\ntls_client_ca = {key:?}\n"
+            ),
+            format!("sip.tls_client_ca: {key}: no PEM certificate"),
+        ),
+        (
+            format!("[[trunk]]\nname = \"p\"\nuri = \"sip:pbx\"\ntls_ca = {cert:?}\n"),
+            "trunk[0].tls_ca: is for a TLS trunk only (uri = \"sips:…\" or \";transport=tls\")"
+                .into(),
+        ),
+        (
+            format!("[[trunk]]\nname = \"p\"\nuri = \"sips:pbx\"\ntls_client_cert = {cert:?}\n"),
+            "trunk[0].tls_client_key: is required with tls_client_cert".into(),
+        ),
+        (
+            format!(
+                "[[trunk]]\nname = \"p\"\nuri = \"sips:pbx\"\ntls_client_cert = {cert:?}\ntls_client_key = {other:?}\n"
+            ),
+            format!(
+                "trunk[0].tls_client_key: {other}: is not the key of the certificate in {cert}"
+            ),
+        ),
+        (
+            "[[trunk]]\nname = \"p\"\nuri = \"sips:pbx\"\ntls_ca = \"/nonexistent/ca.pem\"\n"
+                .into(),
+            "trunk[0].tls_ca: /nonexistent/ca.pem: ".into(),
+        ),
+        (
+            "[[trunk]]\nname = \"p\"\nuri = \"sips:pbx\"\ntls_server_name = \"not a name\"\n"
+                .into(),
+            "trunk[0].tls_server_name: \"not a name\" is neither a DNS name nor an IP address"
+                .into(),
+        ),
+    ];
+    for (extra, expected) in cases {
+        let err = error_of(&format!("{MINIMAL}{extra}"), &[]);
+        assert!(
+            err.starts_with(&expected),
+            "{extra}\n got: {err}\nwant: {expected}"
+        );
+    }
+}
+
+#[test]
+fn tls_files_without_a_tls_listener_are_a_warning() {
+    let (cert, key, _) = tls_files("warn");
+    let c = parse(&format!(
+        "{MINIMAL}[sip]\ntls_cert = {cert:?}\ntls_key = {key:?}\ntls_client_ca = {cert:?}\n"
+    ))
+    .unwrap();
+    let w = c.warnings();
+    assert!(
+        w.iter().any(|w| w.starts_with("sip.tls_cert: set, but")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("sip.tls_client_ca: set, but")),
+        "{w:?}"
     );
 }

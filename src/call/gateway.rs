@@ -26,6 +26,9 @@ pub struct CoreConfig {
     pub trunk_peers: HashMap<String, Peer>,
     /// Our Via sent-by and Contact host:port.
     pub sent_by: String,
+    /// The same toward TLS peers, whose Contact must name our TLS listener's
+    /// port; `None` (no TLS listener) uses `sent_by`.
+    pub sent_by_tls: Option<String>,
     /// Resource of the gateway's user JIDs.
     pub resource: String,
     /// RFC 3261 timer values.
@@ -490,13 +493,31 @@ impl Gateway {
         s
     }
 
+    /// Our Via sent-by and Contact host:port toward `transport`.
+    pub(crate) fn sent_by(&self, transport: crate::sip::peer::Transport) -> &str {
+        match (transport, &self.cfg.sent_by_tls) {
+            (crate::sip::peer::Transport::Tls, Some(tls)) => tls,
+            _ => &self.cfg.sent_by,
+        }
+    }
+
+    /// Our Contact URI for `user` toward `transport`: `;transport=tls` toward a
+    /// TLS peer, so that its requests to us come back over TLS.
+    pub(crate) fn our_contact(&self, user: &str, transport: crate::sip::peer::Transport) -> String {
+        format!(
+            "sip:{user}@{};transport={}",
+            self.sent_by(transport),
+            transport.uri_param()
+        )
+    }
+
     /// Our top Via for a request toward `transport` (always asking for rport,
     /// RFC 3581, so responses find us behind NAT).
     pub(crate) fn our_via(&self, transport: crate::sip::peer::Transport, branch: &str) -> String {
         format!(
             "SIP/2.0/{} {};branch={branch};rport",
             transport.via_token(),
-            self.cfg.sent_by
+            self.sent_by(transport)
         )
     }
 

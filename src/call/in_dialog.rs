@@ -55,7 +55,10 @@ impl Gateway {
         fill: impl FnOnce(&mut Request),
     ) -> bool {
         let branch = self.branch();
-        let sent_by = self.cfg.sent_by.clone();
+        let Some(transport) = self.calls.get(call_id).map(|c| c.sip.peer.transport) else {
+            return false;
+        };
+        let sent_by = self.sent_by(transport).to_string();
         let ua = self.cfg.user_agent.clone();
         let Some(call) = self.calls.get_mut(call_id) else {
             return false;
@@ -226,11 +229,11 @@ impl Gateway {
 
     fn ack_reinvite(&mut self, call_id: &str, reinvite: &Request) {
         let branch = self.branch();
-        let sent_by = self.cfg.sent_by.clone();
-        let ua = self.cfg.user_agent.clone();
         let Some(dialog) = self.calls.get(call_id).and_then(|c| c.sip.dialog.as_ref()) else {
             return;
         };
+        let sent_by = self.sent_by(dialog.peer.transport).to_string();
+        let ua = self.cfg.user_agent.clone();
         let origin = Origin {
             sent_by: &sent_by,
             branch: &branch,

@@ -220,11 +220,10 @@ impl Gateway {
         let transport = self
             .calls
             .get(call_id)
-            .map(|c| c.sip.peer.transport.uri_param())
-            .unwrap_or("udp");
+            .map_or(crate::sip::peer::Transport::Udp, |c| c.sip.peer.transport);
         response.headers.push(
             "Contact",
-            format!("<sip:stox@{};transport={transport}>", self.cfg.sent_by),
+            format!("<{}>", self.our_contact("stox", transport)),
         );
     }
 
@@ -601,11 +600,7 @@ impl Gateway {
         };
         r.headers.push("Content-Type", "application/sdp");
         r.body = sdp.clone().into_bytes();
-        let contact = format!(
-            "sip:stox@{};transport={}",
-            self.cfg.sent_by,
-            self.calls[call_id].sip.peer.transport.uri_param()
-        );
+        let contact = self.our_contact("stox", self.calls[call_id].sip.peer.transport);
         let peer = self.calls[call_id].sip.peer;
         let dialog = Dialog::from_uas(&invite, &tag, &contact, peer);
         let call = self.calls.get_mut(call_id).expect("checked");

@@ -25,3 +25,4 @@ mod xmpp_in;
 pub use gateway::{CoreConfig, Gateway};
 pub use io::{CallEvent, Input, Output, PersistKind};
 pub use model::{Call, CallDirection, CallState, SipLeg, XmppLeg};
+pub(crate) use outbound::host_of;

@@ -29,10 +29,7 @@ impl Gateway {
             callee_resource,
         )
         .map_err(|e| e.sip_status())?;
-        let transport = match route.transport {
-            crate::config::ListenTransport::Udp => Transport::Udp,
-            crate::config::ListenTransport::Tcp => Transport::Tcp,
-        };
+        let transport = Transport::from(route.transport);
         let peer = route
             .trunk
             .as_ref()
@@ -215,12 +212,7 @@ impl Gateway {
             &sip_call_id,
             "1 INVITE",
         );
-        let contact = format!(
-            "sip:{}@{};transport={}",
-            "stox",
-            self.cfg.sent_by,
-            peer.transport.uri_param()
-        );
+        let contact = self.our_contact("stox", peer.transport);
         headers.push("Contact", format!("<{contact}>"));
         headers.push("Allow", ALLOW);
         self.offer_session_timer(&mut headers);
@@ -355,7 +347,7 @@ impl Gateway {
         // for the XMPP client's IQ result would only invite retransmissions.
         let ack_branch = self.branch();
         let origin = Origin {
-            sent_by: &self.cfg.sent_by.clone(),
+            sent_by: self.sent_by(dialog.peer.transport),
             branch: &ack_branch,
             user_agent: &self.cfg.user_agent.clone(),
         };
@@ -519,7 +511,7 @@ impl Gateway {
             .as_ref()
             .is_some_and(|d| d.remote_tag == fork.remote_tag);
         let ack_branch = self.branch();
-        let sent_by = self.cfg.sent_by.clone();
+        let sent_by = self.sent_by(fork.peer.transport).to_string();
         let ua = self.cfg.user_agent.clone();
         let origin = Origin {
             sent_by: &sent_by,

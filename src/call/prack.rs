@@ -48,7 +48,7 @@ impl Gateway {
         let invite_cseq = early.local_cseq;
         early.local_cseq = early.local_cseq.max(call.sip.early_cseq);
         let branch = self.branch();
-        let sent_by = self.cfg.sent_by.clone();
+        let sent_by = self.sent_by(peer.transport).to_string();
         let ua = self.cfg.user_agent.clone();
         let origin = Origin {
             sent_by: &sent_by,

@@ -102,12 +102,7 @@ impl Gateway {
         let branch = self.branch();
         let uri = format!("sip:{}", cfg.hostport());
         let aor = format!("sip:{}@{}", auth.username, cfg.host);
-        let contact = format!(
-            "<sip:{}@{};transport={}>",
-            auth.username,
-            self.cfg.sent_by,
-            peer.transport.uri_param()
-        );
+        let contact = format!("<{}>", self.our_contact(&auth.username, peer.transport));
         let mut authorization = None;
         if let Some((response, status)) = challenge {
             let header = if status == 401 {

@@ -1,16 +1,18 @@
-//! `udp:ADDR:PORT` / `tcp:ADDR:PORT`: a SIP socket to bind.
+//! `udp:ADDR:PORT` / `tcp:ADDR:PORT` / `tls:ADDR:PORT`: a SIP socket to bind.
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-/// A SIP transport the gateway speaks (TLS comes with issue 4).
+/// A SIP transport the gateway speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListenTransport {
     /// SIP over UDP (RFC 3261 §18), the default.
     Udp,
     /// SIP over TCP.
     Tcp,
+    /// SIP over TLS (`sips:`); a listener needs `sip.tls_cert` and `sip.tls_key`.
+    Tls,
 }
 
 impl ListenTransport {
@@ -19,14 +21,16 @@ impl ListenTransport {
         match self {
             ListenTransport::Udp => "udp",
             ListenTransport::Tcp => "tcp",
+            ListenTransport::Tls => "tls",
         }
     }
 
-    /// Reads `udp` or `tcp`, in any case (URI parameters are case-insensitive).
+    /// Reads `udp`, `tcp` or `tls`, in any case (URI parameters are case-insensitive).
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().as_str() {
             "udp" => Some(ListenTransport::Udp),
             "tcp" => Some(ListenTransport::Tcp),
+            "tls" => Some(ListenTransport::Tls),
             _ => None,
         }
     }
@@ -41,7 +45,7 @@ impl fmt::Display for ListenTransport {
 /// One socket the SIP side listens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Listen {
-    /// UDP or TCP.
+    /// UDP, TCP or TLS.
     pub transport: ListenTransport,
     /// Address and port to bind (IPv6 written `[::1]:5060` in the text form).
     pub addr: SocketAddr,
@@ -50,10 +54,10 @@ pub struct Listen {
 impl FromStr for Listen {
     type Err = String;
 
-    /// Parses `udp:0.0.0.0:5060` or `tcp:[::]:5060`; the message on failure is
+    /// Parses `udp:0.0.0.0:5060`, `tcp:[::]:5060` or `tls:0.0.0.0:5061`; the message on failure is
     /// the problem part of a configuration error.
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("{s:?} is not udp:ADDR:PORT or tcp:ADDR:PORT");
+        let bad = || format!("{s:?} is not udp:ADDR:PORT, tcp:ADDR:PORT or tls:ADDR:PORT");
         let (transport, addr) = s.split_once(':').ok_or_else(bad)?;
         let transport = ListenTransport::parse(transport).ok_or_else(bad)?;
         let addr: SocketAddr = addr.parse().map_err(|_| bad())?;
@@ -78,7 +82,7 @@ mod tests {
 
     #[test]
     fn parses_and_prints_both_families() {
-        for s in ["udp:0.0.0.0:5060", "tcp:[::1]:5070"] {
+        for s in ["udp:0.0.0.0:5060", "tcp:[::1]:5070", "tls:0.0.0.0:5061"] {
             let l: Listen = s.parse().unwrap();
             assert_eq!(l.to_string(), s);
         }
@@ -91,7 +95,7 @@ mod tests {
         for s in [
             "",
             "udp",
-            "tls:0.0.0.0:5061",
+            "sctp:0.0.0.0:5060",
             "udp:0.0.0.0",
             "udp:::1:5060",
             "udp:host:5060",

@@ -48,6 +48,9 @@ pub(crate) struct RawSip {
     pub untrusted_burst: Option<u32>,
     pub trunk_ping_secs: Option<u64>,
     pub session_expires_secs: Option<u32>,
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
+    pub tls_client_ca: Option<String>,
 }
 
 /// `[database]`
@@ -69,6 +72,10 @@ pub(crate) struct RawTrunk {
     pub register: Option<bool>,
     pub register_expires: Option<u32>,
     pub allow_from: Option<Vec<String>>,
+    pub tls_ca: Option<String>,
+    pub tls_client_cert: Option<String>,
+    pub tls_client_key: Option<String>,
+    pub tls_server_name: Option<String>,
 }
 
 /// One `[[number]]`.

@@ -1,10 +1,13 @@
-//! A trunk's `sip:host[:port][;transport=udp|tcp]` URI, read once at start.
+//! A trunk's `sip:host[:port][;transport=udp|tcp|tls]` or `sips:host[:port]`
+//! URI, read once at start.
 
 use super::ListenTransport;
 use crate::address::split_hostport;
 
 /// The SIP default port (RFC 3261 §19.1.2) for UDP and TCP.
 pub(crate) const SIP_PORT: u16 = 5060;
+/// The default port for TLS (`sips:`, `;transport=tls`).
+pub(crate) const SIPS_PORT: u16 = 5061;
 
 /// Where a trunk URI sends requests.
 #[derive(Debug, PartialEq, Eq)]
@@ -14,19 +17,16 @@ pub(crate) struct TrunkTarget {
     pub transport: ListenTransport,
 }
 
-/// Reads a trunk URI. Strict on purpose: a user part, an unknown parameter or
-/// `sips:` would otherwise be ignored and the trunk quietly reached some other
-/// way than the operator wrote.
+/// Reads a trunk URI. Strict on purpose: a user part or an unknown parameter
+/// would otherwise be ignored and the trunk quietly reached some other way than
+/// the operator wrote. `sips:` means TLS, and a `;transport=` that says
+/// otherwise is refused rather than silently downgrading.
 pub(crate) fn parse_trunk_uri(uri: &str) -> Result<TrunkTarget, String> {
     let scheme_len = uri.find(':').unwrap_or(0);
     let scheme = uri[..scheme_len].to_ascii_lowercase();
-    if scheme == "sips" {
-        return Err(format!(
-            "{uri:?}: sips: (TLS) is not supported yet; use sip:"
-        ));
-    }
-    if scheme != "sip" {
-        return Err(format!("{uri:?} is not a sip: URI"));
+    let sips = scheme == "sips";
+    if scheme != "sip" && !sips {
+        return Err(format!("{uri:?} is not a sip: or sips: URI"));
     }
     let rest = &uri[scheme_len + 1..];
     let mut parts = rest.split(';');
@@ -38,20 +38,34 @@ pub(crate) fn parse_trunk_uri(uri: &str) -> Result<TrunkTarget, String> {
     }
     let (host, port) = split_hostport(hostport)
         .map_err(|_| format!("{uri:?}: {hostport:?} is not a valid host[:port]"))?;
-    let mut transport = ListenTransport::Udp;
+    let mut transport = if sips {
+        ListenTransport::Tls
+    } else {
+        ListenTransport::Udp
+    };
     for param in parts {
         let (name, value) = param.split_once('=').unwrap_or((param, ""));
         if !name.eq_ignore_ascii_case("transport") {
             return Err(format!(
-                "{uri:?}: unknown parameter ;{param} (only ;transport=udp|tcp)"
+                "{uri:?}: unknown parameter ;{param} (only ;transport=udp|tcp|tls)"
             ));
         }
-        transport = ListenTransport::parse(value)
-            .ok_or_else(|| format!("{uri:?}: transport={value} is not supported (udp or tcp)"))?;
+        transport = ListenTransport::parse(value).ok_or_else(|| {
+            format!("{uri:?}: transport={value} is not supported (udp, tcp or tls)")
+        })?;
+        if sips && transport != ListenTransport::Tls {
+            return Err(format!(
+                "{uri:?}: a sips: URI is reached over TLS only, not transport={value}"
+            ));
+        }
     }
+    let default_port = match transport {
+        ListenTransport::Tls => SIPS_PORT,
+        ListenTransport::Udp | ListenTransport::Tcp => SIP_PORT,
+    };
     Ok(TrunkTarget {
         host,
-        port: port.unwrap_or(SIP_PORT),
+        port: port.unwrap_or(default_port),
         transport,
     })
 }
@@ -85,16 +99,32 @@ mod tests {
     }
 
     #[test]
+    fn sips_and_transport_tls_mean_tls_on_5061() {
+        assert_eq!(
+            parse_trunk_uri("sips:pbx.example.org"),
+            Ok(target("pbx.example.org", 5061, ListenTransport::Tls))
+        );
+        assert_eq!(
+            parse_trunk_uri("SIPS:127.0.0.1:25061;transport=tls"),
+            Ok(target("127.0.0.1", 25061, ListenTransport::Tls))
+        );
+        assert_eq!(
+            parse_trunk_uri("sip:pbx.example.org;transport=TLS"),
+            Ok(target("pbx.example.org", 5061, ListenTransport::Tls))
+        );
+    }
+
+    #[test]
     fn rejects_what_it_would_have_to_ignore() {
         for (uri, needle) in [
-            ("foo", "is not a sip: URI"),
-            ("http://x", "is not a sip: URI"),
-            ("sips:pbx", "sips:"),
+            ("foo", "is not a sip: or sips: URI"),
+            ("http://x", "is not a sip: or sips: URI"),
+            ("sips:pbx;transport=tcp", "TLS only"),
             ("sip:bob@pbx", "not a user"),
             ("sip:", "not a valid host"),
             ("sip:pbx:99999", "not a valid host"),
             ("sip:pbx;lr", "unknown parameter ;lr"),
-            ("sip:pbx;transport=tls", "transport=tls"),
+            ("sip:pbx;transport=sctp", "transport=sctp"),
         ] {
             let err = parse_trunk_uri(uri).unwrap_err();
             assert!(err.contains(needle), "{uri}: {err}");

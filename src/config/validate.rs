@@ -18,12 +18,12 @@ const DEFAULT_RING_TIMEOUT_SECS: u64 = 60;
 const DEFAULT_TRICKLE_DEADLINE_MS: u64 = 2000;
 
 /// Builds errors that mention the environment variable a value came from.
-struct Check<'a> {
+pub(super) struct Check<'a> {
     provenance: &'a Provenance,
 }
 
 impl Check<'_> {
-    fn err(&self, key: &str, problem: impl Into<String>) -> ConfigError {
+    pub(super) fn err(&self, key: &str, problem: impl Into<String>) -> ConfigError {
         let mut problem = problem.into();
         let base = key.split('[').next().unwrap_or(key);
         if let Some(var) = self.provenance.get(base) {
@@ -154,6 +154,8 @@ fn sip(c: &Check, raw: super::raw::RawSip) -> Result<SipConfig, ConfigError> {
     if untrusted_burst == 0 {
         return Err(c.err("sip.untrusted_burst", "must be at least 1"));
     }
+    let tls =
+        super::validate_tls::listener(c, &listen, raw.tls_cert, raw.tls_key, raw.tls_client_ca)?;
     let trunk_ping_secs = raw.trunk_ping_secs.unwrap_or(30);
     if trunk_ping_secs > 86_400 {
         return Err(c.err(
@@ -179,6 +181,9 @@ fn sip(c: &Check, raw: super::raw::RawSip) -> Result<SipConfig, ConfigError> {
         untrusted_burst,
         trunk_ping_secs,
         session_expires_secs,
+        tls_cert: tls.cert,
+        tls_key: tls.key,
+        tls_client_ca: tls.client_ca,
     })
 }
 
@@ -268,6 +273,17 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
                 format!("{register_expires} is outside 60..=86400 seconds"),
             ));
         }
+        let tls = super::validate_tls::trunk(
+            c,
+            i,
+            &target,
+            super::validate_tls::RawTrunkTls {
+                ca: t.tls_ca,
+                client_cert: t.tls_client_cert,
+                client_key: t.tls_client_key,
+                server_name: t.tls_server_name,
+            },
+        )?;
         let mut allow_from = Vec::new();
         for (j, text) in t.allow_from.unwrap_or_default().iter().enumerate() {
             let range: super::IpRange = text
@@ -281,6 +297,7 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
             host: target.host,
             port: target.port,
             transport: target.transport,
+            tls,
             auth,
             register,
             register_expires,

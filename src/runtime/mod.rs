@@ -5,6 +5,7 @@
 //! channels. The loop feeds each input with `Instant::now()`, sleeps until the
 //! core's next deadline, and carries out every output.
 
+pub mod sip_tls;
 pub mod sip_transport;
 
 use crate::call::{CoreConfig, Gateway, Input, Output, PersistKind};
@@ -12,6 +13,7 @@ use crate::config::{Config, ListenTransport};
 use crate::sip::peer::{Peer, Transport};
 use crate::sip::timers::SipTimers;
 use crate::telemetry::Metrics;
+use crate::tls::TlsError;
 use crate::xmpp::link::{LinkConfig, LinkEvent, run_link};
 use crate::xmpp::service::{self, ServiceInfo};
 use std::collections::HashMap;
@@ -25,12 +27,15 @@ use tokio::sync::mpsc;
 pub enum RunError {
     /// A listener could not be bound.
     Bind(std::io::Error),
+    /// A TLS certificate, key or CA file could not be used.
+    Tls(TlsError),
 }
 
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunError::Bind(e) => write!(f, "cannot bind a listener: {e}"),
+            RunError::Tls(e) => write!(f, "TLS: {e}"),
         }
     }
 }
@@ -50,12 +55,14 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     }
     let trunk_peers = resolve_trunks(&config).await;
     let (in_tx, mut in_rx) = mpsc::channel::<Input>(16_384);
-    let sip = sip_transport::start(&config.sip.listen, in_tx.clone())
+    let tls = sip_tls::SipTls::from_config(&config, &trunk_peers).map_err(RunError::Tls)?;
+    let sip = sip_transport::start(&config.sip.listen, tls, in_tx.clone())
         .await
         .map_err(RunError::Bind)?;
     let core_cfg = CoreConfig {
         trunk_peers,
         sent_by: sent_by(&config),
+        sent_by_tls: sent_by_tls(&config),
         resource: RESOURCE.to_string(),
         timers: SipTimers::with_t1(Duration::from_millis(config.sip.timer_t1_ms)),
         user_agent: config.sip.user_agent.clone(),
@@ -168,10 +175,7 @@ fn send_stanza(out_tx: &mpsc::Sender<minidom::Element>, el: minidom::Element) {
 async fn resolve_trunks(config: &Config) -> HashMap<String, Peer> {
     let mut peers = HashMap::new();
     for trunk in &config.trunks {
-        let transport = match trunk.transport {
-            ListenTransport::Udp => Transport::Udp,
-            ListenTransport::Tcp => Transport::Tcp,
-        };
+        let transport = Transport::from(trunk.transport);
         let host = trunk.host.trim_matches(['[', ']']);
         match tokio::net::lookup_host((host, trunk.port)).await {
             Ok(mut addrs) => match addrs.next() {
@@ -190,6 +194,22 @@ async fn resolve_trunks(config: &Config) -> HashMap<String, Peer> {
         }
     }
     peers
+}
+
+/// Our sent-by toward TLS peers: the public host with the first `tls:`
+/// listener's port, so that a TLS peer's requests to our Contact reach the TLS
+/// listener. `None` without a TLS listener (outgoing TLS only: the peer
+/// answers over our connection, and the plain sent-by is used).
+fn sent_by_tls(config: &Config) -> Option<String> {
+    let port = config
+        .sip
+        .listen
+        .iter()
+        .find(|l| l.transport == ListenTransport::Tls)?
+        .addr
+        .port();
+    let host = crate::call::host_of(&sent_by(config));
+    Some(format!("{host}:{port}"))
 }
 
 /// Our Via sent-by / Contact host:port: the configured public address (with

@@ -187,17 +187,25 @@ impl Dialog {
 }
 
 /// The socket address of a URI whose host is an IP literal.
+///
+/// A `sips:` URI is always reached over TLS (RFC 3261 §26.2.2), whatever its
+/// `;transport=` says (the old `sips:…;transport=tcp` meant TLS over TCP too);
+/// otherwise `;transport=` decides, then `default_transport`. The port
+/// defaults to 5061 for TLS and 5060 for the others.
 pub fn uri_peer(uri: &str, default_transport: Transport) -> Option<Peer> {
     let uri = SipUri::parse(uri).ok()?;
     let host = uri.host.trim_start_matches('[').trim_end_matches(']');
     let ip: IpAddr = host.parse().ok()?;
-    let transport = uri
-        .transport()
-        .and_then(Transport::parse)
-        .unwrap_or(default_transport);
+    let transport = if uri.scheme == super::uri::Scheme::Sips {
+        Transport::Tls
+    } else {
+        uri.transport()
+            .and_then(Transport::parse)
+            .unwrap_or(default_transport)
+    };
     Some(Peer {
         transport,
-        addr: SocketAddr::new(ip, uri.port.unwrap_or(5060)),
+        addr: SocketAddr::new(ip, uri.port.unwrap_or(transport.default_port())),
     })
 }
 
@@ -224,4 +232,43 @@ pub fn top_via_sent_by(headers: &Headers) -> Option<String> {
         Some(p) => format!("{}:{p}", via.host),
         None => via.host,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(t: Transport, addr: &str) -> Option<Peer> {
+        Some(Peer {
+            transport: t,
+            addr: addr.parse().unwrap(),
+        })
+    }
+
+    #[test]
+    fn uri_peer_picks_tls_for_sips_and_transport_tls() {
+        assert_eq!(
+            uri_peer("sips:bob@192.0.2.1", Transport::Udp),
+            peer(Transport::Tls, "192.0.2.1:5061")
+        );
+        // The legacy sips:…;transport=tcp still means TLS.
+        assert_eq!(
+            uri_peer("sips:192.0.2.1:5071;transport=tcp", Transport::Udp),
+            peer(Transport::Tls, "192.0.2.1:5071")
+        );
+        assert_eq!(
+            uri_peer("sip:[2001:db8::1];transport=TLS;lr", Transport::Udp),
+            peer(Transport::Tls, "[2001:db8::1]:5061")
+        );
+        // No parameter: the dialog's own transport, with its default port.
+        assert_eq!(
+            uri_peer("sip:192.0.2.1", Transport::Tls),
+            peer(Transport::Tls, "192.0.2.1:5061")
+        );
+        assert_eq!(
+            uri_peer("sip:192.0.2.1;transport=udp", Transport::Tls),
+            peer(Transport::Udp, "192.0.2.1:5060")
+        );
+        assert_eq!(uri_peer("sips:pbx.example.org", Transport::Tls), None);
+    }
 }

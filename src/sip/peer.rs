@@ -2,7 +2,7 @@
 //!
 //! Responses go back to the packet's source address and port, whatever the Via
 //! says (RFC 3581 symmetric response routing, which is what works behind NAT),
-//! and over the same TCP connection when the request came over TCP.
+//! and over the same TCP or TLS connection when the request came over one.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -15,6 +15,10 @@ pub enum Transport {
     Udp,
     /// TCP: reliable, so no retransmissions (RFC 3261 §17.1.1.2).
     Tcp,
+    /// TLS over TCP (RFC 3261 §26.2, `sips:`): reliable like TCP. Which
+    /// certificate and name a connection verifies is the socket adapter's
+    /// business, so `Peer` stays a small `Copy` value.
+    Tls,
 }
 
 impl Transport {
@@ -23,6 +27,7 @@ impl Transport {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
         }
     }
 
@@ -31,12 +36,21 @@ impl Transport {
         match self {
             Transport::Udp => "udp",
             Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+        }
+    }
+
+    /// The port a URI without one means (RFC 3261 §19.1.2): 5061 for TLS.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Transport::Udp | Transport::Tcp => 5060,
+            Transport::Tls => 5061,
         }
     }
 
     /// Whether the transport is reliable (no retransmissions, zero wait timers).
     pub fn is_reliable(self) -> bool {
-        matches!(self, Transport::Tcp)
+        matches!(self, Transport::Tcp | Transport::Tls)
     }
 
     /// Parses a Via or URI transport token, case-insensitively.
@@ -45,8 +59,20 @@ impl Transport {
             Some(Transport::Udp)
         } else if token.eq_ignore_ascii_case("tcp") {
             Some(Transport::Tcp)
+        } else if token.eq_ignore_ascii_case("tls") {
+            Some(Transport::Tls)
         } else {
             None
+        }
+    }
+}
+
+impl From<crate::config::ListenTransport> for Transport {
+    fn from(t: crate::config::ListenTransport) -> Self {
+        match t {
+            crate::config::ListenTransport::Udp => Transport::Udp,
+            crate::config::ListenTransport::Tcp => Transport::Tcp,
+            crate::config::ListenTransport::Tls => Transport::Tls,
         }
     }
 }

@@ -74,6 +74,7 @@ impl Harness {
             config,
             trunk_peers,
             sent_by: "127.0.0.1:5060".into(),
+            sent_by_tls: None,
             resource: "stox".into(),
             timers: SipTimers::default(),
             user_agent: "stox-test".into(),
