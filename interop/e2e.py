@@ -348,6 +348,26 @@ def scenarios() -> list[Scenario]:
                                            "--expect-terminate", "success"])],
             [Sipp("kamailio/sipp/uac_pstn_inbound.xml", "uac", "+15550001000",
                   port=PSTN_PORT, target=f"127.0.0.1:{KAMAILIO_PORT}")], variant="kamailio"),
+        Scenario(
+            "kam-out-prack-timer",
+            "through Kamailio, the PSTN answers stox's INVITE (which offers 100rel and a session "
+            "timer) with a reliable 180 that stox PRACKs, then 200 with Session-Expires: "
+            "90;refresher=uas; the PSTN refreshes with UPDATE and with re-INVITE and gets 200 with "
+            "Session-Expires both times (the re-INVITE with SDP, ACKed); alice hangs up -> BYE",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--hangup-after", "4",
+                                   "--expect-ringing", "--expect-answered"])],
+            [Sipp("kamailio/sipp/uas_pstn_prack_timer.xml", "uas", port=PSTN_PORT)],
+            variant="kamailio"),
+        Scenario(
+            "kam-in-prack-timer",
+            "the PSTN calls +15550001000 through Kamailio requiring 100rel and asking for a "
+            "90 s session timer: bob's ringing becomes a reliable 180 the PSTN PRACKs; the 200 "
+            "grants Session-Expires: 90;refresher=uac with Require: timer; the PSTN's UPDATE "
+            "refresh gets 200 with Session-Expires; its BYE ends bob's session",
+            [Peer("bob/phone", bob_phone, ["answer", "--mode", "accept", "--delay", "0.5",
+                                           "--expect-terminate", "success"])],
+            [Sipp("kamailio/sipp/uac_pstn_prack_timer.xml", "uac", "+15550001000",
+                  port=PSTN_PORT, target=f"127.0.0.1:{KAMAILIO_PORT}")], variant="kamailio"),
     ]
 
 
