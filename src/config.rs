@@ -92,6 +92,9 @@ pub struct SipConfig {
     /// Seconds between OPTIONS pings to each trunk (keep-alive and
     /// reachability); 0 turns them off. Default 30.
     pub trunk_ping_secs: u64,
+    /// DNS servers for locating trunks (RFC 3263); empty = the system's
+    /// resolver configuration (`/etc/resolv.conf`).
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 /// `[database]`.
@@ -112,8 +115,12 @@ pub struct TrunkConfig {
     pub host: String,
     /// Port from the URI, 5060 when absent.
     pub port: u16,
+    /// Whether the URI wrote the port (RFC 3263: then A/AAAA only).
+    pub port_explicit: bool,
     /// `;transport=`, UDP when absent.
     pub transport: ListenTransport,
+    /// Whether the URI wrote `;transport=` (RFC 3263: then SRV for it only).
+    pub transport_explicit: bool,
     /// Digest credentials for answering the trunk's 401/407 challenges.
     pub auth: Option<TrunkAuth>,
     /// Register with the trunk (REGISTER to its URI), refreshing before expiry.
@@ -147,9 +154,24 @@ impl std::fmt::Debug for TrunkAuth {
 }
 
 impl TrunkConfig {
-    /// `host:port`, for Request-URIs.
+    /// `host[:port]` as written, for Request-URIs: without a written port
+    /// the DNS (SRV) decides it, and the URI must not pin 5060.
     pub fn hostport(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+        if self.port_explicit {
+            format!("{}:{}", self.host, self.port)
+        } else {
+            self.host.clone()
+        }
+    }
+
+    /// What RFC 3263 location starts from.
+    pub fn target_spec(&self) -> crate::sip::locate::TargetSpec {
+        crate::sip::locate::TargetSpec {
+            host: self.host.trim_matches(['[', ']']).to_string(),
+            port: self.port_explicit.then_some(self.port),
+            transport: self.transport_explicit.then(|| self.transport.into()),
+            sips: false,
+        }
     }
 }
 

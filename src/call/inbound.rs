@@ -321,6 +321,7 @@ impl Gateway {
                 invite_branch: None,
                 server_key: Some(key.clone()),
                 peer: from,
+                fallbacks: Vec::new(),
                 provisional: false,
                 local_sdp: None,
                 auth_attempts: 0,

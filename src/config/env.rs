@@ -40,6 +40,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("sip", "untrusted_rate", Kind::Int),
     ("sip", "untrusted_burst", Kind::Int),
     ("sip", "trunk_ping_secs", Kind::Int),
+    ("sip", "dns_servers", Kind::List),
     ("database", "url", Kind::Str),
     ("policy", "allow_outbound", Kind::List),
     ("policy", "allow_sip_uris", Kind::Bool),

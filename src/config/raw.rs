@@ -47,6 +47,7 @@ pub(crate) struct RawSip {
     pub untrusted_rate: Option<u32>,
     pub untrusted_burst: Option<u32>,
     pub trunk_ping_secs: Option<u64>,
+    pub dns_servers: Option<Vec<String>>,
 }
 
 /// `[database]`

@@ -6,12 +6,13 @@ use crate::address::split_hostport;
 /// The SIP default port (RFC 3261 §19.1.2) for UDP and TCP.
 pub(crate) const SIP_PORT: u16 = 5060;
 
-/// Where a trunk URI sends requests.
+/// Where a trunk URI sends requests. Port and transport are `None` when not
+/// written: RFC 3263 then asks the DNS (NAPTR, SRV) for them.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct TrunkTarget {
     pub host: String,
-    pub port: u16,
-    pub transport: ListenTransport,
+    pub port: Option<u16>,
+    pub transport: Option<ListenTransport>,
 }
 
 /// Reads a trunk URI. Strict on purpose: a user part, an unknown parameter or
@@ -38,7 +39,7 @@ pub(crate) fn parse_trunk_uri(uri: &str) -> Result<TrunkTarget, String> {
     }
     let (host, port) = split_hostport(hostport)
         .map_err(|_| format!("{uri:?}: {hostport:?} is not a valid host[:port]"))?;
-    let mut transport = ListenTransport::Udp;
+    let mut transport = None;
     for param in parts {
         let (name, value) = param.split_once('=').unwrap_or((param, ""));
         if !name.eq_ignore_ascii_case("transport") {
@@ -46,12 +47,14 @@ pub(crate) fn parse_trunk_uri(uri: &str) -> Result<TrunkTarget, String> {
                 "{uri:?}: unknown parameter ;{param} (only ;transport=udp|tcp)"
             ));
         }
-        transport = ListenTransport::parse(value)
-            .ok_or_else(|| format!("{uri:?}: transport={value} is not supported (udp or tcp)"))?;
+        transport =
+            Some(ListenTransport::parse(value).ok_or_else(|| {
+                format!("{uri:?}: transport={value} is not supported (udp or tcp)")
+            })?);
     }
     Ok(TrunkTarget {
         host,
-        port: port.unwrap_or(SIP_PORT),
+        port,
         transport,
     })
 }
@@ -60,7 +63,7 @@ pub(crate) fn parse_trunk_uri(uri: &str) -> Result<TrunkTarget, String> {
 mod tests {
     use super::*;
 
-    fn target(host: &str, port: u16, transport: ListenTransport) -> TrunkTarget {
+    fn target(host: &str, port: Option<u16>, transport: Option<ListenTransport>) -> TrunkTarget {
         TrunkTarget {
             host: host.into(),
             port,
@@ -72,15 +75,20 @@ mod tests {
     fn reads_host_port_and_transport() {
         assert_eq!(
             parse_trunk_uri("sip:127.0.0.1:5080"),
-            Ok(target("127.0.0.1", 5080, ListenTransport::Udp))
+            Ok(target("127.0.0.1", Some(5080), None))
         );
         assert_eq!(
             parse_trunk_uri("SIP:pbx.example.org;transport=TCP"),
-            Ok(target("pbx.example.org", 5060, ListenTransport::Tcp))
+            Ok(target("pbx.example.org", None, Some(ListenTransport::Tcp)))
         );
         assert_eq!(
             parse_trunk_uri("sip:[2001:db8::5]:5062"),
-            Ok(target("[2001:db8::5]", 5062, ListenTransport::Udp))
+            Ok(target("[2001:db8::5]", Some(5062), None))
+        );
+        // Nothing written: RFC 3263 leaves both to the DNS.
+        assert_eq!(
+            parse_trunk_uri("sip:pbx.test"),
+            Ok(target("pbx.test", None, None))
         );
     }
 

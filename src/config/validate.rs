@@ -8,6 +8,7 @@ use super::trunk::parse_trunk_uri;
 use super::*;
 use crate::address::{normalize_number, split_hostport};
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 /// The component port of Prosody and ejabberd when run next to the gateway.
 const DEFAULT_XMPP_SERVER: &str = "127.0.0.1:5347";
@@ -154,6 +155,16 @@ fn sip(c: &Check, raw: super::raw::RawSip) -> Result<SipConfig, ConfigError> {
     if untrusted_burst == 0 {
         return Err(c.err("sip.untrusted_burst", "must be at least 1"));
     }
+    let mut dns_servers = Vec::new();
+    for (i, text) in raw.dns_servers.unwrap_or_default().iter().enumerate() {
+        let server = parse_dns_server(text).ok_or_else(|| {
+            c.err(
+                &format!("sip.dns_servers[{i}]"),
+                format!("{text:?} is not ip[:port] (e.g. 127.0.0.1:5353 or [::1]:53)"),
+            )
+        })?;
+        dns_servers.push(server);
+    }
     let trunk_ping_secs = raw.trunk_ping_secs.unwrap_or(30);
     if trunk_ping_secs > 86_400 {
         return Err(c.err(
@@ -169,7 +180,18 @@ fn sip(c: &Check, raw: super::raw::RawSip) -> Result<SipConfig, ConfigError> {
         untrusted_rate,
         untrusted_burst,
         trunk_ping_secs,
+        dns_servers,
     })
+}
+
+/// `ip:port`, `[v6]:port`, or an address alone (port 53).
+fn parse_dns_server(text: &str) -> Option<SocketAddr> {
+    let text = text.trim();
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Some(addr);
+    }
+    let ip: IpAddr = text.trim_matches(['[', ']']).parse().ok()?;
+    Some(SocketAddr::new(ip, 53))
 }
 
 /// The first listen address that names an interface, else loopback with the
@@ -269,8 +291,10 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
             name,
             uri,
             host: target.host,
-            port: target.port,
-            transport: target.transport,
+            port: target.port.unwrap_or(super::trunk::SIP_PORT),
+            port_explicit: target.port.is_some(),
+            transport: target.transport.unwrap_or(ListenTransport::Udp),
+            transport_explicit: target.transport.is_some(),
             auth,
             register,
             register_expires,

@@ -51,6 +51,15 @@ impl Transport {
     }
 }
 
+impl From<crate::config::ListenTransport> for Transport {
+    fn from(t: crate::config::ListenTransport) -> Self {
+        match t {
+            crate::config::ListenTransport::Udp => Transport::Udp,
+            crate::config::ListenTransport::Tcp => Transport::Tcp,
+        }
+    }
+}
+
 /// A remote SIP endpoint as the socket layer sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Peer {
