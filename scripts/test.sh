@@ -7,8 +7,8 @@
 #   FUZZ_SECONDS=60 ./scripts/test.sh    # longer fuzz smoke (default 20 s per target)
 #
 # Needs the shared interop corpus next to the checkout (../shared/corpus, or
-# STOX_CORPUS). Installs Prosody, sipp (Debian sip-tester) and slixmpp on first
-# use (interop/setup.sh) and cargo-fuzz (scripts/fuzz-smoke.sh); uses
+# STOX_CORPUS). Installs Prosody, sipp (Debian sip-tester), Kamailio and slixmpp
+# on first use (interop/setup.sh), dnsmasq (interop/dns.sh) and cargo-fuzz (scripts/fuzz-smoke.sh); uses
 # cargo-nextest when installed, plain `cargo test` otherwise. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,6 +69,7 @@ if [[ -f tests/corpus.rs ]]; then
     step "corpus report" cargo test --test corpus -- --nocapture
 fi
 step "benches compile" cargo bench --no-run
+step "dns (dnsmasq: NAPTR/SRV, fail-over)" interop/dns.sh
 step "interop (Prosody + sipp + slixmpp)" scripts/interop.sh
 step "fuzz smoke" scripts/fuzz-smoke.sh
 

@@ -104,6 +104,9 @@ pub struct SipConfig {
     /// PEM CA bundle: when set, TLS listeners require client certificates
     /// that chain to it (mutual TLS).
     pub tls_client_ca: Option<PathBuf>,
+    /// DNS servers for locating trunks (RFC 3263); empty = the system's
+    /// resolver configuration (`/etc/resolv.conf`).
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 /// `[database]`.
@@ -122,12 +125,19 @@ pub struct TrunkConfig {
     pub uri: String,
     /// Host from the URI, as written in a URI (IPv6 in brackets).
     pub host: String,
-    /// Port from the URI, 5060 when absent (5061 for TLS).
+    /// Port from the URI, 5060 when absent (5061 for TLS); DNS (RFC 3263)
+    /// may choose others when it was not written.
     pub port: u16,
     /// `;transport=`, UDP when absent; TLS for `sips:`.
     pub transport: ListenTransport,
     /// How to verify the trunk and present ourselves, for a TLS trunk only.
     pub tls: Option<TrunkTls>,
+    /// Whether the URI wrote the port (RFC 3263: then A/AAAA only).
+    pub port_explicit: bool,
+    /// Whether the URI wrote `;transport=` (RFC 3263: then SRV for it only).
+    pub transport_explicit: bool,
+    /// `sips:` (TLS only; RFC 3263 looks for SIPS+D2T / `_sips._tcp`).
+    pub sips: bool,
     /// Digest credentials for answering the trunk's 401/407 challenges.
     pub auth: Option<TrunkAuth>,
     /// Register with the trunk (REGISTER to its URI), refreshing before expiry.
@@ -176,9 +186,24 @@ impl std::fmt::Debug for TrunkAuth {
 }
 
 impl TrunkConfig {
-    /// `host:port`, for Request-URIs.
+    /// `host[:port]` as written, for Request-URIs: without a written port
+    /// the DNS (SRV) decides it, and the URI must not pin 5060.
     pub fn hostport(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+        if self.port_explicit {
+            format!("{}:{}", self.host, self.port)
+        } else {
+            self.host.clone()
+        }
+    }
+
+    /// What RFC 3263 location starts from.
+    pub fn target_spec(&self) -> crate::sip::locate::TargetSpec {
+        crate::sip::locate::TargetSpec {
+            host: self.host.trim_matches(['[', ']']).to_string(),
+            port: self.port_explicit.then_some(self.port),
+            transport: self.transport_explicit.then(|| self.transport.into()),
+            sips: self.sips,
+        }
     }
 }
 

@@ -222,7 +222,9 @@ mod tests {
         );
         let c = config("[policy]\nallow_outbound = [\"example.net\"]\ndefault_trunk = \"carrier\"");
         let route = route_outbound(&c, "alice@example.net", "*97", None).unwrap();
-        assert_eq!(route.request_uri, "sip:*97@[2001:db8::7]:5060");
+        // No port in the trunk URI: none in the Request-URI either (RFC 3263
+        // location, not the URI, picks the port).
+        assert_eq!(route.request_uri, "sip:*97@[2001:db8::7]");
         assert_eq!(
             (route.host.as_str(), route.port, route.transport),
             ("[2001:db8::7]", 5060, ListenTransport::Tcp)

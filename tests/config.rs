@@ -113,7 +113,57 @@ fn public_address_defaults_to_a_concrete_listen_address() {
 fn default_trunk_is_the_first() {
     let c = parse(&format!("{MINIMAL}[[trunk]]\nname = \"a\"\nuri = \"sip:a.example\"\n[[trunk]]\nname = \"b\"\nuri = \"sip:b.example\"\n")).unwrap();
     assert_eq!(c.policy.default_trunk.as_deref(), Some("a"));
-    assert_eq!(c.trunks[1].hostport(), "b.example:5060");
+    // No port written: the Request-URI names none (RFC 3263 location picks it).
+    assert_eq!(c.trunks[1].hostport(), "b.example");
+}
+
+#[test]
+fn trunk_uris_say_what_rfc_3263_location_starts_from() {
+    let c = parse(&format!(
+        "{MINIMAL}[[trunk]]\nname = \"a\"\nuri = \"sip:pbx.test\"\n\
+         [[trunk]]\nname = \"b\"\nuri = \"sip:pbx.test:5070;transport=tcp\"\n\
+         [[trunk]]\nname = \"c\"\nuri = \"sip:[2001:db8::1]\"\n"
+    ))
+    .unwrap();
+    let spec = |i: usize| c.trunks[i].target_spec();
+    assert_eq!(
+        (spec(0).host.as_str(), spec(0).port, spec(0).transport),
+        ("pbx.test", None, None)
+    );
+    assert_eq!(
+        (spec(1).port, spec(1).transport),
+        (Some(5070), Some(stox::sip::peer::Transport::Tcp))
+    );
+    assert_eq!(c.trunks[1].hostport(), "pbx.test:5070");
+    assert_eq!(spec(2).host, "2001:db8::1");
+    assert!(spec(2).ip().is_some());
+}
+
+#[test]
+fn dns_servers_from_the_file_or_the_environment() {
+    assert!(parse(MINIMAL).unwrap().sip.dns_servers.is_empty());
+    let c = parse(&format!(
+        "{MINIMAL}[sip]\ndns_servers = [\"127.0.0.1:5353\", \"192.0.2.53\", \"[::1]:53\"]\n"
+    ))
+    .unwrap();
+    let want: Vec<std::net::SocketAddr> = ["127.0.0.1:5353", "192.0.2.53:53", "[::1]:53"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(c.sip.dns_servers, want);
+    let c = Config::from_toml_str(
+        MINIMAL,
+        &env(&[("STOX_SIP__DNS_SERVERS", "127.0.0.1:25353")]),
+    )
+    .unwrap();
+    assert_eq!(c.sip.dns_servers, vec!["127.0.0.1:25353".parse().unwrap()]);
+    assert_eq!(
+        error_of(
+            MINIMAL,
+            &[("STOX_SIP__DNS_SERVERS", "127.0.0.1:5353, ns.example")]
+        ),
+        "sip.dns_servers[1]: \"ns.example\" is not ip[:port] (e.g. 127.0.0.1:5353 or [::1]:53) (set by STOX_SIP__DNS_SERVERS)"
+    );
 }
 
 #[test]

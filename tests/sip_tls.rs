@@ -146,7 +146,7 @@ async fn a_message_crosses_tls_both_ways_to_a_sips_trunk_from_the_config() {
         ca.pem.display().to_string()
     );
     let config = Config::from_toml_str(&toml, &[]).unwrap();
-    let trunk_peers = HashMap::from([("pbx".to_string(), tls_peer(addr))]);
+    let trunk_peers = HashMap::from([("pbx".to_string(), vec![tls_peer(addr)])]);
     let tls = SipTls::from_config(&config, &trunk_peers).unwrap();
     assert!(tls.server.is_none(), "no tls: listener configured");
     let (tx, mut client_rx) = mpsc::channel(16);

@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 pub struct CoreConfig {
     /// The validated configuration (routing, numbers, policy, call timers).
     pub config: Config,
-    /// Trunk name → resolved address (resolution is the adapter's job).
-    pub trunk_peers: HashMap<String, Peer>,
+    /// Trunk name → its located targets, best first (RFC 3263 location is
+    /// the adapter's job; [`Input::TrunkTargets`] replaces a list).
+    pub trunk_peers: HashMap<String, Vec<Peer>>,
     /// Our Via sent-by and Contact host:port.
     pub sent_by: String,
     /// The same toward TLS peers, whose Contact must name our TLS listener's
@@ -95,8 +96,8 @@ pub struct Gateway {
     pub(crate) untrusted: super::ratelimit::RateLimiter,
     /// Next OPTIONS ping per trunk.
     pub(crate) trunk_timers: TimerTable<String>,
-    /// Branch of an outstanding ping → trunk.
-    pub(crate) pings: HashMap<String, String>,
+    /// Branch of an outstanding ping → trunk and the target pinged.
+    pub(crate) pings: HashMap<String, (String, Peer)>,
     /// Last known reachability per trunk.
     pub(crate) trunk_up: HashMap<String, bool>,
     /// Digest nonce counts per realm.
@@ -109,6 +110,9 @@ pub struct Gateway {
     pub(crate) register_branches: HashMap<String, String>,
     /// In-dialog requests we sent (BYE, PRACK, refreshes), by branch.
     pub(crate) pending: HashMap<String, super::in_dialog::PendingRequest>,
+    /// Per trunk: index of the target pings, REGISTERs and new calls use
+    /// first, and how many targets failed in a row.
+    pub(crate) trunk_live: HashMap<String, super::failover::Live>,
 }
 
 impl Gateway {
@@ -140,6 +144,7 @@ impl Gateway {
             register_timers: TimerTable::default(),
             register_branches: HashMap::new(),
             pending: HashMap::new(),
+            trunk_live: HashMap::new(),
         };
         gateway.schedule_pings();
         gateway.schedule_registrations();
@@ -168,6 +173,7 @@ impl Gateway {
             Input::Sip { from, bytes } => self.handle_sip_bytes(from, &bytes),
             Input::SipUnreachable { peer } => self.handle_unreachable(peer),
             Input::Stanza(stanza) => self.handle_stanza(stanza),
+            Input::TrunkTargets { trunk, targets } => self.set_trunk_targets(&trunk, targets),
             Input::Timeout => self.handle_timeout(),
         }
         self.drain_transactions();
@@ -228,10 +234,15 @@ impl Gateway {
         }
     }
 
-    /// The trunk a source address belongs to: its resolved address, or one of
-    /// its `allow_from` ranges. `None` = an untrusted source.
+    /// The trunk a source address belongs to: any of its located targets, or
+    /// one of its `allow_from` ranges. `None` = an untrusted source.
     pub(crate) fn trunk_for_source(&self, ip: std::net::IpAddr) -> Option<String> {
-        if let Some((name, _)) = self.cfg.trunk_peers.iter().find(|(_, p)| p.addr.ip() == ip) {
+        if let Some((name, _)) = self
+            .cfg
+            .trunk_peers
+            .iter()
+            .find(|(_, targets)| targets.iter().any(|p| p.addr.ip() == ip))
+        {
             return Some(name.clone());
         }
         self.cfg
@@ -334,6 +345,7 @@ impl Gateway {
 
     fn handle_unreachable(&mut self, peer: Peer) {
         self.register_unreachable(peer);
+        self.ping_unreachable(peer);
         let failed: Vec<String> = self
             .calls
             .values()
@@ -351,6 +363,9 @@ impl Gateway {
                 self.by_branch.remove(&branch);
             }
             tracing::warn!(call = %id, peer = %peer, "SIP peer unreachable");
+            if self.outbound_target_failed(&id) {
+                continue;
+            }
             // No transport reached the peer (connection refused, reset): a
             // connectivity problem, not a 503 the far end sent.
             self.outbound_failed_with(&id, 503, "connectivity-error");

@@ -22,6 +22,14 @@ pub enum Input {
     },
     /// A stanza from the XMPP server.
     Stanza(Element),
+    /// A trunk's targets were (re-)located (RFC 3263): transports and
+    /// addresses in the order to try them; empty when nothing resolved.
+    TrunkTargets {
+        /// Trunk name.
+        trunk: String,
+        /// Targets, best first.
+        targets: Vec<Peer>,
+    },
     /// Time passed; fire what is due.
     Timeout,
 }
@@ -100,4 +108,10 @@ pub enum Output {
     },
     /// A metrics event.
     Event(CallEvent),
+    /// Every target of the trunk failed: locate it again (RFC 3263 §4.3 lets
+    /// the records have changed) and feed [`Input::TrunkTargets`].
+    ResolveTrunk {
+        /// Trunk name.
+        trunk: String,
+    },
 }

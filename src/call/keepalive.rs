@@ -2,8 +2,10 @@
 //! and the gateway's view of whether each trunk is reachable (a metric and a
 //! log line when that changes).
 //!
-//! Any response counts as "up" (a 404 or 503 still proves the trunk answers);
-//! a Timer F timeout counts as "down".
+//! Any response counts as "up" (a 404 or 503 still proves the trunk answers).
+//! Pings go to the trunk's live target; a Timer F timeout or a transport
+//! failure moves on to its next target at once, and the trunk is "down" only
+//! when every target failed in a row (RFC 3263 §4.3).
 
 use super::gateway::Gateway;
 use super::io::CallEvent;
@@ -15,7 +17,14 @@ impl Gateway {
         let Some(every) = self.cfg.trunk_ping else {
             return;
         };
-        let names: Vec<String> = self.cfg.trunk_peers.keys().cloned().collect();
+        // Every trunk, located yet or not: a ping finds its live target when due.
+        let names: Vec<String> = self
+            .cfg
+            .config
+            .trunks
+            .iter()
+            .map(|t| t.name.clone())
+            .collect();
         for name in names {
             self.trunk_timers.set(name, self.now + every);
         }
@@ -33,7 +42,7 @@ impl Gateway {
     }
 
     fn ping(&mut self, trunk: &str) {
-        let Some(peer) = self.cfg.trunk_peers.get(trunk).copied() else {
+        let Some(peer) = self.live_target(trunk) else {
             return;
         };
         let Some(uri) = self
@@ -71,7 +80,7 @@ impl Gateway {
             headers,
             body: Vec::new(),
         };
-        self.pings.insert(branch, trunk.to_string());
+        self.pings.insert(branch, (trunk.to_string(), peer));
         self.tx.send_request(request, peer, self.now);
     }
 
@@ -80,20 +89,45 @@ impl Gateway {
         if response.status < 200 {
             return self.pings.contains_key(branch);
         }
-        let Some(trunk) = self.pings.remove(branch) else {
+        let Some((trunk, peer)) = self.pings.remove(branch) else {
             return false;
         };
+        self.target_ok(&trunk, peer);
         self.set_trunk_state(&trunk, true);
         true
     }
 
     /// Timer F on one of our pings; false if the branch was not a ping.
     pub(crate) fn ping_timed_out(&mut self, branch: &str) -> bool {
-        let Some(trunk) = self.pings.remove(branch) else {
+        let Some((trunk, peer)) = self.pings.remove(branch) else {
             return false;
         };
-        self.set_trunk_state(&trunk, false);
+        self.ping_failed(&trunk, peer);
         true
+    }
+
+    /// The transport to `peer` failed: pings in flight to it failed.
+    pub(crate) fn ping_unreachable(&mut self, peer: crate::sip::peer::Peer) {
+        let failed: Vec<(String, String)> = self
+            .pings
+            .iter()
+            .filter(|(_, (_, p))| *p == peer)
+            .map(|(b, (t, _))| (b.clone(), t.clone()))
+            .collect();
+        for (branch, trunk) in failed {
+            self.pings.remove(&branch);
+            self.tx.forget_client(&branch);
+            self.ping_failed(&trunk, peer);
+        }
+    }
+
+    /// Ping the next target at once; down when none is left.
+    fn ping_failed(&mut self, trunk: &str, peer: crate::sip::peer::Peer) {
+        if self.target_failed(trunk, peer) {
+            self.ping(trunk);
+        } else {
+            self.set_trunk_state(trunk, false);
+        }
     }
 
     fn set_trunk_state(&mut self, trunk: &str, up: bool) {

@@ -6,6 +6,7 @@
 //! touches a socket or a clock, so scenario tests drive it on a virtual clock.
 
 mod auth;
+mod failover;
 mod gateway;
 mod in_dialog;
 mod inbound;

@@ -91,6 +91,10 @@ pub struct SipLeg {
     pub server_key: Option<ServerKey>,
     /// Where the INVITE went or came from.
     pub peer: Peer,
+    /// Outbound: the trunk's further targets, tried in order when `peer`
+    /// fails before any provisional response (RFC 3263 §4.3).
+    #[serde(default)]
+    pub fallbacks: Vec<Peer>,
     /// Whether a provisional response was sent or received.
     pub provisional: bool,
     /// The SDP we sent last (offer or answer), re-used for session refreshes.
@@ -128,6 +132,7 @@ impl SipLeg {
             invite_branch: None,
             server_key: None,
             peer,
+            fallbacks: Vec::new(),
             provisional: false,
             local_sdp: None,
             auth_attempts: 0,

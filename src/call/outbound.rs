@@ -16,7 +16,9 @@ use crate::xmpp::stanza::{self, JmiKind};
 use minidom::Element;
 
 impl Gateway {
-    fn route_for(&self, caller: &str, callee: &str) -> Result<(OutboundRoute, Peer), u16> {
+    /// The route and the targets to try in order (a trunk's located targets
+    /// from its live one on, or the one address dialled directly).
+    fn route_for(&self, caller: &str, callee: &str) -> Result<(OutboundRoute, Vec<Peer>), u16> {
         let callee_local = localpart(callee);
         let callee_resource = callee
             .split_once('/')
@@ -30,13 +32,16 @@ impl Gateway {
         )
         .map_err(|e| e.sip_status())?;
         let transport = Transport::from(route.transport);
-        let peer = route
-            .trunk
-            .as_ref()
-            .and_then(|t| self.cfg.trunk_peers.get(t).copied())
-            .or_else(|| uri_peer(&format!("sip:{}:{}", route.host, route.port), transport))
-            .ok_or(503u16)?;
-        Ok((route, peer))
+        let targets = match &route.trunk {
+            Some(t) => self.trunk_targets(t),
+            None => uri_peer(&format!("sip:{}:{}", route.host, route.port), transport)
+                .into_iter()
+                .collect(),
+        };
+        if targets.is_empty() {
+            return Err(503);
+        }
+        Ok((route, targets))
     }
 
     pub(crate) fn outbound_propose(&mut self, from: &str, to: &str, sid: &str, media: &[String]) {
@@ -136,7 +141,8 @@ impl Gateway {
         };
         // The gateway acks at once, before any SIP response (draft flow F2).
         self.ack(to, from, iq_id);
-        let (route, peer) = route;
+        let (route, mut targets) = route;
+        let peer = targets.remove(0);
         let deadline = std::time::Duration::from_millis(self.cfg.config.calls.trickle_deadline_ms);
         let call = self.calls.get_mut(&call_id).expect("inserted above");
         call.xmpp.user = from.to_string();
@@ -145,6 +151,7 @@ impl Gateway {
         call.state = CallState::Gathering;
         call.trunk = route.trunk.clone();
         call.sip.peer = peer;
+        call.sip.fallbacks = targets;
         call.sip.invite = Some(Request {
             method: Method::Invite,
             uri: route.request_uri.clone(),
@@ -259,6 +266,17 @@ impl Gateway {
         }
         let status = response.status;
         let state = call.state;
+        if let Some(trunk) = call.trunk.clone() {
+            let peer = call.sip.peer;
+            if status == 503 && state == CallState::Inviting && !call.sip.provisional {
+                // RFC 3263 §4.3: a 503 sends the request on to the next target.
+                if self.outbound_target_failed(&call_id) {
+                    return;
+                }
+            } else {
+                self.target_ok(&trunk, peer);
+            }
+        }
         if status < 200 {
             self.outbound_provisional(&call_id, &response);
         } else if status < 300 {
@@ -480,7 +498,7 @@ impl Gateway {
             tracing::info!(call = %call_id, "INVITE timed out");
             if cancelling {
                 self.end_call(&call_id, Some(487));
-            } else {
+            } else if !self.outbound_target_failed(&call_id) {
                 self.outbound_failed(&call_id, 408);
             }
         }

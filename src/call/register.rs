@@ -37,6 +37,9 @@ pub struct Registration {
     pub failures: u32,
     /// Credentials already sent for the request in flight.
     pub auth_attempts: u8,
+    /// The trunk target the last REGISTER went to.
+    #[serde(default)]
+    pub peer: Option<Peer>,
 }
 
 impl Gateway {
@@ -47,7 +50,7 @@ impl Gateway {
             .config
             .trunks
             .iter()
-            .filter(|t| t.register && self.cfg.trunk_peers.contains_key(&t.name))
+            .filter(|t| t.register && self.live_target(&t.name).is_some())
             .map(|t| t.name.clone())
             .collect();
         for trunk in trunks {
@@ -73,7 +76,7 @@ impl Gateway {
         else {
             return;
         };
-        let Some(peer) = self.cfg.trunk_peers.get(trunk).copied() else {
+        let Some(peer) = self.live_target(trunk) else {
             return;
         };
         let Some(auth) = cfg.auth.clone() else {
@@ -96,6 +99,7 @@ impl Gateway {
                     registered: None,
                     failures: 0,
                     auth_attempts: 0,
+                    peer: None,
                 },
             );
         }
@@ -143,6 +147,7 @@ impl Gateway {
         let reg = self.registrations.get_mut(trunk).expect("inserted above");
         reg.cseq += 1;
         reg.branch = Some(branch.clone());
+        reg.peer = Some(peer);
         let (tag, call_id, cseq) = (reg.tag.clone(), reg.call_id.clone(), reg.cseq);
         let mut headers = self.request_headers(
             peer.transport,
@@ -178,6 +183,25 @@ impl Gateway {
             return false;
         };
         let status = response.status;
+        let Some(reg) = self.registrations.get(&trunk) else {
+            return true;
+        };
+        let peer = reg.peer;
+        if let Some(peer) = peer {
+            if status == 503 {
+                // RFC 3263 §4.3: on to the next target, if one is left.
+                if let Some(reg) = self.registrations.get_mut(&trunk) {
+                    reg.branch = None;
+                }
+                if self.target_failed(&trunk, peer) {
+                    self.send_register(&trunk, None);
+                } else {
+                    self.registration_failed(&trunk, "503 from every target");
+                }
+                return true;
+            }
+            self.target_ok(&trunk, peer);
+        }
         let Some(reg) = self.registrations.get_mut(&trunk) else {
             return true;
         };
@@ -237,17 +261,26 @@ impl Gateway {
         let Some(trunk) = self.register_branches.remove(branch) else {
             return false;
         };
-        self.registration_failed(&trunk, "no response (timeout)");
+        let peer = self.registrations.get_mut(&trunk).and_then(|r| {
+            r.branch = None;
+            r.peer
+        });
+        if let Some(peer) = peer
+            && self.target_failed(&trunk, peer)
+        {
+            self.send_register(&trunk, None);
+        } else {
+            self.registration_failed(&trunk, "no response (timeout)");
+        }
         true
     }
 
     /// The transport to a peer failed: registrations through it start over.
     pub(crate) fn register_unreachable(&mut self, peer: Peer) {
         let trunks: Vec<String> = self
-            .cfg
-            .trunk_peers
+            .registrations
             .iter()
-            .filter(|(name, p)| **p == peer && self.registrations.contains_key(*name))
+            .filter(|(_, r)| r.peer == Some(peer))
             .map(|(name, _)| name.clone())
             .collect();
         for trunk in trunks {
@@ -257,8 +290,13 @@ impl Gateway {
                 .and_then(|r| r.branch.take())
             {
                 self.register_branches.remove(&branch);
+                self.tx.forget_client(&branch);
             }
-            self.registration_failed(&trunk, "transport failure");
+            if self.target_failed(&trunk, peer) {
+                self.send_register(&trunk, None);
+            } else {
+                self.registration_failed(&trunk, "transport failure");
+            }
         }
     }
 

@@ -44,6 +44,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("sip", "tls_cert", Kind::Str),
     ("sip", "tls_key", Kind::Str),
     ("sip", "tls_client_ca", Kind::Str),
+    ("sip", "dns_servers", Kind::List),
     ("database", "url", Kind::Str),
     ("policy", "allow_outbound", Kind::List),
     ("policy", "allow_sip_uris", Kind::Bool),

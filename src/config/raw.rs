@@ -51,6 +51,7 @@ pub(crate) struct RawSip {
     pub tls_cert: Option<String>,
     pub tls_key: Option<String>,
     pub tls_client_ca: Option<String>,
+    pub dns_servers: Option<Vec<String>>,
 }
 
 /// `[database]`

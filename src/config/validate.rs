@@ -8,6 +8,7 @@ use super::trunk::parse_trunk_uri;
 use super::*;
 use crate::address::{normalize_number, split_hostport};
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 /// The component port of Prosody and ejabberd when run next to the gateway.
 const DEFAULT_XMPP_SERVER: &str = "127.0.0.1:5347";
@@ -156,6 +157,16 @@ fn sip(c: &Check, raw: super::raw::RawSip) -> Result<SipConfig, ConfigError> {
     }
     let tls =
         super::validate_tls::listener(c, &listen, raw.tls_cert, raw.tls_key, raw.tls_client_ca)?;
+    let mut dns_servers = Vec::new();
+    for (i, text) in raw.dns_servers.unwrap_or_default().iter().enumerate() {
+        let server = parse_dns_server(text).ok_or_else(|| {
+            c.err(
+                &format!("sip.dns_servers[{i}]"),
+                format!("{text:?} is not ip[:port] (e.g. 127.0.0.1:5353 or [::1]:53)"),
+            )
+        })?;
+        dns_servers.push(server);
+    }
     let trunk_ping_secs = raw.trunk_ping_secs.unwrap_or(30);
     if trunk_ping_secs > 86_400 {
         return Err(c.err(
@@ -184,7 +195,18 @@ fn sip(c: &Check, raw: super::raw::RawSip) -> Result<SipConfig, ConfigError> {
         tls_cert: tls.cert,
         tls_key: tls.key,
         tls_client_ca: tls.client_ca,
+        dns_servers,
     })
+}
+
+/// `ip:port`, `[v6]:port`, or an address alone (port 53).
+fn parse_dns_server(text: &str) -> Option<SocketAddr> {
+    let text = text.trim();
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Some(addr);
+    }
+    let ip: IpAddr = text.trim_matches(['[', ']']).parse().ok()?;
+    Some(SocketAddr::new(ip, 53))
 }
 
 /// The first listen address that names an interface, else loopback with the
@@ -291,13 +313,17 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
                 .map_err(|p: String| c.err(&format!("trunk[{i}].allow_from[{j}]"), p))?;
             allow_from.push(range);
         }
+        let port = target.port.unwrap_or(target.default_port());
         out.push(TrunkConfig {
             name,
             uri,
-            host: target.host,
-            port: target.port,
-            transport: target.transport,
+            port,
+            port_explicit: target.port.is_some(),
+            transport: target.default_transport(),
+            transport_explicit: target.transport.is_some(),
+            sips: target.sips,
             tls,
+            host: target.host,
             auth,
             register,
             register_expires,

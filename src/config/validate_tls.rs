@@ -88,7 +88,7 @@ pub(super) fn trunk(
     let ca = path(c, &key("tls_ca"), raw.ca)?;
     let cert = path(c, &key("tls_client_cert"), raw.client_cert)?;
     let client_key = path(c, &key("tls_client_key"), raw.client_key)?;
-    if target.transport != ListenTransport::Tls {
+    if target.default_transport() != ListenTransport::Tls {
         let set = [
             ("tls_ca", ca.is_some()),
             ("tls_client_cert", cert.is_some()),

@@ -5,18 +5,17 @@
 //! channels. The loop feeds each input with `Instant::now()`, sleeps until the
 //! core's next deadline, and carries out every output.
 
+pub mod resolve;
 pub mod sip_tls;
 pub mod sip_transport;
 
 use crate::call::{CoreConfig, Gateway, Input, Output, PersistKind};
 use crate::config::{Config, ListenTransport};
-use crate::sip::peer::{Peer, Transport};
 use crate::sip::timers::SipTimers;
 use crate::telemetry::Metrics;
 use crate::tls::TlsError;
 use crate::xmpp::link::{LinkConfig, LinkEvent, run_link};
 use crate::xmpp::service::{self, ServiceInfo};
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,9 +52,13 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             .await
             .map_err(RunError::Bind)?;
     }
-    let trunk_peers = resolve_trunks(&config).await;
+    // RFC 3263 location of every trunk before the first call; a trunk that
+    // finds nothing is kept (its calls get 503) and located again later.
+    let locator = resolve::Locator::new(&config.sip.dns_servers);
+    let (trunk_peers, relocate_due) = resolve::locate_trunks(&locator, &config).await;
     let (in_tx, mut in_rx) = mpsc::channel::<Input>(16_384);
     let tls = sip_tls::SipTls::from_config(&config, &trunk_peers).map_err(RunError::Tls)?;
+    let relocate = resolve::spawn_refresh(locator, config.clone(), relocate_due, in_tx.clone());
     let sip = sip_transport::start(&config.sip.listen, tls, in_tx.clone())
         .await
         .map_err(RunError::Bind)?;
@@ -108,7 +111,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
                 // Drain what else is queued before writing, so bursts batch.
                 while let Ok(input) = in_rx.try_recv() {
                     gateway.handle_input(input, Instant::now());
-                    flush(&mut gateway, &sip, &out_tx, &metrics);
+                    flush(&mut gateway, &sip, &out_tx, &metrics, &relocate);
                 }
             }
             Some(event) = ev_rx.recv() => match event {
@@ -137,7 +140,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,
         }
-        flush(&mut gateway, &sip, &out_tx, &metrics);
+        flush(&mut gateway, &sip, &out_tx, &metrics, &relocate);
     }
     tracing::info!(active = gateway.active_calls(), "stox stopping");
     Ok(())
@@ -148,6 +151,7 @@ fn flush(
     sip: &sip_transport::SipSender,
     out_tx: &mpsc::Sender<minidom::Element>,
     metrics: &Metrics,
+    relocate: &mpsc::UnboundedSender<String>,
 ) {
     while let Some(output) = gateway.poll_output() {
         match output {
@@ -161,6 +165,9 @@ fn flush(
                 }
             }
             Output::Event(e) => metrics.record(&e),
+            Output::ResolveTrunk { trunk } => {
+                let _ = relocate.send(trunk);
+            }
         }
     }
     metrics.set_active(gateway.active_calls());
@@ -170,30 +177,6 @@ fn send_stanza(out_tx: &mpsc::Sender<minidom::Element>, el: minidom::Element) {
     if out_tx.try_send(el).is_err() {
         tracing::warn!("XMPP send queue full; stanza dropped");
     }
-}
-
-async fn resolve_trunks(config: &Config) -> HashMap<String, Peer> {
-    let mut peers = HashMap::new();
-    for trunk in &config.trunks {
-        let transport = Transport::from(trunk.transport);
-        let host = trunk.host.trim_matches(['[', ']']);
-        match tokio::net::lookup_host((host, trunk.port)).await {
-            Ok(mut addrs) => match addrs.next() {
-                Some(addr) => {
-                    peers.insert(trunk.name.clone(), Peer { transport, addr });
-                }
-                None => {
-                    tracing::warn!(trunk = %trunk.name, host, "trunk host has no address; calls through it fail with 503")
-                }
-            },
-            // A trunk that does not resolve must not keep the others down;
-            // RFC 3263 resolution with retries is issue 4's.
-            Err(e) => {
-                tracing::warn!(trunk = %trunk.name, host, error = %e, "trunk host does not resolve; calls through it fail with 503")
-            }
-        }
-    }
-    peers
 }
 
 /// Our sent-by toward TLS peers: the public host with the first `tls:`

@@ -69,10 +69,10 @@ impl SipTls {
     }
 
     /// Builds the listener and trunk clients from the validated `config`;
-    /// `trunk_peers` maps trunk names to their resolved peers.
+    /// `trunk_peers` maps trunk names to their located targets.
     pub fn from_config(
         config: &Config,
-        trunk_peers: &HashMap<String, Peer>,
+        trunk_peers: &HashMap<String, Vec<Peer>>,
     ) -> Result<SipTls, TlsError> {
         let listens = config
             .sip
@@ -89,10 +89,13 @@ impl SipTls {
         };
         let mut clients = HashMap::new();
         for trunk in &config.trunks {
-            let (Some(t), Some(peer)) = (&trunk.tls, trunk_peers.get(&trunk.name)) else {
+            let Some(t) = &trunk.tls else {
                 continue;
             };
-            clients.insert(peer.addr, TlsClient::for_trunk(t)?);
+            // Every located target of the trunk is verified the trunk's way.
+            for peer in trunk_peers.get(&trunk.name).into_iter().flatten() {
+                clients.insert(peer.addr, TlsClient::for_trunk(t)?);
+            }
         }
         Ok(SipTls {
             server,

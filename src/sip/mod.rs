@@ -4,6 +4,7 @@
 pub mod dialog;
 pub mod digest;
 pub mod header;
+pub mod locate;
 pub mod message;
 pub mod peer;
 pub mod timers;

@@ -48,6 +48,8 @@ pub struct Harness {
     pub sip: Vec<(Peer, SipMessage)>,
     pub stanzas: Vec<Element>,
     pub events: Vec<CallEvent>,
+    /// Trunks the core asked to locate again (`Output::ResolveTrunk`).
+    pub resolves: Vec<String>,
 }
 
 impl Harness {
@@ -69,7 +71,7 @@ impl Harness {
     pub fn with_core(config_text: &str, pbx: Peer, adjust: impl FnOnce(&mut CoreConfig)) -> Self {
         let config = Config::from_toml_str(config_text, &[]).expect("test config is valid");
         let mut trunk_peers = HashMap::new();
-        trunk_peers.insert("pbx".to_string(), pbx);
+        trunk_peers.insert("pbx".to_string(), vec![pbx]);
         let cfg = CoreConfig {
             config,
             trunk_peers,
@@ -91,6 +93,7 @@ impl Harness {
             sip: Vec::new(),
             stanzas: Vec::new(),
             events: Vec::new(),
+            resolves: Vec::new(),
         }
     }
 
@@ -104,6 +107,7 @@ impl Harness {
                 Output::SendStanza(el) => self.stanzas.push(el),
                 Output::Persist { .. } => {}
                 Output::Event(e) => self.events.push(e),
+                Output::ResolveTrunk { trunk } => self.resolves.push(trunk),
             }
         }
     }
