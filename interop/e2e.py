@@ -46,6 +46,7 @@ VENV_PY = HERE / ".venv" / "bin" / "python"
 C2S_PORT = 15222
 COMPONENT_PORT = 15347
 GATEWAY_SIP_PORT = 15060
+GATEWAY_TLS_PORT = 15061  # the kamailio-tls variant's tls: listener
 TRUNK_PORT = 15080
 UAC_PORT = 15070
 DEAD_PORT = 15099
@@ -83,9 +84,10 @@ server = "127.0.0.1:{component_port}"
 secret = "{secret}"
 
 [sip]
-listen = ["udp:127.0.0.1:{sip_port}", "tcp:127.0.0.1:{sip_port}"]
+listen = ["udp:127.0.0.1:{sip_port}", "tcp:127.0.0.1:{sip_port}"{listen_extra}]
 timer_t1_ms = 100          # shortens RFC 3261 timers for tests
 trunk_ping_secs = 0       # sipp scenarios expect calls, not OPTIONS pings
+{sip_extra}
 
 [database]
 url = "sqlite://{dir}/stox-{variant}.db"
@@ -129,6 +131,18 @@ VARIANTS = {
                  "kamailio": "plain",
                  "trunk_extra": 'username = "stox"\npassword = "s3cret"\nrealm = "pbx.test"\n'
                                 'register = true\nregister_expires = 120'},
+    # the same Kamailio reached over TLS (sips:, its certificate verified against
+    # the test CA; our client certificate offered), and stox's own TLS listener,
+    # which Kamailio uses to deliver inbound calls to the registered Contact
+    "kamailio-tls": {"trunk_name": "pbx", "trunk_uri": f"sips:127.0.0.1:{KAMAILIO_TLS_PORT}",
+                     "kamailio": "tls",
+                     "listen_extra": f', "tls:127.0.0.1:{GATEWAY_TLS_PORT}"',
+                     "sip_extra": 'tls_cert = "@CERTS@/server.pem"\ntls_key = "@CERTS@/server.key"',
+                     "trunk_extra": 'username = "stox"\npassword = "s3cret"\nrealm = "pbx.test"\n'
+                                    'register = true\nregister_expires = 120\n'
+                                    'tls_ca = "@CERTS@/ca.pem"\n'
+                                    'tls_client_cert = "@CERTS@/client.pem"\n'
+                                    'tls_client_key = "@CERTS@/client.key"'},
 }
 
 
@@ -136,7 +150,10 @@ def write_config(workdir: Path, variant: str) -> Path:
     path = workdir / f"stox-{variant}.toml"
     path.write_text(STOX_CONFIG.format(
         domain=DOMAIN, component_port=COMPONENT_PORT, secret=SECRET, sip_port=GATEWAY_SIP_PORT,
-        dir=workdir, variant=variant, metrics=METRICS, **{"trunk_extra": "", **VARIANTS[variant]}))
+        dir=workdir, variant=variant, metrics=METRICS,
+        **{"trunk_extra": "", "listen_extra": "", "sip_extra": "",
+           **{k: v.replace("@CERTS@", str(workdir / "kamailio-tls" / "certs"))
+              for k, v in VARIANTS[variant].items()}}))
     return path
 
 
@@ -358,6 +375,28 @@ def scenarios() -> list[Scenario]:
                                    "--expect-ringing", "--expect-answered"])],
             [Sipp("kamailio/sipp/uas_pstn_prack_timer.xml", "uas", port=PSTN_PORT)],
             variant="kamailio"),
+        Scenario(
+            "kam-tls-register",
+            "over TLS (sips:127.0.0.1:25061, Kamailio's certificate verified against the test CA, "
+            "a client certificate offered) stox registers with digest; the Contact Kamailio stores "
+            "is stox's TLS listener with transport=tls",
+            [], [], variant="kamailio-tls"),
+        Scenario(
+            "kam-tls-out",
+            "alice calls +15551230001: the INVITE goes to Kamailio over TLS (407, then with "
+            "credentials), Kamailio relays it over UDP to the sipp PSTN (double Record-Route); "
+            "alice hangs up and the BYE goes back over TLS along the Route set",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--hangup-after", "1",
+                                   "--expect-ringing", "--expect-answered"])],
+            [Sipp("kamailio/sipp/uas_pstn.xml", "uas", port=PSTN_PORT)], variant="kamailio-tls"),
+        Scenario(
+            "kam-tls-in",
+            "the sipp PSTN calls +15550001000 through Kamailio over UDP; Kamailio opens TLS to "
+            "stox's listener (the registered Contact); bob answers; the PSTN's BYE ends it",
+            [Peer("bob/phone", bob_phone, ["answer", "--mode", "accept", "--delay", "0.5",
+                                           "--expect-terminate", "success"])],
+            [Sipp("kamailio/sipp/uac_pstn_inbound.xml", "uac", "+15550001000",
+                  port=PSTN_PORT, target=f"127.0.0.1:{KAMAILIO_PORT}")], variant="kamailio-tls"),
         Scenario(
             "kam-in-prack-timer",
             "the PSTN calls +15550001000 through Kamailio requiring 100rel and asking for a "
@@ -880,9 +919,10 @@ def scan_result(workdir: Path) -> tuple[str, bool, float]:
     return ("sipvicious", ok, dt)
 
 
-def registered_result(kamailio: Kamailio) -> tuple[str, bool, float]:
+def registered_result(kamailio: Kamailio, name_: str) -> tuple[str, bool, float]:
     """stox registers with Kamailio through its 401 digest challenge: the metric says
-    registered and Kamailio logged the binding of user stox."""
+    registered and Kamailio logged the binding of user stox (over TLS, a Contact
+    on stox's TLS listener with transport=tls)."""
     t0 = time.monotonic()
     name = 'stox_trunk_registered{trunk="pbx"}'
     ok = wait_for(lambda: metric_now(name) == 1 and "registered stox:" in kamailio.log_text(), 10)
@@ -890,14 +930,17 @@ def registered_result(kamailio: Kamailio) -> tuple[str, bool, float]:
     if not ok:
         problems.append(f"{name} = {metric_now(name)}; Kamailio log: "
                         f"{tail(kamailio.log_text(), 15)!r}")
-    elif "sip:stox@127.0.0.1:" not in kamailio.log_text():
-        ok = False
-        problems.append("Kamailio stored a Contact that is not stox's listen address")
+    else:
+        want = (f"sip:stox@127.0.0.1:{GATEWAY_TLS_PORT};transport=tls" if kamailio.mode == "tls"
+                else f"sip:stox@127.0.0.1:{GATEWAY_SIP_PORT}")
+        if want not in kamailio.log_text():
+            ok = False
+            problems.append(f"Kamailio did not store the Contact {want}")
     dt = time.monotonic() - t0
-    say(f"{'PASS' if ok else 'FAIL'}  {'kam-register':<24} {dt:5.1f}s")
+    say(f"{'PASS' if ok else 'FAIL'}  {name_:<24} {dt:5.1f}s")
     for p in problems:
         say(f"    - {p}")
-    return ("kam-register", ok, dt)
+    return (name_, ok, dt)
 
 
 def metric_now(name: str) -> float:
@@ -977,8 +1020,8 @@ def run_all(args) -> int:
             if sc.name == "sipvicious":
                 results.append(scan_result(workdir))
                 continue
-            if sc.name == "kam-register":
-                results.append(registered_result(kamailio))
+            if sc.name in ("kam-register", "kam-tls-register"):
+                results.append(registered_result(kamailio, sc.name))
                 continue
             offset = stox.log_offset()
             ok, problems, art = run_scenario(sc, workdir, stox)
