@@ -144,6 +144,9 @@ pub struct TrunkConfig {
     pub register: bool,
     /// Requested registration lifetime in seconds (default 3600).
     pub register_expires: u32,
+    /// Calls from this trunk must carry its username/password as digest
+    /// credentials (we challenge with 401), on top of the address check.
+    pub inbound_auth: bool,
     /// Source addresses besides the trunk's own from which its calls may
     /// come (a carrier's media/signalling ranges, a PBX cluster).
     pub allow_from: Vec<IpRange>,

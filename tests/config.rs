@@ -581,6 +581,10 @@ fn trunk_credentials_come_together_and_stay_out_of_debug_output() {
         error_of(&format!("{base}realm = \"r\"\n"), &[]),
         "trunk[0].realm: needs trunk username and password"
     );
+    assert_eq!(
+        error_of(&format!("{base}inbound_auth = true\n"), &[]),
+        "trunk[0].inbound_auth: needs trunk username and password: they are the credentials callers must present"
+    );
     assert!(parse(&base).unwrap().trunks[0].auth.is_none());
 }
 

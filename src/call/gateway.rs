@@ -108,6 +108,10 @@ pub struct Gateway {
     pub(crate) register_timers: TimerTable<String>,
     /// Branch of a REGISTER in flight → trunk.
     pub(crate) register_branches: HashMap<String, String>,
+    /// When this gateway started (nonce ages are measured from it).
+    pub(crate) started: Instant,
+    /// Secret behind our digest nonces (per process).
+    pub(crate) nonce_secret: [u8; 32],
     /// In-dialog requests we sent (BYE, PRACK, refreshes), by branch.
     pub(crate) pending: HashMap<String, super::in_dialog::PendingRequest>,
     /// Per trunk: index of the target pings, REGISTERs and new calls use
@@ -144,8 +148,11 @@ impl Gateway {
             register_timers: TimerTable::default(),
             register_branches: HashMap::new(),
             pending: HashMap::new(),
+            started: now,
+            nonce_secret: [0; 32],
             trunk_live: HashMap::new(),
         };
+        rand::RngCore::fill_bytes(&mut gateway.rng, &mut gateway.nonce_secret);
         gateway.schedule_pings();
         gateway.schedule_registrations();
         gateway
@@ -253,8 +260,29 @@ impl Gateway {
             .map(|t| t.name.clone())
     }
 
+    /// Whether requests from `ip` skip the untrusted rate limit: a trunk's,
+    /// unless the trunk authenticates its callers and `ip` is only in one of
+    /// its ranges (then passwords could be guessed at line rate).
+    fn exempt_from_rate_limit(&self, ip: std::net::IpAddr) -> bool {
+        let Some(name) = self.trunk_for_source(ip) else {
+            return false;
+        };
+        let challenged = self
+            .cfg
+            .config
+            .trunks
+            .iter()
+            .any(|t| t.name == name && t.inbound_auth);
+        !challenged
+            || self
+                .cfg
+                .trunk_peers
+                .get(&name)
+                .is_some_and(|ts| ts.iter().any(|p| p.addr.ip() == ip))
+    }
+
     fn handle_sip_bytes(&mut self, from: Peer, bytes: &[u8]) {
-        let trusted = self.trunk_for_source(from.addr.ip()).is_some();
+        let trusted = self.exempt_from_rate_limit(from.addr.ip());
         if !trusted && !self.untrusted.allow(from.addr.ip(), self.now) {
             tracing::debug!(peer = %from, "SIP from an untrusted source over its rate limit: dropped");
             self.event(CallEvent::Rejected {

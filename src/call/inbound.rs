@@ -240,6 +240,31 @@ impl Gateway {
             self.reply(&key, &request, 403, Some(&local_tag));
             return;
         }
+        let trunk_cfg = trunk
+            .as_ref()
+            .and_then(|n| self.cfg.config.trunks.iter().find(|t| &t.name == n))
+            .filter(|t| t.inbound_auth)
+            .cloned();
+        if let Some(t) = trunk_cfg {
+            match self.check_inbound_auth(&request, &t) {
+                super::inbound_auth::InboundAuth::Accepted => {}
+                super::inbound_auth::InboundAuth::Challenge(values) => {
+                    let mut r = self.response(&request, 401, Some(&local_tag));
+                    for v in values {
+                        r.headers.push("WWW-Authenticate", v);
+                    }
+                    self.respond(&key, r);
+                    return;
+                }
+                super::inbound_auth::InboundAuth::Refused => {
+                    self.event(CallEvent::Rejected {
+                        what: "sip-bad-credentials",
+                    });
+                    self.reply(&key, &request, 403, Some(&local_tag));
+                    return;
+                }
+            }
+        }
         if request
             .headers
             .get("Max-Forwards")

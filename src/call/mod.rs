@@ -10,6 +10,7 @@ mod failover;
 mod gateway;
 mod in_dialog;
 mod inbound;
+mod inbound_auth;
 mod io;
 mod keepalive;
 mod model;

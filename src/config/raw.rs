@@ -72,6 +72,7 @@ pub(crate) struct RawTrunk {
     pub realm: Option<String>,
     pub register: Option<bool>,
     pub register_expires: Option<u32>,
+    pub inbound_auth: Option<bool>,
     pub allow_from: Option<Vec<String>>,
     pub tls_ca: Option<String>,
     pub tls_client_cert: Option<String>,

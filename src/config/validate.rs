@@ -288,6 +288,13 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
                 "needs trunk username (and password): it is the registered user",
             ));
         }
+        let inbound_auth = t.inbound_auth.unwrap_or(false);
+        if inbound_auth && auth.is_none() {
+            return Err(c.err(
+                &format!("trunk[{i}].inbound_auth"),
+                "needs trunk username and password: they are the credentials callers must present",
+            ));
+        }
         let register_expires = t.register_expires.unwrap_or(3600);
         if !(60..=86_400).contains(&register_expires) {
             return Err(c.err(
@@ -327,6 +334,7 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
             auth,
             register,
             register_expires,
+            inbound_auth,
             allow_from,
         });
     }
