@@ -119,6 +119,11 @@ VARIANTS = {
                    "trunk_extra": 'username = "stox"\npassword = "s3cret"\nrealm = "pbx.test"'},
     # the trunk is sipp's UAS over TCP
     "tcp-trunk": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT};transport=tcp"},
+    # the trunk's calls must authenticate (inbound_auth): stox challenges with 401
+    "inbound-auth": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT}",
+                     # sipp 3.6 answers only the first challenge, and only MD5
+                     "trunk_extra": 'username = "pbx1"\npassword = "open sesame"\ninbound_auth = true\n'
+                                    'inbound_auth_algorithms = ["MD5"]'},
     # the only trunk is elsewhere (127.0.0.3), so the scanner on 127.0.0.1 is an
     # unconfigured source, as an internet scanner would be
     "scan": {"trunk_name": "pbx", "trunk_uri": "sip:127.0.0.3:15080"},
@@ -171,6 +176,7 @@ class Sipp:
     transport: str = "udp"  # "tcp": sipp -t t1 (one TCP connection)
     port: int | None = None  # local port; default TRUNK_PORT (uas) / UAC_PORT (uac)
     target: str | None = None  # where a uac sends; default the gateway
+    extra: tuple[str, ...] = ()  # more sipp arguments (e.g. -au/-ap credentials)
 
     @property
     def local_port(self) -> int:
@@ -342,6 +348,15 @@ def scenarios() -> list[Scenario]:
             [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--hangup-after", "1",
                                    "--expect-answered"])],
             [Sipp("uas_answer.xml", "uas", transport="tcp")], variant="tcp-trunk"),
+        Scenario(
+            "in-auth",
+            "the trunk has inbound_auth: its INVITE gets 401 with SHA-256 and MD5 challenges; "
+            "sipp answers the MD5 one with the trunk's password, and only then is bob rung; "
+            "he answers and the caller's BYE ends the call",
+            [Peer("bob/phone", bob_phone, ["answer", "--mode", "accept", "--delay", "0.5",
+                                           "--expect-terminate", "success"])],
+            [Sipp("uac_call_auth.xml", "uac", "+15550001000",
+                  extra=("-au", "pbx1", "-ap", "open sesame"))], variant="inbound-auth"),
         Scenario(
             "kam-register",
             "stox REGISTERs with the real Kamailio as user stox, answers its 401 (MD5, qop=auth) "
@@ -672,6 +687,7 @@ def sipp_argv(s: Sipp, sdir: Path) -> list[str]:
         base.append("-timeout_error")
     if s.transport == "tcp":
         base += ["-t", "t1"]
+    base += list(s.extra)
     if s.role == "uas":
         return base + ["-p", str(s.local_port)]
     target = s.target or f"127.0.0.1:{GATEWAY_SIP_PORT}"

@@ -147,6 +147,9 @@ pub struct TrunkConfig {
     /// Calls from this trunk must carry its username/password as digest
     /// credentials (we challenge with 401), on top of the address check.
     pub inbound_auth: bool,
+    /// Digest algorithms our challenges offer, preferred first (RFC 7616
+    /// tokens). Default SHA-256 then MD5.
+    pub inbound_auth_algorithms: Vec<crate::sip::digest::Algorithm>,
     /// Source addresses besides the trunk's own from which its calls may
     /// come (a carrier's media/signalling ranges, a PBX cluster).
     pub allow_from: Vec<IpRange>,

@@ -44,8 +44,9 @@ impl Gateway {
             .realm
             .clone()
             .unwrap_or_else(|| self.cfg.config.xmpp.domain.clone());
+        let offered = &trunk.inbound_auth_algorithms;
         let Some(header) = request.headers.get("Authorization") else {
-            return self.inbound_challenge(&realm, false);
+            return self.inbound_challenge(&realm, offered, false);
         };
         let now = self.elapsed_secs();
         let secret = self.nonce_secret;
@@ -58,7 +59,7 @@ impl Gateway {
         );
         match result {
             Ok(_) => InboundAuth::Accepted,
-            Err(DigestError::StaleNonce) => self.inbound_challenge(&realm, true),
+            Err(DigestError::StaleNonce) => self.inbound_challenge(&realm, offered, true),
             Err(e) => {
                 tracing::warn!(trunk = %trunk.name, error = %e, "inbound credentials refused");
                 InboundAuth::Refused
@@ -66,13 +67,20 @@ impl Gateway {
         }
     }
 
-    fn inbound_challenge(&mut self, realm: &str, stale: bool) -> InboundAuth {
+    /// One challenge per algorithm, preferred first (RFC 7616 §3.7). The
+    /// default puts SHA-256 before MD5; peers that only read the first
+    /// challenge and know only MD5 (sipp 3.6, old phones) need the trunk's
+    /// `inbound_auth_algorithms = ["MD5"]`.
+    fn inbound_challenge(
+        &mut self,
+        realm: &str,
+        algorithms: &[Algorithm],
+        stale: bool,
+    ) -> InboundAuth {
         let nonce = mint_nonce(&self.nonce_secret, self.elapsed_secs());
-        // SHA-256 first, MD5 for the many phones that know nothing else
-        // (RFC 7616 §3.7: one challenge per algorithm, preferred first).
-        let values: Result<Vec<String>, _> = [Algorithm::Sha256, Algorithm::Md5]
-            .into_iter()
-            .map(|a| digest::challenge_value(realm, &nonce, a, None, stale))
+        let values: Result<Vec<String>, _> = algorithms
+            .iter()
+            .map(|a| digest::challenge_value(realm, &nonce, *a, None, stale))
             .collect();
         match values {
             Ok(v) => InboundAuth::Challenge(v),

@@ -73,6 +73,7 @@ pub(crate) struct RawTrunk {
     pub register: Option<bool>,
     pub register_expires: Option<u32>,
     pub inbound_auth: Option<bool>,
+    pub inbound_auth_algorithms: Option<Vec<String>>,
     pub allow_from: Option<Vec<String>>,
     pub tls_ca: Option<String>,
     pub tls_client_cert: Option<String>,

@@ -295,6 +295,29 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
                 "needs trunk username and password: they are the credentials callers must present",
             ));
         }
+        let mut inbound_auth_algorithms = Vec::new();
+        for (j, token) in t
+            .inbound_auth_algorithms
+            .unwrap_or_else(|| vec!["SHA-256".into(), "MD5".into()])
+            .iter()
+            .enumerate()
+        {
+            match crate::sip::digest::Algorithm::from_token(token) {
+                Some(a) if !a.is_sess() => inbound_auth_algorithms.push(a),
+                _ => {
+                    return Err(c.err(
+                        &format!("trunk[{i}].inbound_auth_algorithms[{j}]"),
+                        format!("{token:?} is not MD5, SHA-256 or SHA-512-256"),
+                    ));
+                }
+            }
+        }
+        if inbound_auth_algorithms.is_empty() {
+            return Err(c.err(
+                &format!("trunk[{i}].inbound_auth_algorithms"),
+                "must name at least one algorithm",
+            ));
+        }
         let register_expires = t.register_expires.unwrap_or(3600);
         if !(60..=86_400).contains(&register_expires) {
             return Err(c.err(
@@ -335,6 +358,7 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
             register,
             register_expires,
             inbound_auth,
+            inbound_auth_algorithms,
             allow_from,
         });
     }
