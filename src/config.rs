@@ -153,6 +153,47 @@ pub struct TrunkConfig {
     /// Source addresses besides the trunk's own from which its calls may
     /// come (a carrier's media/signalling ranges, a PBX cluster).
     pub allow_from: Vec<IpRange>,
+    /// User part of the From URI of INVITEs to this trunk (the account
+    /// number some carriers require); `None` = the caller's identity.
+    pub from_user: Option<String>,
+    /// Host part of that From URI; `None` = the trunk's host when
+    /// `from_user` or a DID caller ID applies, else the caller's JID domain.
+    pub from_domain: Option<String>,
+    /// Send the caller's own identity in `P-Asserted-Identity` (RFC 3325;
+    /// only toward a trunk that is trusted to honour it). Default false.
+    pub assert_identity: bool,
+    /// A caller that a `[[number]]` maps to calls out with that DID as its
+    /// caller ID (the From user). Default true.
+    pub caller_id_from_did: bool,
+    /// Encoding names the offer to this trunk keeps, in this order
+    /// (telephone-event is always kept); empty = no filtering.
+    pub codecs: Vec<String>,
+    /// Send this trunk's out-of-dialog requests through a proxy: its
+    /// located targets replace the trunk's, and requests carry a loose
+    /// `Route` to it (RFC 3261 §8.1.2); the Request-URI stays the trunk's.
+    pub outbound_proxy: Option<OutboundProxy>,
+}
+
+/// A trunk's `outbound_proxy`, read once at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundProxy {
+    /// The URI as written (without a `;lr` the operator may have added).
+    pub uri: String,
+    /// Host as written in a URI (IPv6 in brackets).
+    pub host: String,
+    /// The port, when written (RFC 3263: then A/AAAA only).
+    pub port: Option<u16>,
+    /// `;transport=`, when written.
+    pub transport: Option<ListenTransport>,
+    /// `sips:` (TLS only).
+    pub sips: bool,
+}
+
+impl OutboundProxy {
+    /// The `Route` header value of requests through the proxy (loose routing).
+    pub fn route(&self) -> String {
+        format!("<{};lr>", self.uri)
+    }
 }
 
 /// The TLS side of a TLS trunk. The files were loaded once by validation, so
@@ -202,8 +243,17 @@ impl TrunkConfig {
         }
     }
 
-    /// What RFC 3263 location starts from.
+    /// What RFC 3263 location starts from: the `outbound_proxy` when there
+    /// is one (requests go there first), else the trunk URI.
     pub fn target_spec(&self) -> crate::sip::locate::TargetSpec {
+        if let Some(p) = &self.outbound_proxy {
+            return crate::sip::locate::TargetSpec {
+                host: p.host.trim_matches(['[', ']']).to_string(),
+                port: p.port,
+                transport: p.transport.map(Into::into),
+                sips: p.sips,
+            };
+        }
         crate::sip::locate::TargetSpec {
             host: self.host.trim_matches(['[', ']']).to_string(),
             port: self.port_explicit.then_some(self.port),

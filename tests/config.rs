@@ -605,6 +605,127 @@ fn trunk_allow_from_ranges_are_validated() {
     );
 }
 
+#[test]
+fn trunk_caller_id_keys_default_and_validate() {
+    let base = format!("{MINIMAL}[[trunk]]\nname = \"t\"\nuri = \"sip:192.0.2.1\"\n");
+    let t = parse(&base).unwrap().trunks.remove(0);
+    assert_eq!((t.from_user, t.from_domain), (None, None));
+    assert!(!t.assert_identity, "no P-Asserted-Identity unless asked");
+    assert!(t.caller_id_from_did, "DID caller ID is on by default");
+    let t = parse(&format!(
+        "{base}from_user = \"4420555\"\nfrom_domain = \"carrier.example\"\n\
+         assert_identity = true\ncaller_id_from_did = false\n"
+    ))
+    .unwrap()
+    .trunks
+    .remove(0);
+    assert_eq!(t.from_user.as_deref(), Some("4420555"));
+    assert_eq!(t.from_domain.as_deref(), Some("carrier.example"));
+    assert!(t.assert_identity && !t.caller_id_from_did);
+    for (line, err) in [
+        (
+            "from_user = \"\"",
+            "trunk[0].from_user: \"\" is not a SIP user part",
+        ),
+        (
+            "from_user = \"a b\"",
+            "trunk[0].from_user: \"a b\" is not a SIP user part",
+        ),
+        (
+            "from_user = \"a@b\"",
+            "trunk[0].from_user: \"a@b\" is not a SIP user part",
+        ),
+        (
+            "from_domain = \"a b\"",
+            "trunk[0].from_domain: \"a b\" is not host[:port]",
+        ),
+        ("assert_identity = \"yes\"", "expected a boolean"),
+    ] {
+        let e = error_of(&format!("{base}{line}\n"), &[]);
+        assert!(e.contains(err), "{line}: {e}");
+    }
+}
+
+#[test]
+fn trunk_codecs_are_known_names_without_repeats() {
+    let base = format!("{MINIMAL}[[trunk]]\nname = \"t\"\nuri = \"sip:192.0.2.1\"\n");
+    assert!(parse(&base).unwrap().trunks[0].codecs.is_empty());
+    let c = parse(&format!(
+        "{base}codecs = [\"pcma\", \"PCMU\", \"Opus\", \"telephone-event\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        c.trunks[0].codecs,
+        ["pcma", "PCMU", "Opus", "telephone-event"]
+    );
+    assert_eq!(
+        error_of(&format!("{base}codecs = [\"PCMU\", \"mp3\"]\n"), &[]),
+        "trunk[0].codecs[1]: \"mp3\" is not a known codec (e.g. PCMU, PCMA, G722, G729, opus)"
+    );
+    assert_eq!(
+        error_of(&format!("{base}codecs = [\"PCMU\", \"pcmu\"]\n"), &[]),
+        "trunk[0].codecs[1]: \"pcmu\" is already trunk[0].codecs[0]"
+    );
+    assert_eq!(
+        error_of(&format!("{base}codecs = []\n"), &[]),
+        "trunk[0].codecs: must list at least one codec (leave the key out for no filtering)"
+    );
+}
+
+#[test]
+fn trunk_outbound_proxy_is_located_instead_of_the_trunk() {
+    let base = format!("{MINIMAL}[[trunk]]\nname = \"t\"\nuri = \"sip:pbx.test\"\n");
+    let t = parse(&base).unwrap().trunks.remove(0);
+    assert_eq!(t.outbound_proxy, None);
+    assert_eq!(t.target_spec().host, "pbx.test");
+    let t = parse(&format!(
+        "{base}outbound_proxy = \"sip:proxy.test:5070;transport=tcp;lr\"\n"
+    ))
+    .unwrap()
+    .trunks
+    .remove(0);
+    let proxy = t.outbound_proxy.as_ref().unwrap();
+    assert_eq!(proxy.uri, "sip:proxy.test:5070;transport=tcp");
+    assert_eq!(proxy.route(), "<sip:proxy.test:5070;transport=tcp;lr>");
+    let spec = t.target_spec();
+    assert_eq!(
+        (spec.host.as_str(), spec.port, spec.transport),
+        (
+            "proxy.test",
+            Some(5070),
+            Some(stox::sip::peer::Transport::Tcp)
+        )
+    );
+    // The Request-URI side is still the trunk's.
+    assert_eq!(t.hostport(), "pbx.test");
+    for (line, err) in [
+        (
+            "outbound_proxy = \"http://proxy\"",
+            "trunk[0].outbound_proxy: \"http://proxy\" is not a sip: or sips: URI",
+        ),
+        (
+            "outbound_proxy = \"sip:u@proxy\"",
+            "trunk[0].outbound_proxy: \"sip:u@proxy\": a trunk URI names a host",
+        ),
+        (
+            "outbound_proxy = \"sip:proxy;maddr=x\"",
+            "trunk[0].outbound_proxy: \"sip:proxy;maddr=x\": unknown parameter ;maddr=x",
+        ),
+    ] {
+        let e = error_of(&format!("{base}{line}\n"), &[]);
+        assert!(e.starts_with(err), "{line}: {e}");
+    }
+    let sips = format!("{MINIMAL}[[trunk]]\nname = \"t\"\nuri = \"sips:pbx.test\"\n");
+    let e = error_of(&format!("{sips}outbound_proxy = \"sip:proxy.test\"\n"), &[]);
+    assert!(
+        e.starts_with(
+            "trunk[0].outbound_proxy: \"sip:proxy.test\": a sips: trunk must be reached over TLS"
+        ),
+        "{e}"
+    );
+    assert!(parse(&format!("{sips}outbound_proxy = \"sips:proxy.test\"\n")).is_ok());
+}
+
 // ---- TLS keys ----------------------------------------------------------------
 
 /// A self-signed certificate and its key, plus a second, unrelated key, as PEM

@@ -45,13 +45,13 @@ impl Gateway {
         let Some(peer) = self.live_target(trunk) else {
             return;
         };
-        let Some(uri) = self
+        let Some((uri, route)) = self
             .cfg
             .config
             .trunks
             .iter()
             .find(|t| t.name == trunk)
-            .map(|t| t.uri.clone())
+            .map(|t| (t.uri.clone(), t.outbound_proxy.as_ref().map(|p| p.route())))
         else {
             return;
         };
@@ -72,6 +72,9 @@ impl Gateway {
             &call_id,
             "1 OPTIONS",
         );
+        if let Some(route) = route {
+            headers.push("Route", route);
+        }
         headers.push("Accept", "application/sdp");
         headers.push("User-Agent", self.cfg.user_agent.clone());
         let request = Request {

@@ -11,7 +11,7 @@ use crate::routing::{OutboundRoute, route_outbound};
 use crate::sip::dialog::{Dialog, Origin, uri_peer};
 use crate::sip::message::{Headers, Method, Request, Response};
 use crate::sip::peer::{Peer, Transport};
-use crate::translate::{Role, SdpOrigin, jingle_to_sdp, sdp_to_jingle};
+use crate::translate::{Role, SdpOrigin, filter_codecs, jingle_to_sdp, sdp_to_jingle};
 use crate::xmpp::stanza::{self, JmiKind};
 use minidom::Element;
 
@@ -176,6 +176,14 @@ impl Gateway {
         }
         let media = call.xmpp.media.clone().unwrap_or_default();
         let user = call.xmpp.user.clone();
+        let trunk = call.trunk.as_ref().and_then(|name| {
+            self.cfg
+                .config
+                .trunks
+                .iter()
+                .find(|t| t.name == *name)
+                .cloned()
+        });
         let request_uri = call
             .sip
             .invite
@@ -191,7 +199,14 @@ impl Gateway {
             session_version: 1,
             address: host.trim_matches(['[', ']']).to_string(),
         };
-        let sdp = match jingle_to_sdp(&media, Role::Initiator, &origin) {
+        let codecs = trunk.as_ref().map_or(&[][..], |t| &t.codecs[..]);
+        let filtered = filter_codecs(&media, codecs).and_then(|f| {
+            for w in &f.warnings {
+                tracing::info!(call = %call_id, warning = %w, "offer narrowed to the trunk's codecs");
+            }
+            jingle_to_sdp(&f.value, Role::Initiator, &origin)
+        });
+        let sdp = match filtered {
             Ok(t) => {
                 for w in &t.warnings {
                     tracing::info!(call = %call_id, warning = ?w, "offer translated with loss");
@@ -209,7 +224,7 @@ impl Gateway {
         let branch = self.branch();
         let local_tag = self.fresh(6);
         let sip_call_id = format!("{}@{}", self.fresh(12), host);
-        let from_uri = crate::address::jid_to_sip_uri(bare(&user), None);
+        let (from_uri, asserted) = self.caller_id(trunk.as_ref(), bare(&user));
         let mut headers = self.request_headers(
             peer.transport,
             &branch,
@@ -219,8 +234,14 @@ impl Gateway {
             &sip_call_id,
             "1 INVITE",
         );
+        if let Some(proxy) = trunk.as_ref().and_then(|t| t.outbound_proxy.as_ref()) {
+            headers.push("Route", proxy.route());
+        }
         let contact = self.our_contact("stox", peer.transport);
         headers.push("Contact", format!("<{contact}>"));
+        if let Some(identity) = asserted {
+            headers.push("P-Asserted-Identity", format!("<{identity}>"));
+        }
         headers.push("Allow", ALLOW);
         self.offer_session_timer(&mut headers);
         headers.push("User-Agent", self.cfg.user_agent.clone());
@@ -247,6 +268,52 @@ impl Gateway {
         );
         tracing::info!(call = %call_id, peer = %peer, "INVITE sent");
         self.tx.send_request(invite, peer, self.now);
+    }
+
+    /// The From URI of an INVITE from `caller` (a bare JID) through `trunk`,
+    /// and the identity to assert in `P-Asserted-Identity`, if the trunk
+    /// wants one. Without a trunk (a SIP address dialled directly) the From
+    /// is the caller's JID as a SIP URI, as RFC 7247 maps it.
+    ///
+    /// The caller's identity is their DID when a `[[number]]` rings them and
+    /// `caller_id_from_did` is on (`sip:+1555…@host;user=phone`), else their
+    /// JID. The From shows `from_user` when set (the trunk's account), else
+    /// that identity. The host is `from_domain`, else the trunk's host once
+    /// the From is a number or `from_user`, else the JID's domain.
+    pub(crate) fn caller_id(
+        &self,
+        trunk: Option<&crate::config::TrunkConfig>,
+        caller: &str,
+    ) -> (String, Option<String>) {
+        let jid_uri = crate::address::jid_to_sip_uri(caller, None);
+        let Some(t) = trunk else {
+            return (jid_uri, None);
+        };
+        let host = t.from_domain.clone().unwrap_or_else(|| t.host.clone());
+        let did = t
+            .caller_id_from_did
+            .then(|| {
+                self.cfg
+                    .config
+                    .numbers
+                    .iter()
+                    .find(|n| n.jid.eq_ignore_ascii_case(caller))
+            })
+            .flatten()
+            .map(|n| n.did.clone());
+        let identity = match (&did, &t.from_domain) {
+            (Some(did), _) => format!("sip:{did}@{host};user=phone"),
+            (None, Some(domain)) => {
+                let local = caller.split_once('@').map_or("", |(l, _)| l);
+                crate::address::jid_to_sip_uri(&format!("{local}@{domain}"), None)
+            }
+            (None, None) => jid_uri,
+        };
+        let from = match &t.from_user {
+            Some(user) => format!("sip:{user}@{host}"),
+            None => identity.clone(),
+        };
+        (from, t.assert_identity.then_some(identity))
     }
 
     /// A response matched to one of our client transactions.

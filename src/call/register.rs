@@ -158,6 +158,9 @@ impl Gateway {
             &call_id,
             &format!("{cseq} REGISTER"),
         );
+        if let Some(proxy) = &cfg.outbound_proxy {
+            headers.push("Route", proxy.route());
+        }
         headers.push("Contact", contact);
         headers.push("Expires", cfg.register_expires.to_string());
         if let Some((name, value)) = authorization {

@@ -79,6 +79,12 @@ pub(crate) struct RawTrunk {
     pub tls_client_cert: Option<String>,
     pub tls_client_key: Option<String>,
     pub tls_server_name: Option<String>,
+    pub from_user: Option<String>,
+    pub from_domain: Option<String>,
+    pub assert_identity: Option<bool>,
+    pub caller_id_from_did: Option<bool>,
+    pub codecs: Option<Vec<String>>,
+    pub outbound_proxy: Option<String>,
 }
 
 /// One `[[number]]`.

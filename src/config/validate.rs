@@ -325,10 +325,29 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
                 format!("{register_expires} is outside 60..=86400 seconds"),
             ));
         }
+        let outbound_proxy = match t.outbound_proxy {
+            None => None,
+            Some(text) => Some(outbound_proxy(c, i, &text, &target)?),
+        };
+        // With a proxy, the TLS keys are for the connection to the proxy.
+        let first_hop = match &outbound_proxy {
+            Some(p) => super::trunk::TrunkTarget {
+                host: p.host.clone(),
+                port: p.port,
+                transport: p.transport,
+                sips: p.sips,
+            },
+            None => super::trunk::TrunkTarget {
+                host: target.host.clone(),
+                port: target.port,
+                transport: target.transport,
+                sips: target.sips,
+            },
+        };
         let tls = super::validate_tls::trunk(
             c,
             i,
-            &target,
+            &first_hop,
             super::validate_tls::RawTrunkTls {
                 ca: t.tls_ca,
                 client_cert: t.tls_client_cert,
@@ -342,6 +361,52 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
                 .parse()
                 .map_err(|p: String| c.err(&format!("trunk[{i}].allow_from[{j}]"), p))?;
             allow_from.push(range);
+        }
+        let from_user = match t.from_user {
+            None => None,
+            Some(u) if is_sip_user(&u) => Some(u),
+            Some(u) => {
+                return Err(c.err(
+                    &format!("trunk[{i}].from_user"),
+                    format!("{u:?} is not a SIP user part (letters, digits, -_.!~*'()&=+$,;?/%)"),
+                ));
+            }
+        };
+        let from_domain = match t.from_domain {
+            None => None,
+            Some(d) => {
+                split_hostport(&d).map_err(|_| {
+                    c.err(
+                        &format!("trunk[{i}].from_domain"),
+                        format!("{d:?} is not host[:port]"),
+                    )
+                })?;
+                Some(d)
+            }
+        };
+        let mut codecs: Vec<String> = Vec::new();
+        if let Some(list) = t.codecs {
+            if list.is_empty() {
+                return Err(c.err(
+                    &format!("trunk[{i}].codecs"),
+                    "must list at least one codec (leave the key out for no filtering)",
+                ));
+            }
+            for (j, name) in list.into_iter().enumerate() {
+                let key = format!("trunk[{i}].codecs[{j}]");
+                if !crate::translate::is_known_codec(&name) {
+                    return Err(c.err(
+                        &key,
+                        format!(
+                            "{name:?} is not a known codec (e.g. PCMU, PCMA, G722, G729, opus)"
+                        ),
+                    ));
+                }
+                if let Some(k) = codecs.iter().position(|o| o.eq_ignore_ascii_case(&name)) {
+                    return Err(c.err(&key, format!("{name:?} is already trunk[{i}].codecs[{k}]")));
+                }
+                codecs.push(name);
+            }
         }
         let port = target.port.unwrap_or(target.default_port());
         out.push(TrunkConfig {
@@ -360,9 +425,53 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
             inbound_auth,
             inbound_auth_algorithms,
             allow_from,
+            from_user,
+            from_domain,
+            assert_identity: t.assert_identity.unwrap_or(false),
+            caller_id_from_did: t.caller_id_from_did.unwrap_or(true),
+            codecs,
+            outbound_proxy,
         });
     }
     Ok(out)
+}
+
+/// `trunk[i].outbound_proxy`: a `sip:`/`sips:` host URI like the trunk's (a
+/// `;lr` is accepted and implied). A `sips:` trunk must be reached over TLS
+/// on every hop, so its proxy must be TLS too.
+fn outbound_proxy(
+    c: &Check,
+    i: usize,
+    text: &str,
+    trunk: &super::trunk::TrunkTarget,
+) -> Result<OutboundProxy, ConfigError> {
+    let key = format!("trunk[{i}].outbound_proxy");
+    let uri: String = text
+        .split(';')
+        .filter(|p| !p.eq_ignore_ascii_case("lr"))
+        .collect::<Vec<_>>()
+        .join(";");
+    let target = parse_trunk_uri(&uri).map_err(|p| c.err(&key, p))?;
+    if trunk.sips && target.default_transport() != ListenTransport::Tls {
+        return Err(c.err(
+            &key,
+            format!("{text:?}: a sips: trunk must be reached over TLS, so its proxy must be sips: or ;transport=tls"),
+        ));
+    }
+    Ok(OutboundProxy {
+        uri,
+        host: target.host,
+        port: target.port,
+        transport: target.transport,
+        sips: target.sips,
+    })
+}
+
+/// Characters RFC 3261 allows unescaped in a user part (and `%` escapes).
+fn is_sip_user(u: &str) -> bool {
+    !u.is_empty()
+        && u.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/%".contains(ch))
 }
 
 fn numbers(c: &Check, raw: Vec<RawNumber>) -> Result<Vec<NumberConfig>, ConfigError> {

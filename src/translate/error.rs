@@ -37,6 +37,12 @@ pub enum TranslateError {
         /// The content name (or generated name) concerned.
         content: String,
     },
+    /// A trunk's `codecs` left no codec in the offer (telephone-event alone
+    /// is no call).
+    NoAllowedCodec {
+        /// The trunk's codec list.
+        allowed: Vec<String>,
+    },
 }
 
 impl TranslateError {
@@ -51,7 +57,8 @@ impl TranslateError {
             TranslateError::Jingle(_) => SipStatus::BAD_GATEWAY,
             TranslateError::NoMedia
             | TranslateError::NoUsableMedia { .. }
-            | TranslateError::MissingIceCredentials { .. } => SipStatus::NOT_ACCEPTABLE_HERE,
+            | TranslateError::MissingIceCredentials { .. }
+            | TranslateError::NoAllowedCodec { .. } => SipStatus::NOT_ACCEPTABLE_HERE,
         }
     }
 
@@ -61,7 +68,9 @@ impl TranslateError {
             TranslateError::SdpSyntax { .. } | TranslateError::Jingle(_) => {
                 JingleReason::FailedApplication
             }
-            TranslateError::NoMedia => JingleReason::IncompatibleParameters,
+            TranslateError::NoMedia | TranslateError::NoAllowedCodec { .. } => {
+                JingleReason::IncompatibleParameters
+            }
             TranslateError::NoUsableMedia { .. } => JingleReason::UnsupportedApplications,
             TranslateError::MissingIceCredentials { .. } => JingleReason::FailedTransport,
         }
@@ -104,6 +113,11 @@ impl fmt::Display for TranslateError {
                 f,
                 "content '{content}': ICE candidates without ice-ufrag/ice-pwd"
             ),
+            TranslateError::NoAllowedCodec { allowed } => write!(
+                f,
+                "no codec of the offer is in the trunk's codecs ({})",
+                allowed.join(", ")
+            ),
         }
     }
 }
@@ -127,6 +141,9 @@ mod tests {
             TranslateError::NoUsableMedia { skipped: 1 },
             TranslateError::MissingIceCredentials {
                 content: "a".into(),
+            },
+            TranslateError::NoAllowedCodec {
+                allowed: vec!["PCMU".into()],
             },
         ];
         for e in &all {

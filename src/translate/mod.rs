@@ -9,6 +9,7 @@
 //! while Jingle `senders` is absolute. Every function therefore takes the
 //! [`Role`] of the SDP's writer.
 
+pub mod codecs;
 mod direction;
 mod error;
 pub mod fmtp;
@@ -19,6 +20,7 @@ mod to_jingle;
 mod to_sdp;
 mod warning;
 
+pub use codecs::{filter_codecs, is_known_codec};
 pub use direction::{Direction, direction_from_senders, senders_from_direction};
 pub use error::TranslateError;
 pub use sdp_text::parse_sdp;

@@ -5,6 +5,7 @@
 mod failover;
 mod harness;
 mod more;
+mod trunkopts;
 
 use harness::*;
 use std::time::Duration;
