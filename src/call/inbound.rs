@@ -136,6 +136,7 @@ impl Gateway {
             }
             Method::Invite | Method::Update => self.peer_refresh(&id, &request, &key),
             Method::Options => self.reply(&key, &request, 200, None),
+            Method::Info => self.inbound_info(&id, &request, &key),
             _ => {
                 tracing::info!(call = %id, method = %request.method, "in-dialog request not supported");
                 let mut r = self.response(&request, 501, None);

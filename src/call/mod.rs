@@ -11,6 +11,7 @@ mod gateway;
 mod in_dialog;
 mod inbound;
 mod inbound_auth;
+mod info;
 mod io;
 mod keepalive;
 mod model;

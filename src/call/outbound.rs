@@ -619,7 +619,7 @@ impl Gateway {
 }
 
 /// Methods we accept, for Allow headers.
-pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE";
+pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO";
 
 /// XEP-0167 session-info namespace.
 const NS_RTP_INFO: &str = "urn:xmpp:jingle:apps:rtp:info:1";

@@ -474,3 +474,82 @@ fn an_authenticating_trunk_is_challenged_and_rings_only_with_the_password() {
     assert!(find(&out[0], "propose").is_some(), "bob is rung");
     assert_eq!(h.gw.active_calls(), 1);
 }
+
+// ------------------------------------------------------------ INFO (RFC 6086) --
+
+/// An in-dialog INFO from the caller with a body of `ctype`.
+fn info(to: &str, cseq: u32, branch: &str, extra: &str, ctype: &str, body: &str) -> String {
+    from_caller("INFO", to, cseq, branch, None).replace(
+        "Content-Length: 0\n\n",
+        &format!(
+            "{extra}{}Content-Length: {}\n\n{body}",
+            if ctype.is_empty() {
+                String::new()
+            } else {
+                format!("Content-Type: {ctype}\n")
+            },
+            body.len()
+        ),
+    )
+}
+
+#[test]
+fn info_dtmf_reaches_the_xmpp_user_and_other_info_is_answered_properly() {
+    let mut h = Harness::new();
+    let (sid, to, _) = inbound_answered(&mut h);
+    h.take_stanzas();
+    h.sip_from(
+        trunk(),
+        &info(
+            &to,
+            2,
+            "z9hG4bKi1",
+            "",
+            "application/dtmf-relay",
+            "Signal=7\r\nDuration=250\r\n",
+        ),
+    );
+    assert_eq!(h.statuses(), vec![200]);
+    let si = only_action(&mut h, "session-info");
+    assert_eq!(si.attr("to"), Some(BOB));
+    let dtmf = find(&si, "dtmf").expect("XEP-0181 dtmf");
+    assert_eq!(dtmf.ns(), "urn:xmpp:jingle:dtmf:0");
+    assert_eq!(
+        (dtmf.attr("code"), dtmf.attr("duration")),
+        (Some("7"), Some("250"))
+    );
+    assert_eq!(find(&si, "jingle").unwrap().attr("sid"), Some(sid.as_str()));
+    h.sip_from(
+        trunk(),
+        &info(&to, 3, "z9hG4bKi2", "", "application/dtmf", "#"),
+    );
+    assert_eq!(h.statuses(), vec![200]);
+    assert_eq!(
+        find(&only_action(&mut h, "session-info"), "dtmf")
+            .unwrap()
+            .attr("code"),
+        Some("#")
+    );
+    // A keep-alive INFO, an unknown package, an unknown body.
+    h.sip_from(trunk(), &info(&to, 4, "z9hG4bKi3", "", "", ""));
+    assert_eq!(h.statuses(), vec![200]);
+    h.sip_from(
+        trunk(),
+        &info(
+            &to,
+            5,
+            "z9hG4bKi4",
+            "Info-Package: foo\n",
+            "application/foo",
+            "x",
+        ),
+    );
+    assert_eq!(h.statuses(), vec![469]);
+    h.sip_from(
+        trunk(),
+        &info(&to, 6, "z9hG4bKi5", "", "text/plain", "hello"),
+    );
+    assert_eq!(h.statuses(), vec![415]);
+    assert!(h.take_stanzas().is_empty(), "only DTMF is forwarded");
+    assert_eq!(h.gw.active_calls(), 1);
+}
