@@ -229,6 +229,14 @@ def scenarios() -> list[Scenario]:
                                    "--expect-ringing", "--expect-answered"])],
             [Sipp("uas_answer_bye.xml", "uas")]),
         Scenario(
+            "out-info-dtmf",
+            "the trunk answers alice's call and sends the digits 4 and # as SIP INFO "
+            "(application/dtmf-relay): each gets 200 and reaches alice as an XEP-0181 "
+            "session-info <dtmf/>, in order; the trunk's BYE ends the call",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "success",
+                                   "--expect-answered", "--expect-dtmf", "4#"])],
+            [Sipp("uas_answer_info_bye.xml", "uas")]),
+        Scenario(
             "out-direct",
             "without JMI, alice's session-initiate to +15551230001@sip.test/stox is acked, the "
             "trunk gets the INVITE, ringing and session-accept reach alice, her hang-up after 1 s "

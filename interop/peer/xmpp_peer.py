@@ -43,6 +43,7 @@ NS_CLIENT = "jabber:client"
 NS_JINGLE = "urn:xmpp:jingle:1"
 NS_RTP = "urn:xmpp:jingle:apps:rtp:1"
 NS_RTP_INFO = "urn:xmpp:jingle:apps:rtp:info:1"
+NS_DTMF = "urn:xmpp:jingle:dtmf:0"
 NS_RAW_UDP = "urn:xmpp:jingle:transports:raw-udp:1"
 NS_ICE = "urn:xmpp:jingle:transports:ice-udp:1"
 NS_DTLS = "urn:xmpp:jingle:apps:dtls:0"
@@ -315,6 +316,7 @@ class Peer(ClientXMPP):
         self.initiated = False
         self.answered = False
         self.ringing = False
+        self.dtmf: list[str] = []  # XEP-0181 digits received in session-info
         self.ended = False
         self.offer: ET.Element | None = None  # inbound session-initiate <jingle/>
         self.tasks: list[asyncio.Task] = []
@@ -571,6 +573,8 @@ class Caller(Peer):
         if action == "session-info":
             if jingle.find(q(NS_RTP_INFO, "ringing")) is not None:
                 self.ringing = True
+            for d in jingle.findall(q(NS_DTMF, "dtmf")):
+                self.dtmf.append(d.get("code", "?"))
         elif action == "session-accept":
             contents = jingle.findall(q(NS_JINGLE, "content"))
             if not contents or all(
@@ -610,6 +614,8 @@ class Caller(Peer):
             return False, reason + "; but no ringing (session-info or JMI) was received"
         if ok and a.expect_answered and not self.answered:
             return False, reason + "; but the call was never answered"
+        if ok and a.expect_dtmf is not None and "".join(self.dtmf) != a.expect_dtmf:
+            return False, reason + f"; DTMF {''.join(self.dtmf)!r} received, {a.expect_dtmf!r} expected"
         return ok, reason
 
 
@@ -839,6 +845,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     c.add_argument("--expect-answered", action="store_true", help="assert a session-accept arrived")
     c.add_argument("--expect-ringing", action="store_true",
                    help="assert <session-info><ringing/> (or JMI ringing) arrived")
+    c.add_argument("--expect-dtmf", metavar="DIGITS",
+                   help="assert these XEP-0181 <dtmf/> digits arrived in session-info, in order")
 
     an = sub.add_parser("answer", help="wait for a call and handle it")
     an.add_argument("--mode", choices=("accept", "reject", "ignore"), default="accept")
