@@ -104,7 +104,7 @@ async fn listener(
 /// An adapter with no listener that reaches `server` with `client`.
 async fn client(server: SocketAddr, client: TlsClient) -> (SipSender, mpsc::Receiver<Input>) {
     let tls = SipTls {
-        clients: HashMap::from([(server, client)]),
+        clients: std::sync::Arc::new(std::sync::RwLock::new(HashMap::from([(server, client)]))),
         ..SipTls::default()
     };
     let (tx, rx) = mpsc::channel(16);
@@ -245,4 +245,39 @@ async fn a_listener_with_tls_client_ca_requires_a_valid_client_certificate() {
         }
         other => panic!("a valid client certificate was refused: {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_trunk_relocated_to_a_new_address_is_verified_with_its_own_ca() {
+    let dir = scratch();
+    let ca = make_ca(&dir, "ca");
+    let (cert, key) = leaf(&dir, &ca, "server", &["pbx.test"], false);
+    let (server, mut server_rx, addr) = listener(&cert, &key, None).await;
+    // The trunk is located nowhere at start (DNS had nothing yet): the new
+    // address is unknown, and the system roots cannot verify our test CA.
+    let toml = format!(
+        "[xmpp]\ndomain = \"gw.test\"\nsecret = \"s\"\n[[trunk]]\nname = \"pbx\"\nuri = \"sips:pbx.test\"\ntls_ca = {:?}\n",
+        ca.pem.display().to_string()
+    );
+    let config = Config::from_toml_str(&toml, &[]).unwrap();
+    let tls = SipTls::from_config(&config, &HashMap::new()).unwrap();
+    let locator_side = tls.clone();
+    let (tx, mut client_rx) = mpsc::channel(16);
+    let client = sip_transport::start(&[], tls, tx).await.unwrap();
+    client.send(tls_peer(addr), OPTIONS.as_bytes().to_vec());
+    match next(&mut client_rx, Duration::from_secs(5)).await {
+        Some(Input::SipUnreachable { peer }) => assert_eq!(peer, tls_peer(addr)),
+        other => panic!("an unknown address must not pass verification: {other:?}"),
+    }
+    // DNS now locates pbx.test there: the trunk's CA and name apply.
+    locator_side.learn_targets("pbx", &[tls_peer(addr)]);
+    client.send(tls_peer(addr), OPTIONS.as_bytes().to_vec());
+    let Some(Input::Sip { from, .. }) = next(&mut server_rx, Duration::from_secs(5)).await else {
+        panic!("the listener got nothing after re-location");
+    };
+    server.send(from, OK.as_bytes().to_vec());
+    assert!(matches!(
+        next(&mut client_rx, Duration::from_secs(5)).await,
+        Some(Input::Sip { .. })
+    ));
 }

@@ -58,7 +58,13 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let (trunk_peers, relocate_due) = resolve::locate_trunks(&locator, &config).await;
     let (in_tx, mut in_rx) = mpsc::channel::<Input>(16_384);
     let tls = sip_tls::SipTls::from_config(&config, &trunk_peers).map_err(RunError::Tls)?;
-    let relocate = resolve::spawn_refresh(locator, config.clone(), relocate_due, in_tx.clone());
+    let relocate = resolve::spawn_refresh(
+        locator,
+        config.clone(),
+        relocate_due,
+        in_tx.clone(),
+        tls.clone(),
+    );
     let sip = sip_transport::start(&config.sip.listen, tls, in_tx.clone())
         .await
         .map_err(RunError::Bind)?;

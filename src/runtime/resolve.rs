@@ -267,6 +267,7 @@ pub fn spawn_refresh(
     config: Config,
     mut due: HashMap<String, Instant>,
     core: mpsc::Sender<Input>,
+    tls: super::sip_tls::SipTls,
 ) -> mpsc::UnboundedSender<String> {
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     tokio::spawn(async move {
@@ -305,6 +306,7 @@ pub fn spawn_refresh(
             if let Some(after) = refresh {
                 due.insert(name.clone(), Instant::now() + after);
             }
+            tls.learn_targets(&name, &targets);
             let input = Input::TrunkTargets {
                 trunk: name,
                 targets,

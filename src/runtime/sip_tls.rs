@@ -4,8 +4,9 @@
 //!
 //! `Peer` is a small `Copy` value (transport + address) that the core stores
 //! in calls, so the per-trunk TLS settings (CA, client certificate, the name
-//! to verify) live here instead, keyed by the trunk's resolved address and
-//! filled from the configuration at start.
+//! to verify) live here instead, keyed by the trunk's located addresses:
+//! filled at start, and again whenever DNS moves a trunk (RFC 3263
+//! re-location), so a new SRV target is verified the trunk's way too.
 
 use crate::config::{Config, ListenTransport, TrunkTls};
 use crate::sip::peer::Peer;
@@ -14,7 +15,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ServerConfig};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// How to open a TLS connection to one destination.
 #[derive(Clone, Debug)]
@@ -47,8 +48,11 @@ impl TlsClient {
 pub struct SipTls {
     /// Our listener's configuration; `None` when there is no `tls:` listener.
     pub server: Option<Arc<ServerConfig>>,
-    /// Per-destination clients (the TLS trunks).
-    pub clients: HashMap<SocketAddr, TlsClient>,
+    /// Per-destination clients (the TLS trunks' located addresses); shared
+    /// by every clone, so the locator can add addresses the sender then uses.
+    pub clients: Arc<RwLock<HashMap<SocketAddr, TlsClient>>>,
+    /// Each TLS trunk's client, by trunk name.
+    pub by_trunk: HashMap<String, TlsClient>,
     /// For any other destination (a Record-Route or Contact naming an
     /// address that is no trunk's): the system roots, verifying the IP.
     /// `None` = such destinations are unreachable over TLS.
@@ -59,7 +63,7 @@ impl SipTls {
     /// The client for `peer`: the trunk's at that address, else the fallback
     /// verifying the address itself.
     pub fn client_for(&self, peer: Peer) -> Option<TlsClient> {
-        if let Some(c) = self.clients.get(&peer.addr) {
+        if let Some(c) = self.clients.read().expect("poisoned").get(&peer.addr) {
             return Some(c.clone());
         }
         Some(TlsClient {
@@ -87,20 +91,31 @@ impl SipTls {
             )?),
             _ => None,
         };
-        let mut clients = HashMap::new();
+        let mut by_trunk = HashMap::new();
         for trunk in &config.trunks {
-            let Some(t) = &trunk.tls else {
-                continue;
-            };
-            // Every located target of the trunk is verified the trunk's way.
-            for peer in trunk_peers.get(&trunk.name).into_iter().flatten() {
-                clients.insert(peer.addr, TlsClient::for_trunk(t)?);
+            if let Some(t) = &trunk.tls {
+                by_trunk.insert(trunk.name.clone(), TlsClient::for_trunk(t)?);
             }
         }
-        Ok(SipTls {
+        let tls = SipTls {
             server,
-            clients,
+            clients: Arc::default(),
+            by_trunk,
             fallback: Some(tls::client_config(None, None)?),
-        })
+        };
+        for (trunk, targets) in trunk_peers {
+            tls.learn_targets(trunk, targets);
+        }
+        Ok(tls)
+    }
+
+    /// Every located target of a TLS trunk is verified the trunk's way.
+    pub fn learn_targets(&self, trunk: &str, targets: &[Peer]) {
+        if let Some(client) = self.by_trunk.get(trunk) {
+            let mut clients = self.clients.write().expect("poisoned");
+            for peer in targets {
+                clients.insert(peer.addr, client.clone());
+            }
+        }
     }
 }
