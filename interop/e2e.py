@@ -136,6 +136,11 @@ VARIANTS = {
                  "kamailio": "plain",
                  "trunk_extra": 'username = "stox"\npassword = "s3cret"\nrealm = "pbx.test"\n'
                                 'register = true\nregister_expires = 120'},
+    # Kamailio challenging with algorithm=SHA-256 (RFC 7616/8760) instead of MD5
+    "kamailio-sha256": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{KAMAILIO_PORT}",
+                        "kamailio": "sha256",
+                        "trunk_extra": 'username = "stox"\npassword = "s3cret"\nrealm = "pbx.test"\n'
+                                       'register = true\nregister_expires = 120'},
     # the same Kamailio reached over TLS (sips:, its certificate verified against
     # the test CA; our client certificate offered), and stox's own TLS listener,
     # which Kamailio uses to deliver inbound calls to the registered Contact
@@ -399,6 +404,18 @@ def scenarios() -> list[Scenario]:
             [Sipp("kamailio/sipp/uas_pstn_prack_timer.xml", "uas", port=PSTN_PORT)],
             variant="kamailio"),
         Scenario(
+            "kam-sha256-register",
+            "Kamailio challenges with algorithm=SHA-256: stox's REGISTER answers the 401 with a "
+            "SHA-256 digest and is registered",
+            [], [], variant="kamailio-sha256"),
+        Scenario(
+            "kam-sha256-out",
+            "with SHA-256 challenges, alice's call through Kamailio answers the 407 with a "
+            "SHA-256 Proxy-Authorization and reaches the PSTN; alice hangs up",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--hangup-after", "1",
+                                   "--expect-answered"])],
+            [Sipp("kamailio/sipp/uas_pstn.xml", "uas", port=PSTN_PORT)], variant="kamailio-sha256"),
+        Scenario(
             "kam-tls-register",
             "over TLS (sips:127.0.0.1:25061, Kamailio's certificate verified against the test CA, "
             "a client certificate offered) stox registers with digest; the Contact Kamailio stores "
@@ -572,7 +589,7 @@ class Kamailio:
         self.dir: Path | None = None
 
     def ensure(self, mode: str | None) -> str | None:
-        """Runs Kamailio in `mode` ("plain", "tls") or stops it (None); the reason when it cannot."""
+        """Runs Kamailio in `mode` ("plain", "tls", "sha256") or stops it (None); the reason when it cannot."""
         if mode == self.mode and (mode is None or self.proc.poll() is None):
             return None
         self.stop()
@@ -587,6 +604,8 @@ class Kamailio:
         argv = [str(KAMAILIO_DIR / "run.sh"), "-d", str(self.dir)]
         if mode == "tls":
             argv.append("--tls")
+        if mode == "sha256":
+            argv += ["--", "-A", "WITH_SHA256"]  # challenges with algorithm=SHA-256
         self.proc = Proc("kamailio", argv, self.dir / "kamailio.log")
         self.mode = mode
 
@@ -1044,7 +1063,7 @@ def run_all(args) -> int:
             if sc.name == "sipvicious":
                 results.append(scan_result(workdir))
                 continue
-            if sc.name in ("kam-register", "kam-tls-register"):
+            if sc.name in ("kam-register", "kam-tls-register", "kam-sha256-register"):
                 results.append(registered_result(kamailio, sc.name))
                 continue
             offset = stox.log_offset()
