@@ -112,6 +112,8 @@ pub struct Gateway {
     pub(crate) started: Instant,
     /// Secret behind our digest nonces (per process).
     pub(crate) nonce_secret: [u8; 32],
+    /// Highest nonce count accepted per nonce of ours (replay protection).
+    pub(crate) inbound_nc: HashMap<String, u32>,
     /// In-dialog requests we sent (BYE, PRACK, refreshes), by branch.
     pub(crate) pending: HashMap<String, super::in_dialog::PendingRequest>,
     /// Per trunk: index of the target pings, REGISTERs and new calls use
@@ -150,6 +152,7 @@ impl Gateway {
             pending: HashMap::new(),
             started: now,
             nonce_secret: [0; 32],
+            inbound_nc: HashMap::new(),
             trunk_live: HashMap::new(),
         };
         rand::RngCore::fill_bytes(&mut gateway.rng, &mut gateway.nonce_secret);

@@ -134,27 +134,41 @@ impl Gateway {
                     rand::Rng::random_range(&mut self.rng, 0..=2000)
                 };
                 tracing::info!(call = %id, wait_ms = ms, "refresh met glare (491): retrying");
-                let at = self.now + Duration::from_millis(ms);
-                self.timers.set((id, CallTimer::SessionRefresh), at);
+                if self.calls.contains_key(&id) {
+                    let at = self.now + Duration::from_millis(ms);
+                    self.timers.set((id, CallTimer::SessionRefresh), at);
+                }
             }
             405 | 501
                 if sent.purpose == Purpose::Refresh && sent.request.method == Method::Update =>
             {
-                // The peer advertised UPDATE but refuses it: refresh with re-INVITE.
-                if let Some(t) = self
-                    .calls
-                    .get_mut(&id)
-                    .and_then(|c| c.sip.session_timer.as_mut())
+                // The peer advertised UPDATE but refuses it: refresh with
+                // re-INVITE, when we have an SDP to send; else keep trying.
+                let call = self.calls.get_mut(&id);
+                let can_reinvite = call.as_ref().is_some_and(|c| c.sip.local_sdp.is_some());
+                if let Some(t) = call.and_then(|c| c.sip.session_timer.as_mut())
+                    && can_reinvite
                 {
                     t.update_ok = false;
+                    self.timers.set((id, CallTimer::SessionRefresh), self.now);
+                } else {
+                    self.retry_refresh_later(&id);
                 }
-                self.timers.set((id, CallTimer::SessionRefresh), self.now);
             }
-            408 | 481 if sent.purpose != Purpose::Bye => {
+            408 | 481 if sent.purpose == Purpose::Refresh => {
                 tracing::warn!(call = %id, status = response.status, method = %sent.request.method, "dialog gone at the SIP peer: ending the call");
                 self.dialog_lost(&id, response.status);
             }
+            422 if sent.purpose == Purpose::Refresh => self.refresh_too_short(&id, response),
+            status if sent.purpose == Purpose::Refresh => {
+                // Not extended: try again a little later; the session
+                // expiry still runs, so a peer that keeps refusing ends it.
+                tracing::info!(call = %id, status, method = %sent.request.method, "refresh refused; retrying");
+                self.retry_refresh_later(&id);
+            }
             status => {
+                // A failed PRACK or BYE changes nothing: the INVITE (or the
+                // hang-up) goes on regardless.
                 tracing::info!(call = %id, status, method = %sent.request.method, "in-dialog request refused");
             }
         }
@@ -167,7 +181,7 @@ impl Gateway {
         let Some(sent) = self.pending.remove(branch) else {
             return false;
         };
-        if sent.purpose != Purpose::Bye {
+        if sent.purpose == Purpose::Refresh {
             tracing::warn!(call = %sent.call_id, method = %sent.request.method, "no response in the dialog: ending the call");
             self.dialog_lost(&sent.call_id, 408);
         }
@@ -183,6 +197,27 @@ impl Gateway {
             purpose,
             auth_attempts,
         } = sent;
+        // In-dialog requests go where the far end's Contact or Record-Route
+        // says. Our trunk password answers a challenge from there only when
+        // that is the trunk itself, or the realm is pinned in the config:
+        // anything else could be a callee fishing for a crackable digest.
+        let trunk_cfg = trunk
+            .as_ref()
+            .and_then(|t| self.cfg.config.trunks.iter().find(|c| &c.name == t));
+        let hop_is_trunk = trunk
+            .as_ref()
+            .and_then(|t| self.cfg.trunk_peers.get(t))
+            .is_some_and(|ts| ts.iter().any(|p| p.addr == hop.addr));
+        let realm_pinned = trunk_cfg
+            .and_then(|t| t.auth.as_ref())
+            .is_some_and(|a| a.realm.is_some());
+        if !hop_is_trunk && !realm_pinned {
+            tracing::warn!(call = %call_id, hop = %hop, "challenge from a hop that is not the trunk, and no realm configured: not answered");
+            if purpose == Purpose::Refresh {
+                self.dialog_lost(&call_id, response.status);
+            }
+            return;
+        }
         if !self.authorize_request(
             &call_id,
             trunk.as_deref(),

@@ -123,6 +123,21 @@ impl Gateway {
             self.reply(&key, &request, 481, None);
             return;
         };
+        // RFC 3261 §12.2.2: the dialog is Call-ID and both tags; a request
+        // from another fork (or a forged one) does not touch this call.
+        let tag_of = |name: &str| {
+            request
+                .headers
+                .get(name)
+                .and_then(|v| NameAddr::parse(v).ok())
+                .and_then(|n| n.tag().map(str::to_string))
+        };
+        let ours = tag_of("To").as_deref() == Some(dialog.local_tag.as_str());
+        let theirs = dialog.remote_tag.is_none() || tag_of("From") == dialog.remote_tag;
+        if !(ours && theirs) {
+            self.reply(&key, &request, 481, None);
+            return;
+        }
         if !dialog.accept_remote_cseq(cseq) {
             self.reply(&key, &request, 500, None);
             return;
@@ -166,6 +181,17 @@ impl Gateway {
         };
         if !request.body.is_empty() {
             tracing::info!(call = %id, method = %request.method, "SIP re-offer answered with the current session (no media change mapped yet)");
+        }
+        // A target refresh (RFC 3261 §12.2.2, RFC 3311 §5.2): a moved peer
+        // (SBC fail-over, new NAT binding) gets our next requests.
+        if let Some(contact) = request
+            .headers
+            .values("Contact")
+            .first()
+            .and_then(|c| NameAddr::parse(c).ok())
+            && let Some(d) = self.calls.get_mut(id).and_then(|c| c.sip.dialog.as_mut())
+        {
+            d.remote_target = contact.uri;
         }
         let call = &self.calls[id];
         // UPDATE without an offer gets no answer; a re-INVITE without one

@@ -48,6 +48,21 @@ impl Gateway {
         let Some(header) = request.headers.get("Authorization") else {
             return self.inbound_challenge(&realm, offered, false);
         };
+        // What `verify` leaves to us: the credentials are for this request
+        // (uri), with an algorithm we offered, with qop=auth, and a nonce
+        // count above any seen for that nonce (no replay).
+        let param = |name: &str| digest::credential_param(header, name);
+        let algorithm_ok = param("algorithm")
+            .map_or(Some(Algorithm::Md5), |t| Algorithm::from_token(&t))
+            .is_some_and(|a| offered.contains(&a));
+        let uri_ok = param("uri").is_some_and(|u| u == request.uri);
+        let nc = param("nc").and_then(|n| u32::from_str_radix(n.trim(), 16).ok());
+        let nonce = param("nonce").unwrap_or_default();
+        let fresh_nc = nc.is_some_and(|n| self.inbound_nc.get(&nonce).is_none_or(|last| n > *last));
+        if !(algorithm_ok && uri_ok && fresh_nc && param("qop").is_some()) {
+            tracing::warn!(trunk = %trunk.name, algorithm_ok, uri_ok, fresh_nc, "inbound credentials refused");
+            return InboundAuth::Refused;
+        }
         let now = self.elapsed_secs();
         let secret = self.nonce_secret;
         let result = digest::verify(
@@ -58,7 +73,10 @@ impl Gateway {
             |nonce| nonce_is_fresh(nonce, &secret, now),
         );
         match result {
-            Ok(_) => InboundAuth::Accepted,
+            Ok(_) => {
+                self.remember_nc(nonce, nc.unwrap_or_default(), now);
+                InboundAuth::Accepted
+            }
             Err(DigestError::StaleNonce) => self.inbound_challenge(&realm, offered, true),
             Err(e) => {
                 tracing::warn!(trunk = %trunk.name, error = %e, "inbound credentials refused");
@@ -89,6 +107,20 @@ impl Gateway {
                 InboundAuth::Refused
             }
         }
+    }
+
+    /// Records the highest nonce count used with one of our nonces, so the
+    /// same credentials cannot place a second call; entries go when their
+    /// nonce would have expired anyway.
+    fn remember_nc(&mut self, nonce: String, nc: u32, now: u64) {
+        if self.inbound_nc.len() >= 4096 {
+            self.inbound_nc.retain(|n, _| {
+                n.split_once('.')
+                    .and_then(|(t, _)| u64::from_str_radix(t, 16).ok())
+                    .is_some_and(|t| now.saturating_sub(t) <= NONCE_LIFETIME.as_secs())
+            });
+        }
+        self.inbound_nc.insert(nonce, nc);
     }
 
     fn elapsed_secs(&self) -> u64 {

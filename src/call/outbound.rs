@@ -436,7 +436,13 @@ impl Gateway {
             branch: &ack_branch,
             user_agent: &self.cfg.user_agent.clone(),
         };
-        let ack = dialog.ack(dialog.local_cseq, &origin);
+        let mut ack = dialog.ack(dialog.local_cseq, &origin);
+        // RFC 3261 §13.2.2.4: the ACK carries the INVITE's credentials.
+        for name in ["Authorization", "Proxy-Authorization"] {
+            for v in invite.headers.get_all(name) {
+                ack.headers.push(name, v.to_string());
+            }
+        }
         let hop = dialog.next_hop();
         self.tx.send_request(ack, hop, self.now);
         let mut dialog = dialog;
@@ -587,6 +593,28 @@ impl Gateway {
         let Some(invite) = call.sip.invite.clone() else {
             return;
         };
+        // A retransmitted 2xx to one of our re-INVITEs (a refresh): ACK it
+        // again in the dialog, with that re-INVITE's CSeq (RFC 3261 §13.2.2.4).
+        let resp_seq = response.headers.cseq().map(|c| c.seq);
+        let initial = call.direction == super::model::CallDirection::XmppToSip
+            && resp_seq == invite.headers.cseq().map(|c| c.seq);
+        if !initial {
+            let dialog = call.sip.dialog.clone();
+            if let (Some(seq), Some(d)) = (resp_seq, dialog.as_ref()) {
+                let branch = self.branch();
+                let sent_by = self.sent_by(d.peer.transport).to_string();
+                let ua = self.cfg.user_agent.clone();
+                let origin = Origin {
+                    sent_by: &sent_by,
+                    branch: &branch,
+                    user_agent: &ua,
+                };
+                let ack = d.ack(seq, &origin);
+                let hop = d.next_hop();
+                self.tx.send_request(ack, hop, self.now);
+            }
+            return;
+        }
         let Some(mut fork) = Dialog::from_uac(&invite, &response, from) else {
             return;
         };

@@ -153,17 +153,19 @@ impl Gateway {
         };
         let interval = Duration::from_secs(u64::from(timer.interval));
         let key = call_id.to_string();
+        // Only a 2xx to a refresh extends the session (RFC 4028 §10), so the
+        // expiry runs whoever refreshes: a refresher whose refreshes keep
+        // failing ends the call too. BYE at interval − min(32 s, interval/3).
+        let slack = Duration::from_secs(32).min(interval / 3);
+        self.timers.set(
+            (key.clone(), CallTimer::SessionExpiry),
+            self.now + interval - slack,
+        );
         if timer.we_refresh {
-            self.timers.cancel(&(key.clone(), CallTimer::SessionExpiry));
             self.timers
                 .set((key, CallTimer::SessionRefresh), self.now + interval / 2);
         } else {
-            // RFC 4028 §10: BYE at interval − min(32 s, interval / 3).
-            let slack = Duration::from_secs(32).min(interval / 3);
-            self.timers
-                .cancel(&(key.clone(), CallTimer::SessionRefresh));
-            self.timers
-                .set((key, CallTimer::SessionExpiry), self.now + interval - slack);
+            self.timers.cancel(&(key, CallTimer::SessionRefresh));
         }
     }
 
@@ -203,12 +205,58 @@ impl Gateway {
         });
     }
 
+    /// A 422 to our refresh: ask again with the peer's Min-SE (RFC 4028 §7.4).
+    pub(crate) fn refresh_too_short(&mut self, call_id: &str, response: &Response) {
+        let min_se = response
+            .headers
+            .get("Min-SE")
+            .and_then(|v| v.split(';').next()?.trim().parse::<u32>().ok());
+        let Some(t) = self
+            .calls
+            .get_mut(call_id)
+            .and_then(|c| c.sip.session_timer.as_mut())
+        else {
+            return;
+        };
+        match min_se {
+            Some(min) if min > t.interval && min <= 86_400 => {
+                t.interval = min;
+                self.timers
+                    .set((call_id.to_string(), CallTimer::SessionRefresh), self.now);
+            }
+            _ => self.retry_refresh_later(call_id),
+        }
+    }
+
+    /// Another refresh attempt in a sixth of the interval (at least 10 s),
+    /// while the session has not expired.
+    pub(crate) fn retry_refresh_later(&mut self, call_id: &str) {
+        let Some(t) = self.calls.get(call_id).and_then(|c| c.sip.session_timer) else {
+            return;
+        };
+        let wait = Duration::from_secs(u64::from(t.interval / 6).max(10));
+        self.timers.set(
+            (call_id.to_string(), CallTimer::SessionRefresh),
+            self.now + wait,
+        );
+    }
+
     /// A 2xx to our refresh: keep the timer the answer describes (or ours,
     /// when the peer says nothing about it), and start it again.
     pub(crate) fn refresh_succeeded(&mut self, call_id: &str, response: &Response) {
         let Some(call) = self.calls.get_mut(call_id) else {
             return;
         };
+        // The 2xx to a target refresh names the peer's current Contact.
+        if let Some(contact) = response
+            .headers
+            .values("Contact")
+            .first()
+            .and_then(|c| crate::sip::header::NameAddr::parse(c).ok())
+            && let Some(d) = call.sip.dialog.as_mut()
+        {
+            d.remote_target = contact.uri;
+        }
         if let Some(mut t) = negotiate_uac(response) {
             let before = call.sip.session_timer;
             if response.headers.get("Allow").is_none() {

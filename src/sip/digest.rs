@@ -625,6 +625,20 @@ pub fn challenge_value(
     Ok(value)
 }
 
+/// The value of parameter `name` (lower-case) of the Digest credentials in
+/// an `Authorization` value, unquoted; for the checks [`verify`] leaves to
+/// its caller (the `uri`, which algorithm and qop were used, `nc` replay).
+pub fn credential_param(authorization: &str, name: &str) -> Option<String> {
+    parse_auth_list(authorization)
+        .ok()?
+        .into_iter()
+        .find(|r| r.scheme.eq_ignore_ascii_case("digest"))?
+        .params
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v)
+}
+
 /// Checks an inbound `Authorization` / `Proxy-Authorization` value for a
 /// request with `method`, returning the authenticated username.
 ///

@@ -473,6 +473,24 @@ fn an_authenticating_trunk_is_challenged_and_rings_only_with_the_password() {
     let out = h.take_stanzas();
     assert!(find(&out[0], "propose").is_some(), "bob is rung");
     assert_eq!(h.gw.active_calls(), 1);
+    // The same credentials replayed on another call (same nonce and nc): 403.
+    let replay = invite_with_credentials(&challenge, "open sesame")
+        .replace("in1@pbx", "in2@pbx")
+        .replace("z9hG4bKin2", "z9hG4bKin3");
+    h.sip_from(trunk(), &replay);
+    assert_eq!(h.statuses().last(), Some(&403));
+    assert_eq!(h.gw.active_calls(), 1);
+    // Credentials computed for another Request-URI: 403.
+    let mut h = inbound_auth_harness();
+    h.sip_from(trunk(), &invite(DID, "in1@pbx", "z9hG4bKin1"));
+    let challenge = h.responses().pop().unwrap();
+    let elsewhere = invite_with_credentials(&challenge, "open sesame").replace(
+        "INVITE sip:+15550001000@127.0.0.1:5060",
+        "INVITE sip:+15550001001@127.0.0.1:5060",
+    );
+    h.sip_from(trunk(), &elsewhere);
+    assert_eq!(h.statuses().last(), Some(&403));
+    assert!(h.take_stanzas().is_empty());
 }
 
 // ------------------------------------------------------------ INFO (RFC 6086) --
@@ -552,4 +570,31 @@ fn info_dtmf_reaches_the_xmpp_user_and_other_info_is_answered_properly() {
     assert_eq!(h.statuses(), vec![415]);
     assert!(h.take_stanzas().is_empty(), "only DTMF is forwarded");
     assert_eq!(h.gw.active_calls(), 1);
+}
+
+#[test]
+fn a_redirect_somewhere_the_caller_could_not_dial_is_final() {
+    // Not a number the caller may dial through the trunk (and 305 is no target).
+    for (status, contact) in [
+        (302, "<sip:bob@203.0.113.66>"),
+        (305, "<sip:+15558880001@127.0.0.1>"),
+    ] {
+        let mut h = Harness::new();
+        let inv = outbound_invite(&mut h);
+        h.sip_from(
+            trunk(),
+            &respond(&inv, status, "far", None).replace(
+                "Contact: <sip:far@127.0.0.1:5080>",
+                &format!("Contact: {contact}"),
+            ),
+        );
+        assert!(
+            sent_requests(&mut h)
+                .iter()
+                .all(|r| r.method.as_str() != "INVITE"),
+            "{status} {contact} not followed"
+        );
+        let t = only_action(&mut h, "session-terminate");
+        assert_eq!(reason(&t).as_deref(), Some("general-error"));
+    }
 }
