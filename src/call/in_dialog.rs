@@ -280,12 +280,22 @@ impl Gateway {
         self.tx.send_request(ack, hop, self.now);
     }
 
-    /// Whether a re-INVITE or UPDATE of ours is outstanding in the call (a
-    /// crossing one from the peer gets 491).
+    /// Whether a re-INVITE or UPDATE of ours is outstanding in the call.
     pub(crate) fn refresh_in_flight(&self, call_id: &str) -> bool {
         self.pending
             .values()
             .any(|p| p.call_id == call_id && p.purpose == Purpose::Refresh)
+    }
+
+    /// Whether `theirs` collides with an offer exchange of ours in flight
+    /// (RFC 3261 §14.2, RFC 3311 §5.2): both are re-INVITEs or carry an
+    /// offer. Two body-less UPDATE refreshes simply cross.
+    pub(crate) fn glare(&self, call_id: &str, theirs: &Request) -> bool {
+        let offers = |r: &Request| r.method == Method::Invite || !r.body.is_empty();
+        offers(theirs)
+            && self.pending.values().any(|p| {
+                p.call_id == call_id && p.purpose == Purpose::Refresh && offers(&p.request)
+            })
     }
 
     /// The SIP peer no longer knows the dialog: hang up toward XMPP, BYE

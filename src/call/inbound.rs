@@ -119,6 +119,22 @@ impl Gateway {
         };
         let cseq = request.headers.cseq().map(|c| c.seq).unwrap_or_default();
         let call = self.calls.get_mut(&id).expect("checked");
+        let to_tag = request
+            .headers
+            .get("To")
+            .and_then(|v| NameAddr::parse(v).ok())
+            .and_then(|n| n.tag().map(str::to_string));
+        if call.sip.dialog.is_none()
+            && request.method == Method::Update
+            && to_tag.as_deref() == Some(call.sip.local_tag.as_str())
+        {
+            // UPDATE in the early dialog (RFC 3311 §5.1): the dialog exists,
+            // so never 481. A refresh is fine; a new offer before the answer
+            // is media negotiation we do not do yet (issue 7).
+            let status = if request.body.is_empty() { 200 } else { 488 };
+            self.reply(&key, &request, status, None);
+            return;
+        }
         let Some(dialog) = call.sip.dialog.as_mut() else {
             self.reply(&key, &request, 481, None);
             return;
@@ -165,7 +181,7 @@ impl Gateway {
     /// §14.2); otherwise the session timer restarts and the answer keeps our
     /// last SDP. Media changes (hold, added streams) are mapped by issue 7.
     fn peer_refresh(&mut self, id: &str, request: &Request, key: &ServerKey) {
-        if self.refresh_in_flight(id) {
+        if self.glare(id, request) {
             tracing::info!(call = %id, method = %request.method, "glare with our own refresh: 491");
             self.reply(key, request, 491, None);
             return;

@@ -41,8 +41,14 @@ pub(crate) fn negotiate_uas(request: &Request, ours: u32) -> UasTimer {
         .get("Session-Expires")
         .and_then(|v| SessionExpires::parse(v).ok());
     let (interval, refresher) = match asked {
-        Some(se) if se.secs < MIN_SE_SECS => return UasTimer::TooSmall(MIN_SE_SECS),
+        // RFC 4028 §9: 422 only to a UAC that can act on it; one without
+        // timer support (a proxy inserted the header) gets our minimum.
+        Some(se) if se.secs < MIN_SE_SECS && supports => return UasTimer::TooSmall(MIN_SE_SECS),
         Some(se) => {
+            let se = SessionExpires {
+                secs: se.secs.max(MIN_SE_SECS),
+                ..se
+            };
             // We may shorten the interval, never below the peer's Min-SE.
             let interval = if ours == 0 {
                 se.secs
@@ -140,6 +146,12 @@ impl Gateway {
         }
         invite.headers.set("Session-Expires", min_se.to_string());
         invite.headers.set("Min-SE", min_se.to_string());
+        // A new transaction asks anew: the old nonce's answer is not reused.
+        invite.headers.remove("Authorization");
+        invite.headers.remove("Proxy-Authorization");
+        if let Some(call) = self.calls.get_mut(call_id) {
+            call.sip.auth_attempts = 0;
+        }
         tracing::info!(call = %call_id, min_se, "422: INVITE re-sent with a longer session interval");
         self.resend_invite(call_id, invite);
         true

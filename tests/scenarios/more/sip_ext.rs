@@ -598,3 +598,40 @@ fn a_redirect_somewhere_the_caller_could_not_dial_is_final() {
         assert_eq!(reason(&t).as_deref(), Some("general-error"));
     }
 }
+
+#[test]
+fn an_early_update_is_answered_and_body_less_updates_do_not_glare() {
+    let mut h = Harness::new();
+    let invite = outbound_invite(&mut h);
+    h.sip_from(trunk(), &respond(&invite, 180, "far", None));
+    h.take_stanzas();
+    let tag = h.gw.calls().next().unwrap().sip.local_tag.clone();
+    let cid = h.gw.calls().next().unwrap().sip.call_id.clone();
+    let update = |branch: &str, cseq: u32| {
+        format!(
+            "UPDATE sip:stox@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch={branch}\r\n\
+Max-Forwards: 70\r\nFrom: <sip:+15551230001@127.0.0.1:5080>;tag=far\r\nTo: <sip:alice@test>;tag={tag}\r\n\
+Call-ID: {cid}\r\nCSeq: {cseq} UPDATE\r\nContact: <sip:far@127.0.0.1:5080>\r\nContent-Length: 0\r\n\r\n"
+        )
+    };
+    h.sip_from(trunk(), &update("z9hG4bKeu1", 2));
+    assert_eq!(h.statuses(), vec![200], "early dialog: not 481");
+    // Answered, with UPDATE allowed; our body-less refresh crosses theirs.
+    h.sip_from(
+        trunk(),
+        &with_headers(
+            &respond(&invite, 200, "far", Some(ANSWER_SDP)),
+            &["Session-Expires: 90;refresher=uac", "Allow: INVITE, UPDATE"],
+        ),
+    );
+    h.expect_request("ACK");
+    h.take_stanzas();
+    h.advance(Duration::from_secs(45));
+    h.expect_request("UPDATE");
+    h.sip_from(trunk(), &update("z9hG4bKeu2", 3));
+    assert_eq!(
+        h.statuses(),
+        vec![200],
+        "two offer-less UPDATEs do not collide"
+    );
+}
