@@ -358,9 +358,17 @@ mod tests {
         };
         assert_eq!((t.interval, t.we_refresh), (3600, true));
         assert_eq!(
-            negotiate_uas(&invite(&[("Session-Expires", "30")]), 1800),
+            negotiate_uas(
+                &invite(&[("Session-Expires", "30"), ("Supported", "timer")]),
+                1800
+            ),
             UasTimer::TooSmall(90)
         );
+        // A UAC without timer support cannot act on 422: it gets our minimum.
+        let UasTimer::Use(t) = negotiate_uas(&invite(&[("Session-Expires", "30")]), 1800) else {
+            panic!()
+        };
+        assert_eq!((t.interval, t.we_refresh), (90, true));
         assert_eq!(negotiate_uas(&invite(&[]), 0), UasTimer::None);
         // No Session-Expires, timer supported: the peer refreshes at our interval.
         let UasTimer::Use(t) = negotiate_uas(&invite(&[("Supported", "timer")]), 600) else {
