@@ -55,7 +55,7 @@ impl Gateway {
         let algorithm_ok = param("algorithm")
             .map_or(Some(Algorithm::Md5), |t| Algorithm::from_token(&t))
             .is_some_and(|a| offered.contains(&a));
-        let uri_ok = param("uri").is_some_and(|u| u == request.uri);
+        let uri_ok = param("uri").is_some_and(|u| digest_uri_matches(&u, &request.uri));
         let nc = param("nc").and_then(|n| u32::from_str_radix(n.trim(), 16).ok());
         let nonce = param("nonce").unwrap_or_default();
         let fresh_nc = nc.is_some_and(|n| self.inbound_nc.get(&nonce).is_none_or(|last| n > *last));
@@ -128,6 +128,25 @@ impl Gateway {
     }
 }
 
+/// Whether the credentials' `uri` names this request (RFC 3261 §22.4: it is
+/// the Request-URI). Some UAs (sipp among them) write only our host:port
+/// there; that is accepted, but a different user — credentials computed for
+/// another number — or another host is not.
+fn digest_uri_matches(digest_uri: &str, request_uri: &str) -> bool {
+    if digest_uri == request_uri {
+        return true;
+    }
+    let (Ok(d), Ok(r)) = (
+        crate::sip::SipUri::parse(digest_uri),
+        crate::sip::SipUri::parse(request_uri),
+    ) else {
+        return false;
+    };
+    d.host.eq_ignore_ascii_case(&r.host)
+        && d.port == r.port
+        && d.user.as_ref().is_none_or(|u| Some(u) == r.user.as_ref())
+}
+
 /// `<issued seconds, hex>.<hash>`: self-validating, nothing stored.
 fn mint_nonce(secret: &[u8; 32], issued: u64) -> String {
     format!("{issued:x}.{}", nonce_hash(secret, issued))
@@ -156,6 +175,22 @@ fn nonce_is_fresh(nonce: &str, secret: &[u8; 32], now: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_digest_uri_must_name_this_request() {
+        let r = "sip:+15550001000@192.0.2.1:5060";
+        assert!(digest_uri_matches(r, r));
+        assert!(
+            digest_uri_matches("sip:192.0.2.1:5060", r),
+            "host:port only (sipp)"
+        );
+        assert!(
+            !digest_uri_matches("sip:+15550001001@192.0.2.1:5060", r),
+            "another number"
+        );
+        assert!(!digest_uri_matches("sip:192.0.2.9:5060", r), "another host");
+        assert!(!digest_uri_matches("garbage", r));
+    }
 
     #[test]
     fn nonces_are_ours_and_expire() {
