@@ -17,11 +17,11 @@ log() { echo "dns.sh: $*" >&2; }
 have_dnsmasq() { command -v dnsmasq >/dev/null 2>&1 || [[ -x /usr/sbin/dnsmasq ]]; }
 
 if ! have_dnsmasq; then
-    SUDO=""
-    if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+    # shellcheck source=apt.sh
+    source interop/apt.sh
     log "installing dnsmasq-base"
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 -o Acquire::Retries=3 update -qq
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 -o Acquire::Retries=3 install -y -qq dnsmasq-base
+    apt_retry update -qq
+    apt_retry install -y -qq dnsmasq-base
 fi
 if ! have_dnsmasq; then
     log "dnsmasq is still missing after installing dnsmasq-base: cannot run the DNS tests"

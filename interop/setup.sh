@@ -13,25 +13,8 @@ VENV="$HERE/.venv"
 
 log() { echo "setup.sh: $*" >&2; }
 
-SUDO=""
-if [[ $(id -u) -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
-fi
-
-# apt-get with waiting for the dpkg/apt locks (another apt may be running).
-apt_retry() {
-    local try
-    for try in $(seq 1 60); do
-        if $SUDO env DEBIAN_FRONTEND=noninteractive apt-get \
-            -o DPkg::Lock::Timeout=120 -o Acquire::Retries=3 "$@"; then
-            return 0
-        fi
-        log "apt-get $* failed (try $try); waiting for the dpkg lock and retrying"
-        sleep 10
-    done
-    log "apt-get $* kept failing"
-    return 1
-}
+# shellcheck source=apt.sh
+source "$HERE/apt.sh"
 
 need=()
 command -v prosody >/dev/null 2>&1 && command -v prosodyctl >/dev/null 2>&1 || need+=(prosody)

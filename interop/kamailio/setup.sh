@@ -13,23 +13,8 @@
 set -euo pipefail
 log() { echo "kamailio/setup.sh: $*" >&2; }
 
-SUDO=""
-if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
-
-# apt-get, waiting for the dpkg/apt locks (another apt may be running).
-apt_retry() {
-    local try
-    for try in $(seq 1 60); do
-        if $SUDO env DEBIAN_FRONTEND=noninteractive apt-get \
-            -o DPkg::Lock::Timeout=120 -o Acquire::Retries=3 "$@"; then
-            return 0
-        fi
-        log "apt-get $* failed (try $try); waiting for the dpkg lock and retrying"
-        sleep 10
-    done
-    log "apt-get $* kept failing"
-    return 1
-}
+# shellcheck source=../apt.sh
+source "$(dirname "$0")/../apt.sh"
 
 pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
