@@ -447,6 +447,7 @@ impl Gateway {
             created_at: Some(self.now),
             answered_at: None,
             cancel_pending: false,
+            ended: None,
         };
         self.calls.insert(call_id.clone(), call);
         self.by_sid

@@ -27,5 +27,5 @@ mod xmpp_in;
 
 pub use gateway::{CoreConfig, Gateway};
 pub use io::{CallEvent, Input, Output, PersistKind};
-pub use model::{Call, CallDirection, CallState, SipLeg, XmppLeg};
+pub use model::{Call, CallDirection, CallEnd, CallState, Side, SipLeg, XmppLeg};
 pub(crate) use outbound::host_of;

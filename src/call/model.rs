@@ -195,4 +195,46 @@ pub struct Call {
     pub answered_at: Option<Instant>,
     /// Outbound: the user hung up before any provisional; CANCEL waits for one.
     pub cancel_pending: bool,
+    /// How the call ended; set just before the final [`PersistKind::Ended`]
+    /// snapshot, so that the call detail record can say who hung up and why.
+    ///
+    /// [`PersistKind::Ended`]: super::io::PersistKind::Ended
+    #[serde(default)]
+    pub ended: Option<CallEnd>,
+}
+
+/// Which side ended a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Side {
+    /// The XMPP user (session-terminate, retract, reject, or no answer from
+    /// their devices).
+    Xmpp,
+    /// The SIP peer (BYE, CANCEL, a final error response).
+    Sip,
+    /// The gateway itself (a timer, a failed translation, a restart).
+    Gateway,
+}
+
+impl Side {
+    /// Label for CDRs and logs: `xmpp`, `sip`, `gateway`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Side::Xmpp => "xmpp",
+            Side::Sip => "sip",
+            Side::Gateway => "gateway",
+        }
+    }
+}
+
+/// The end of a call as a call detail record states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallEnd {
+    /// Who hung up or failed the call.
+    pub by: Side,
+    /// The SIP status that describes the end (sent or received); `None` for a
+    /// normal BYE of an answered call.
+    pub sip_status: Option<u16>,
+    /// The Jingle `<reason/>` condition sent or received (`success`, `busy`,
+    /// `decline`, …), when there was one.
+    pub jingle_reason: Option<String>,
 }

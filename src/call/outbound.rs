@@ -674,6 +674,7 @@ fn new_outbound(call_id: &str, sid: &str, user: &str, our: &str, now: std::time:
         created_at: Some(now),
         answered_at: None,
         cancel_pending: false,
+        ended: None,
     }
 }
 
