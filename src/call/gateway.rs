@@ -2,7 +2,7 @@
 //! dispatches inputs to the outbound (XMPP → SIP) and inbound (SIP → XMPP) flows.
 
 use super::io::{CallEvent, Input, Output, PersistKind};
-use super::model::{Call, CallDirection};
+use super::model::{Call, CallDirection, CallEnd, Side};
 use super::reasons;
 use super::timers::TimerTable;
 use crate::config::Config;
@@ -503,7 +503,7 @@ impl Gateway {
         {
             tracing::info!(call = %call_id, %condition, "JMI propose bounced");
             let status = reasons::status_for_stanza_error(&condition);
-            self.inbound_refuse(&call_id, status, None, None);
+            self.inbound_refuse(&call_id, Side::Xmpp, status, None, None);
         }
     }
 
@@ -518,11 +518,11 @@ impl Gateway {
         match purpose {
             IqPurpose::SessionInitiate => {
                 let status = reasons::status_for_stanza_error(condition);
-                self.inbound_refuse(&call_id, status, None, None);
+                self.inbound_refuse(&call_id, Side::Xmpp, status, None, None);
             }
             IqPurpose::SessionAccept => {
                 self.hangup_sip(&call_id);
-                self.end_call(&call_id, None);
+                self.end_call(&call_id, Side::Xmpp, None);
             }
             IqPurpose::Other => {}
         }
@@ -626,12 +626,22 @@ impl Gateway {
     }
 
     /// Removes a call and everything that points at it; emits the final events.
-    pub(crate) fn end_call(&mut self, call_id: &str, failed_status: Option<u16>) {
-        let Some(call) = self.calls.get(call_id) else {
+    ///
+    /// `by` is the side whose action ended it (unless an earlier hang-up
+    /// already said, see [`Call::hangup_by`]); `status` is the SIP status that
+    /// describes the end, sent or received (`None` for a BYE).
+    pub(crate) fn end_call(&mut self, call_id: &str, by: Side, status: Option<u16>) {
+        let Some(call) = self.calls.get_mut(call_id) else {
             return;
         };
+        call.ended = Some(CallEnd {
+            by: call.hangup_by.unwrap_or(by),
+            sip_status: status,
+            jingle_reason: call.jingle_reason.clone(),
+        });
         let direction = call.direction;
         let answered = call.answered_at.is_some();
+        let failed_status = status;
         self.persist(call_id, PersistKind::Ended);
         let call = self.calls.remove(call_id).expect("checked above");
         self.by_sid
@@ -706,12 +716,27 @@ impl Gateway {
 
     /// Sends session-terminate to the call's XMPP user.
     pub(crate) fn terminate_xmpp(&mut self, call_id: &str, reason: &str, text: Option<&str>) {
+        self.note_jingle_reason(call_id, reason);
         let Some(call) = self.calls.get(call_id) else {
             return;
         };
         let (from, to) = (call.xmpp.gateway.clone(), call.xmpp.user.clone());
         let payload = Self::terminate_payload(&call.xmpp.sid, reason, text);
         self.send_iq(call_id, &from, &to, payload, IqPurpose::Other);
+    }
+
+    /// Remembers the first Jingle reason about a call's end (for the CDR).
+    pub(crate) fn note_jingle_reason(&mut self, call_id: &str, reason: &str) {
+        if let Some(call) = self.calls.get_mut(call_id) {
+            call.jingle_reason.get_or_insert_with(|| reason.to_string());
+        }
+    }
+
+    /// Remembers which side started a hang-up that completes later.
+    pub(crate) fn note_hangup_by(&mut self, call_id: &str, by: Side) {
+        if let Some(call) = self.calls.get_mut(call_id) {
+            call.hangup_by.get_or_insert(by);
+        }
     }
 
     /// Answers a server transaction.

@@ -309,6 +309,6 @@ impl Gateway {
         if status != 481 {
             self.hangup_sip(call_id);
         }
-        self.end_call(call_id, None);
+        self.end_call(call_id, super::model::Side::Sip, Some(status));
     }
 }

@@ -5,7 +5,7 @@
 
 use super::gateway::{CallTimer, Gateway, IqPurpose, bare};
 use super::io::{CallEvent, PersistKind};
-use super::model::{Call, CallDirection, CallState, SipLeg, XmppLeg};
+use super::model::{Call, CallDirection, CallState, Side, SipLeg, XmppLeg};
 use super::outbound::{ALLOW, xml_to_element};
 use super::reasons;
 use crate::jingle::{Jingle, jingle_element};
@@ -163,7 +163,7 @@ impl Gateway {
                 tracing::info!(call = %id, "BYE from SIP");
                 self.reply(&key, &request, 200, None);
                 self.terminate_xmpp(&id, "success", None);
-                self.end_call(&id, None);
+                self.end_call(&id, Side::Sip, None);
             }
             Method::Invite | Method::Update => self.peer_refresh(&id, &request, &key),
             Method::Options => self.reply(&key, &request, 200, None),
@@ -448,6 +448,8 @@ impl Gateway {
             answered_at: None,
             cancel_pending: false,
             ended: None,
+            hangup_by: None,
+            jingle_reason: None,
         };
         self.calls.insert(call_id.clone(), call);
         self.by_sid
@@ -558,7 +560,10 @@ impl Gateway {
         tracing::info!(call = %call_id, device = from, ?reason, "XMPP user rejected the call");
         // A JMI reject refuses the call like a session-terminate would (§2a).
         let status = reasons::status_for_reason(reason);
-        self.inbound_refuse(call_id, status, Some(from), refusal_warning(reason));
+        if let Some(r) = reason {
+            self.note_jingle_reason(call_id, r);
+        }
+        self.inbound_refuse(call_id, Side::Xmpp, status, Some(from), refusal_warning(reason));
     }
 
     /// Ends an unanswered inbound call with a final response toward SIP and a
@@ -566,6 +571,7 @@ impl Gateway {
     pub(crate) fn inbound_refuse(
         &mut self,
         call_id: &str,
+        by: Side,
         status: u16,
         except: Option<&str>,
         warning: Option<&str>,
@@ -603,7 +609,7 @@ impl Gateway {
             ));
         }
         let _ = user;
-        self.end_call(call_id, Some(status));
+        self.end_call(call_id, by, Some(status));
     }
 
     pub(crate) fn inbound_accepted(&mut self, call_id: &str, answer: Jingle) {
@@ -649,7 +655,7 @@ impl Gateway {
                 self.reply(&key, &invite, status, Some(&tag));
                 let reason = e.jingle_reason().element_name();
                 self.terminate_xmpp(call_id, reason, Some(&e.to_string()));
-                self.end_call(call_id, Some(status));
+                self.end_call(call_id, Side::Gateway, Some(status));
                 return;
             }
         };
@@ -689,14 +695,18 @@ impl Gateway {
             return;
         };
         tracing::info!(call = %call_id, ?reason, state = ?call.state, "XMPP user hung up");
+        if let Some(r) = reason {
+            self.note_jingle_reason(call_id, r);
+        }
+        let call = &self.calls[call_id];
         match call.state {
             CallState::Alerting | CallState::Initiating | CallState::AnswerGathering => {
                 let status = reasons::status_for_reason(reason);
-                self.inbound_refuse(call_id, status, None, refusal_warning(reason));
+                self.inbound_refuse(call_id, Side::Xmpp, status, None, refusal_warning(reason));
             }
             _ => {
                 self.hangup_sip(call_id);
-                self.end_call(call_id, None);
+                self.end_call(call_id, Side::Xmpp, None);
             }
         }
     }
@@ -723,7 +733,7 @@ impl Gateway {
         };
         self.reply(&invite_key, &invite, 487, Some(&tag));
         self.retract_or_terminate(&call_id, "cancel");
-        self.end_call(&call_id, Some(487));
+        self.end_call(&call_id, Side::Sip, Some(487));
     }
 
     /// Tells the XMPP side an unanswered inbound call is gone.
@@ -758,7 +768,7 @@ impl Gateway {
         tracing::info!(call = %call_id, "no answer: 480");
         self.reply(&key, &invite, 480, Some(&tag));
         self.retract_or_terminate(call_id, "timeout");
-        self.end_call(call_id, Some(480));
+        self.end_call(call_id, Side::Gateway, Some(480));
     }
 
     /// Our 2xx was never ACKed: hang up both legs (RFC 3261 §13.3.1.4).
@@ -769,7 +779,7 @@ impl Gateway {
         tracing::warn!(call = %call_id, "no ACK for our 200 OK: hanging up");
         self.hangup_sip(&call_id);
         self.terminate_xmpp(&call_id, "connectivity-error", Some("no ACK from SIP peer"));
-        self.end_call(&call_id, Some(408));
+        self.end_call(&call_id, Side::Gateway, Some(408));
     }
 }
 

@@ -201,6 +201,14 @@ pub struct Call {
     /// [`PersistKind::Ended`]: super::io::PersistKind::Ended
     #[serde(default)]
     pub ended: Option<CallEnd>,
+    /// The side whose action started the end of the call while it still has
+    /// to complete (a CANCEL awaiting its 487): the CDR credits that side.
+    #[serde(default)]
+    pub hangup_by: Option<Side>,
+    /// The first Jingle `<reason/>` condition sent or received about the end
+    /// of this call, for the CDR.
+    #[serde(default)]
+    pub jingle_reason: Option<String>,
 }
 
 /// Which side ended a call.

@@ -4,7 +4,7 @@
 
 use super::gateway::{CallTimer, Gateway, IqPurpose, bare, localpart};
 use super::io::{CallEvent, PersistKind};
-use super::model::{Call, CallDirection, CallState, SipLeg, XmppLeg};
+use super::model::{Call, CallDirection, CallState, Side, SipLeg, XmppLeg};
 use super::reasons;
 use crate::jingle::{Jingle, jingle_element};
 use crate::routing::{OutboundRoute, route_outbound};
@@ -87,7 +87,7 @@ impl Gateway {
     pub(crate) fn outbound_propose_expired(&mut self, call_id: &str) {
         if self.calls.get(call_id).map(|c| c.state) == Some(CallState::Proposed) {
             tracing::info!(call = %call_id, "no session-initiate after proceed");
-            self.end_call(call_id, Some(408));
+            self.end_call(call_id, Side::Gateway, Some(408));
         }
     }
 
@@ -217,7 +217,7 @@ impl Gateway {
                 tracing::warn!(call = %call_id, error = %e, "cannot translate the offer");
                 let reason = e.jingle_reason().element_name();
                 self.terminate_xmpp(call_id, reason, Some(&e.to_string()));
-                self.end_call(call_id, Some(e.sip_status().0));
+                self.end_call(call_id, Side::Gateway, Some(e.sip_status().0));
                 return;
             }
         };
@@ -371,7 +371,7 @@ impl Gateway {
                 let text = format!("{} {}", status, response.reason);
                 self.terminate_xmpp(&call_id, reason, Some(&text));
             }
-            self.end_call(&call_id, Some(status));
+            self.end_call(&call_id, Side::Sip, Some(status));
         }
     }
 
@@ -419,7 +419,7 @@ impl Gateway {
         let Some(dialog) = Dialog::from_uac(&invite, &response, peer) else {
             tracing::warn!(call = %call_id, "2xx without usable dialog headers");
             self.terminate_xmpp(call_id, "general-error", Some("bad 2xx from SIP peer"));
-            self.end_call(call_id, Some(502));
+            self.end_call(call_id, Side::Gateway, Some(502));
             return;
         };
         let cancelling = call.state == CallState::Cancelling;
@@ -454,7 +454,7 @@ impl Gateway {
         if cancelling {
             // The 2xx crossed our CANCEL: end the dialog we did not want.
             self.hangup_sip(call_id);
-            self.end_call(call_id, Some(487));
+            self.end_call(call_id, Side::Xmpp, Some(487));
             return;
         }
         let body = String::from_utf8_lossy(&response.body).to_string();
@@ -470,7 +470,7 @@ impl Gateway {
                 self.hangup_sip(call_id);
                 let reason = e.jingle_reason().element_name();
                 self.terminate_xmpp(call_id, reason, Some(&e.to_string()));
-                self.end_call(call_id, Some(e.sip_status().0));
+                self.end_call(call_id, Side::Gateway, Some(e.sip_status().0));
                 return;
             }
         };
@@ -492,6 +492,7 @@ impl Gateway {
         }
         tracing::info!(call = %call_id, "no answer from SIP: cancelling");
         self.terminate_xmpp(call_id, "timeout", Some("no answer"));
+        self.note_hangup_by(call_id, Side::Gateway);
         self.outbound_user_hangup(call_id, "timeout");
     }
 
@@ -501,8 +502,13 @@ impl Gateway {
             return;
         };
         tracing::info!(call = %call_id, reason, state = ?call.state, "XMPP user hung up");
+        self.note_jingle_reason(call_id, reason);
+        self.note_hangup_by(call_id, Side::Xmpp);
+        let call = &self.calls[call_id];
         match call.state {
-            CallState::Proposed | CallState::Gathering => self.end_call(call_id, Some(487)),
+            CallState::Proposed | CallState::Gathering => {
+                self.end_call(call_id, Side::Xmpp, Some(487))
+            }
             CallState::Inviting => {
                 if call.sip.provisional {
                     self.send_cancel(call_id);
@@ -515,7 +521,7 @@ impl Gateway {
             CallState::Cancelling => {}
             _ => {
                 self.hangup_sip(call_id);
-                self.end_call(call_id, None);
+                self.end_call(call_id, Side::Xmpp, None);
             }
         }
     }
@@ -558,7 +564,7 @@ impl Gateway {
     pub(crate) fn outbound_failed_with(&mut self, call_id: &str, status: u16, reason: &str) {
         let text = format!("{} {}", status, reasons::phrase(status));
         self.terminate_xmpp(call_id, reason, Some(&text));
-        self.end_call(call_id, Some(status));
+        self.end_call(call_id, Side::Sip, Some(status));
     }
 
     /// Timer B or F: the peer never answered.
@@ -570,7 +576,7 @@ impl Gateway {
             let cancelling = self.calls[&call_id].state == CallState::Cancelling;
             tracing::info!(call = %call_id, "INVITE timed out");
             if cancelling {
-                self.end_call(&call_id, Some(487));
+                self.end_call(&call_id, Side::Gateway, Some(487));
             } else if !self.outbound_target_failed(&call_id) {
                 self.outbound_failed(&call_id, 408);
             }
@@ -675,6 +681,8 @@ fn new_outbound(call_id: &str, sid: &str, user: &str, our: &str, now: std::time:
         answered_at: None,
         cancel_pending: false,
         ended: None,
+        hangup_by: None,
+        jingle_reason: None,
     }
 }
 

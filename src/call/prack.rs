@@ -117,6 +117,7 @@ impl Gateway {
             tracing::warn!(call = %call_id, "no PRACK for our reliable provisional: refusing the INVITE");
             self.inbound_refuse(
                 call_id,
+                super::model::Side::Sip,
                 500,
                 None,
                 Some("no PRACK for reliable provisional"),

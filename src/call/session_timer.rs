@@ -318,7 +318,7 @@ impl Gateway {
             Some("SIP session expired without refresh"),
         );
         self.hangup_sip(call_id);
-        self.end_call(call_id, None);
+        self.end_call(call_id, super::model::Side::Gateway, None);
     }
 }
 
