@@ -120,5 +120,6 @@ impl Gateway {
         call.sip.invite = Some(invite.clone());
         self.by_branch.insert(branch, call_id.to_string());
         self.tx.send_request(invite, peer, self.now);
+        self.persist(call_id, super::io::PersistKind::Modified);
     }
 }

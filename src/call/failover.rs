@@ -183,6 +183,7 @@ impl Gateway {
         self.by_branch.insert(branch, call_id.to_string());
         tracing::info!(call = %call_id, failed = %failed, next = %next, "INVITE sent to the next target");
         self.tx.send_request(invite, next, self.now);
+        self.persist(call_id, super::io::PersistKind::Modified);
         true
     }
 

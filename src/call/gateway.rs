@@ -185,6 +185,9 @@ impl Gateway {
             Input::Stanza(stanza) => self.handle_stanza(stanza),
             Input::TrunkTargets { trunk, targets } => self.set_trunk_targets(&trunk, targets),
             Input::Timeout => self.handle_timeout(),
+            Input::Restore { calls, how } => {
+                self.restore_calls(calls, how);
+            }
         }
         self.drain_transactions();
     }

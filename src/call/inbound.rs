@@ -206,8 +206,10 @@ impl Gateway {
             .first()
             .and_then(|c| NameAddr::parse(c).ok())
             && let Some(d) = self.calls.get_mut(id).and_then(|c| c.sip.dialog.as_mut())
+            && d.remote_target != contact.uri
         {
             d.remote_target = contact.uri;
+            self.persist(id, PersistKind::Modified);
         }
         let call = &self.calls[id];
         // UPDATE without an offer gets no answer; a re-INVITE without one
@@ -231,7 +233,12 @@ impl Gateway {
         self.respond(key, r);
     }
 
-    fn response(&self, request: &Request, status: u16, to_tag: Option<&str>) -> Response {
+    pub(crate) fn response(
+        &self,
+        request: &Request,
+        status: u16,
+        to_tag: Option<&str>,
+    ) -> Response {
         let mut r = response_for(request, status, reasons::phrase(status));
         if let Some(tag) = to_tag {
             set_to_tag(&mut r, tag);
@@ -563,7 +570,13 @@ impl Gateway {
         if let Some(r) = reason {
             self.note_jingle_reason(call_id, r);
         }
-        self.inbound_refuse(call_id, Side::Xmpp, status, Some(from), refusal_warning(reason));
+        self.inbound_refuse(
+            call_id,
+            Side::Xmpp,
+            status,
+            Some(from),
+            refusal_warning(reason),
+        );
     }
 
     /// Ends an unanswered inbound call with a final response toward SIP and a

@@ -1,6 +1,7 @@
 //! The call core's one input enum and one output enum.
 
 use super::model::{Call, CallDirection};
+
 use crate::sip::peer::Peer;
 use minidom::Element;
 use std::time::Duration;
@@ -32,15 +33,26 @@ pub enum Input {
     },
     /// Time passed; fire what is due.
     Timeout,
+    /// Calls read back from the store: ours after a restart, or a dead
+    /// instance's (see `call::recover` for what happens to each).
+    Restore {
+        /// The stored snapshots.
+        calls: Vec<Call>,
+        /// Why they are taken back.
+        how: super::recover::Takeover,
+    },
 }
 
-/// Why the core wants something written durably (a later issue stores it).
+/// Why the core wants a call snapshot written durably (see `src/store`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PersistKind {
     /// The call was created.
     Created,
-    /// Both legs answered: must be durable before the answer is acknowledged.
+    /// Both legs answered.
     Answered,
+    /// What a restarted process needs changed: an INVITE left (or was re-sent
+    /// with credentials or to another target), or the peer moved its target.
+    Modified,
     /// The call ended; the record is final.
     Ended,
 }

@@ -268,6 +268,8 @@ impl Gateway {
         );
         tracing::info!(call = %call_id, peer = %peer, "INVITE sent");
         self.tx.send_request(invite, peer, self.now);
+        // A restarted process must be able to CANCEL this INVITE.
+        self.persist(call_id, PersistKind::Modified);
     }
 
     /// The From URI of an INVITE from `caller` (a bare JID) through `trunk`,
@@ -526,7 +528,7 @@ impl Gateway {
         }
     }
 
-    fn send_cancel(&mut self, call_id: &str) {
+    pub(crate) fn send_cancel(&mut self, call_id: &str) {
         let call = self.calls.get_mut(call_id).expect("caller checked");
         call.state = CallState::Cancelling;
         let Some(invite) = call.sip.invite.clone() else {

@@ -259,6 +259,7 @@ impl Gateway {
         let Some(call) = self.calls.get_mut(call_id) else {
             return;
         };
+        let mut moved = false;
         // The 2xx to a target refresh names the peer's current Contact.
         if let Some(contact) = response
             .headers
@@ -266,8 +267,10 @@ impl Gateway {
             .first()
             .and_then(|c| crate::sip::header::NameAddr::parse(c).ok())
             && let Some(d) = call.sip.dialog.as_mut()
+            && d.remote_target != contact.uri
         {
             d.remote_target = contact.uri;
+            moved = true;
         }
         if let Some(mut t) = negotiate_uac(response) {
             let before = call.sip.session_timer;
@@ -275,6 +278,9 @@ impl Gateway {
                 t.update_ok = before.is_some_and(|b| b.update_ok);
             }
             call.sip.session_timer = Some(t);
+        }
+        if moved {
+            self.persist(call_id, super::io::PersistKind::Modified);
         }
         self.arm_session_timer(call_id);
     }

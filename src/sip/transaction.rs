@@ -288,6 +288,55 @@ impl TransactionLayer {
         }
     }
 
+    /// Re-creates, after a restart, the INVITE client transaction of an
+    /// INVITE a previous process sent, in the Proceeding state: nothing is
+    /// transmitted, but its final response is matched (and a non-2xx ACKed)
+    /// and it times out after 64·T1 like a cancelled INVITE. The TU then
+    /// CANCELs it (RFC 3261 §9.1) instead of leaving the callee ringing.
+    pub fn resume_invite_client(&mut self, request: Request, peer: Peer, now: Instant) {
+        let Some(branch) = top_branch(&request.headers) else {
+            return;
+        };
+        let key = client_key(&branch, &Method::Invite);
+        let tx = ClientTx {
+            bytes: request.to_bytes(),
+            request,
+            peer,
+            invite: true,
+            state: ClientState::Proceeding,
+            interval: self.timers.t1,
+            retransmit_at: None,
+            timeout_at: Some(now + self.timers.timeout()),
+            ack: None,
+        };
+        self.forget_key(&key);
+        self.clients.insert(key.clone(), tx);
+        self.index(TxRef::Client(key));
+    }
+
+    /// Re-creates, after a restart, the INVITE server transaction of an
+    /// INVITE a previous process received and never answered finally, so
+    /// that the TU can still send its final response (retransmitted until
+    /// the ACK, RFC 3261 §17.2.1) instead of leaving the caller hanging.
+    pub fn resume_invite_server(&mut self, key: ServerKey, request: &Request, peer: Peer) {
+        let tx = ServerTx {
+            peer,
+            invite: true,
+            state: ServerState::Proceeding,
+            last_response: None,
+            interval: self.timers.t1,
+            retransmit_at: None,
+            timeout_at: None,
+            call_id: request
+                .headers
+                .get("Call-ID")
+                .unwrap_or_default()
+                .to_string(),
+            cseq: request.headers.cseq().map(|c| c.seq).unwrap_or_default(),
+        };
+        self.servers.insert(key, tx);
+    }
+
     /// Finds the INVITE server transaction a CANCEL refers to (RFC 3261 §9.2).
     pub fn invite_for_cancel(&self, cancel: &Request) -> Option<ServerKey> {
         let mut key = server_key(cancel)?;

@@ -7,7 +7,7 @@ use minidom::Element;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use stox::call::{CallEvent, CoreConfig, Gateway, Input, Output};
+use stox::call::{Call, CallEvent, CoreConfig, Gateway, Input, Output, PersistKind};
 use stox::config::Config;
 use stox::sip::message::{Response, SipMessage, parse_message};
 use stox::sip::peer::{Peer, Transport};
@@ -50,6 +50,8 @@ pub struct Harness {
     pub events: Vec<CallEvent>,
     /// Trunks the core asked to locate again (`Output::ResolveTrunk`).
     pub resolves: Vec<String>,
+    /// Every snapshot the core asked to persist, in order.
+    pub persisted: Vec<(PersistKind, Call)>,
 }
 
 impl Harness {
@@ -94,6 +96,7 @@ impl Harness {
             stanzas: Vec::new(),
             events: Vec::new(),
             resolves: Vec::new(),
+            persisted: Vec::new(),
         }
     }
 
@@ -105,7 +108,7 @@ impl Harness {
                     self.sip.push((to, m));
                 }
                 Output::SendStanza(el) => self.stanzas.push(el),
-                Output::Persist { .. } => {}
+                Output::Persist { kind, call } => self.persisted.push((kind, *call)),
                 Output::Event(e) => self.events.push(e),
                 Output::ResolveTrunk { trunk } => self.resolves.push(trunk),
             }
@@ -154,6 +157,20 @@ impl Harness {
         }
         self.now = end;
         self.input(Input::Timeout);
+    }
+
+    /// What a store would hold now: the last snapshot of every call whose
+    /// last snapshot is not `Ended`.
+    pub fn stored_calls(&self) -> Vec<Call> {
+        let mut last: Vec<(PersistKind, Call)> = Vec::new();
+        for (kind, call) in &self.persisted {
+            last.retain(|(_, c)| c.id != call.id);
+            last.push((*kind, call.clone()));
+        }
+        last.into_iter()
+            .filter(|(k, _)| *k != PersistKind::Ended)
+            .map(|(_, c)| c)
+            .collect()
     }
 
     pub fn take_sip(&mut self) -> Vec<(Peer, SipMessage)> {

@@ -5,6 +5,7 @@
 mod failover;
 mod harness;
 mod more;
+mod recovery;
 mod trunkopts;
 
 use harness::*;
