@@ -4,7 +4,7 @@
 //! answered, ended; rarely modified when a dialog changes). The runtime hands
 //! each to [`StoreHandle::persist`], which queues it and returns at once: the
 //! signalling loop never waits on the database. The write-behind task
-//! ([`writer`]) turns them into [`Write`]s and commits whatever is queued in
+//! (`writer.rs`) turns them into [`Write`]s and commits whatever is queued in
 //! one transaction per batch, retrying in order through an outage; the
 //! backlog and its age are in [`StoreStats`] and `/metrics`.
 //!

@@ -3,7 +3,7 @@
 //! [`StoreHandle::persist`] only sends on an unbounded channel, so the
 //! signalling loop never waits on the database, even during an outage. The
 //! task turns each snapshot into a [`Write`], coalesces what is queued per
-//! call ([`super::queue`]) and commits up to [`MAX_BATCH`] writes per
+//! call (`queue.rs`) and commits up to [`MAX_BATCH`] writes per
 //! transaction. A failed batch is kept and retried, in order, with back-off;
 //! the outage is logged once when it starts and once when it ends, and
 //! [`StoreStats`] shows the backlog and its age meanwhile.
