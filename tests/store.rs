@@ -185,6 +185,8 @@ fn call(id: &str, direction: CallDirection) -> Call {
         answered_at: None,
         cancel_pending: false,
         ended: None,
+        hangup_by: None,
+        jingle_reason: None,
     }
 }
 

@@ -82,6 +82,8 @@ fn call(id: &str) -> Call {
         answered_at: None,
         cancel_pending: false,
         ended: None,
+        hangup_by: None,
+        jingle_reason: None,
     }
 }
 

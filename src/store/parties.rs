@@ -94,6 +94,8 @@ mod tests {
             answered_at: None,
             cancel_pending: false,
             ended: None,
+            hangup_by: None,
+            jingle_reason: None,
         }
     }
 
