@@ -28,4 +28,5 @@ mod xmpp_in;
 pub use gateway::{CoreConfig, Gateway};
 pub use io::{CallEvent, Input, Output, PersistKind};
 pub use model::{Call, CallDirection, CallEnd, CallState, Side, SipLeg, XmppLeg};
+#[cfg(feature = "gateway")]
 pub(crate) use outbound::host_of;
