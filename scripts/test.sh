@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # The project test command: formatting, lints, unit/integration/doc tests, the
-# corpus report, benchmark compilation and a short fuzz smoke run.
+# corpus report, the benchmarks (once each, criterion's test mode), DNS and
+# real-peer interop runs and a short fuzz smoke run.
+#
+# Build cost on a cold target dir (2 cores): the test/dev-profile build is
+# shared by nextest, the doc tests, the corpus report and the benchmarks; the
+# only release build is the interop step's `cargo build --release`; fuzz/ builds
+# the sans-IO core only (`stox` without its default `gateway` feature).
 #
 #   ./scripts/test.sh                    # everything; stops at the first failing step
 #   STOX_KEEP_GOING=1 ./scripts/test.sh  # run every step, list the failures at the end
@@ -57,6 +63,8 @@ step "rustfmt" cargo fmt --all -- --check
 step "rustfmt (fuzz)" cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 step "clippy" cargo clippy --all-targets -- -D warnings
 step "clippy (fuzz)" cargo clippy --manifest-path fuzz/Cargo.toml -- -D warnings
+# The library without the I/O `gateway` feature: what fuzz/ links.
+step "clippy (sans-IO core)" cargo clippy --lib --no-default-features -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then
     step "tests (nextest)" cargo nextest run
     # nextest does not run doc tests.
@@ -68,7 +76,13 @@ fi
 if [[ -f tests/corpus.rs ]]; then
     step "corpus report" cargo test --test corpus -- --nocapture
 fi
-step "benches compile" cargo bench --no-run
+# The benchmarks in criterion's test mode (each benchmark run once, unoptimised):
+# proves they compile and run, reusing the test build above. (`cargo bench
+# --no-run` built the library, its unit tests and the binary a second time, in
+# the release-based bench profile; the interop step's `cargo build --release`
+# is now the only release build.)
+# Figures are taken with `cargo bench --bench translate` (BENCHMARKS.md).
+step "benches (test mode)" cargo test --bench '*'
 step "dns (dnsmasq: NAPTR/SRV, fail-over)" interop/dns.sh
 step "interop (Prosody + sipp + slixmpp)" scripts/interop.sh
 step "fuzz smoke" scripts/fuzz-smoke.sh

@@ -12,9 +12,12 @@ mod env;
 mod error;
 mod listen;
 mod raw;
+mod redact;
 mod trunk;
 mod validate;
 mod validate_tls;
+
+pub use redact::redact_url;
 
 pub use cidr::IpRange;
 pub use env::PROCESS_ENV_VARS;

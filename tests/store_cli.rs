@@ -93,7 +93,7 @@ async fn migrate_calls_and_cdr() {
     let (stdout, stderr, code) = out(&f.stox(&["migrate"]));
     assert_eq!(
         (stdout.as_str(), code),
-        ("applied 1 store\n", Some(0)),
+        ("applied 1 store\napplied 2 forwards\n", Some(0)),
         "{stderr}"
     );
     let (stdout, _, code) = out(&f.stox(&["migrate"]));

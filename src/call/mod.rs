@@ -30,6 +30,7 @@ mod xmpp_in;
 pub use gateway::{CoreConfig, Gateway};
 pub use io::{CallEvent, Input, Output, PersistKind};
 pub use model::{Call, CallDirection, CallEnd, CallState, Side, SipLeg, XmppLeg};
+#[cfg(feature = "gateway")]
 pub(crate) use outbound::host_of;
 pub use ownership::{Claim, iq_prefix};
 pub use recover::{CSEQ_GAP, Restored, Takeover};

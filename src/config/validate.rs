@@ -4,10 +4,10 @@
 use super::TrunkAuth;
 use super::env::Provenance;
 use super::raw::{RawConfig, RawNumber, RawTrunk};
+use super::redact_url;
 use super::trunk::parse_trunk_uri;
 use super::*;
 use crate::address::{normalize_number, split_hostport};
-use crate::store::redact_url;
 use std::collections::HashMap;
 use std::net::IpAddr;
 

@@ -25,7 +25,8 @@ mod sqlite;
 mod stats;
 mod writer;
 
-pub use error::{StoreError, redact_url};
+pub use crate::config::redact_url;
+pub use error::StoreError;
 pub use migrations::AppliedMigration;
 pub use parties::parties;
 pub use postgres::PgStore;

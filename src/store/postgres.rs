@@ -2,8 +2,8 @@
 //! one database (leases and adoption rely on its row locks).
 
 use super::StoreError;
-use super::error::redact_url;
 use super::migrations::{self, AppliedMigration, Dialect};
+use crate::config::redact_url;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use std::str::FromStr;
 use std::time::Duration;

@@ -5,6 +5,7 @@
 //! - [`presence`]: which devices of a user are online and whether they speak JMI.
 //! - [`stanza`]: pure classification and construction of the stanzas the call core uses.
 
+#[cfg(feature = "gateway")]
 pub mod link;
 pub mod presence;
 pub mod service;
