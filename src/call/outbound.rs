@@ -68,6 +68,9 @@ impl Gateway {
         self.by_sid
             .insert((bare(from).to_string(), sid.to_string()), call_id.clone());
         self.calls.insert(call_id.clone(), call);
+        // Stored from the propose on, so that in a cluster the instance that
+        // receives the session-initiate finds this one as the call's owner.
+        self.persist(&call_id, PersistKind::Created);
         // The attempt starts with the call: a retract or an expired proposal is
         // a failed attempt, like an unanswered inbound propose.
         self.event(CallEvent::Attempted(CallDirection::XmppToSip));
@@ -162,7 +165,10 @@ impl Gateway {
             // A proposed call counted its attempt at the propose.
             self.event(CallEvent::Attempted(CallDirection::XmppToSip));
         }
-        self.persist(&call_id, PersistKind::Created);
+        if !proposed {
+            // A proposed call was stored at its propose.
+            self.persist(&call_id, PersistKind::Created);
+        }
         self.start_gathering(&call_id, deadline);
     }
 

@@ -232,7 +232,21 @@ impl Gateway {
         self.note_jingle_reason(call_id, "connectivity-error");
         let (kind, to) = match direction {
             CallDirection::SipToXmpp => (JmiKind::Retract, bare(&user).to_string()),
-            CallDirection::XmppToSip => (JmiKind::Finish, user),
+            CallDirection::XmppToSip => {
+                // Stored at the propose: the session-initiate may have come
+                // after the snapshot, so end that session too (a client that
+                // never sent one answers with an error, and that is all).
+                let payload =
+                    Self::terminate_payload(&sid, "connectivity-error", Some(RESTART_TEXT));
+                self.send_iq(
+                    call_id,
+                    &our,
+                    &user,
+                    payload,
+                    super::gateway::IqPurpose::Other,
+                );
+                (JmiKind::Finish, user)
+            }
         };
         self.send_stanza(stanza::jmi_message(
             &our,

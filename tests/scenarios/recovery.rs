@@ -253,8 +253,35 @@ fn a_gathering_outbound_call_at_restart_is_terminated_toward_xmpp_only() {
     let mut r = restarted(&h, Takeover::Restart);
     let out = r.take_stanzas();
     assert_eq!(jingle_action(&out[0]).as_deref(), Some("session-terminate"));
+    assert_eq!(reason(&out[0]).as_deref(), Some("connectivity-error"));
+    assert!(
+        out.iter().any(|s| find(s, "finish").is_some()),
+        "the JMI session ends too"
+    );
     assert!(r.take_sip().is_empty(), "no INVITE had left");
     assert_eq!(r.gw.active_calls(), 0);
+    let kinds: Vec<PersistKind> = h.persisted.iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        kinds,
+        vec![PersistKind::Created],
+        "stored at the propose only"
+    );
+}
+
+#[test]
+fn a_proposed_call_at_restart_gets_finish() {
+    let mut h = Harness::new();
+    h.stanza(&propose("s1", GW));
+    h.take_stanzas();
+    let mut r = restarted(&h, Takeover::Restart);
+    let out = r.take_stanzas();
+    let fin = out
+        .iter()
+        .find(|s| find(s, "finish").is_some())
+        .expect("JMI finish");
+    assert_eq!(fin.attr("to"), Some("alice@test/phone"));
+    assert_eq!(r.gw.active_calls(), 0);
+    assert_eq!(last_end(&r).by, Side::Gateway);
 }
 
 #[test]
