@@ -557,6 +557,11 @@ impl Gateway {
         tracing::info!(call = %call_id, device = from, "device proceeded: session-initiate");
         let payload = xml_to_element(&jingle_element(&offer).to_compact_string());
         self.send_iq(call_id, &our, from, payload, IqPurpose::SessionInitiate);
+        if self.calls[call_id].xmpp.jmi {
+            // A restart must know that this device has a Jingle session to
+            // terminate (a direct call is stored with it at creation).
+            self.persist(call_id, PersistKind::Modified);
+        }
     }
 
     pub(crate) fn inbound_rejected(&mut self, call_id: &str, from: &str, reason: Option<&str>) {

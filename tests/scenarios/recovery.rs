@@ -429,3 +429,36 @@ fn stanzas_for_calls_this_instance_does_not_run_are_not_claimed() {
     assert!(id.starts_with(&stox::call::iq_prefix(&instance)), "{id}");
     assert_eq!(h.gw.claim(&reply(id)), Claim::Here, "a reply we await");
 }
+
+#[test]
+fn an_inbound_call_answered_by_a_device_at_restart_terminates_that_session() {
+    let mut h = Harness::new();
+    let sid = inbound_to_propose(&mut h);
+    h.stanza(&jmi("proceed", "bob@test/phone", &sid, None));
+    h.take_stanzas();
+    h.responses();
+    let kinds: Vec<PersistKind> = h.persisted.iter().map(|(k, _)| *k).collect();
+    assert_eq!(kinds, vec![PersistKind::Created, PersistKind::Modified]);
+    let mut r = restarted(&h, Takeover::Restart);
+    let out = r.take_stanzas();
+    let term = out
+        .iter()
+        .find(|s| jingle_action(s).as_deref() == Some("session-terminate"))
+        .expect("the device's session ends");
+    assert_eq!(term.attr("to"), Some("bob@test/phone"));
+    assert_eq!(reason(term).as_deref(), Some("connectivity-error"));
+    let sent = r.take_sip();
+    let statuses: Vec<u16> = sent
+        .iter()
+        .filter_map(|(_, m)| match m {
+            SipMessage::Response(x) => Some(x.status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses, vec![503]);
+    assert!(
+        sent.iter()
+            .any(|(_, m)| matches!(m, SipMessage::Request(q) if q.method.as_str() == "BYE")),
+        "a 2xx may have left after the snapshot: BYE too"
+    );
+}
