@@ -424,7 +424,6 @@ def run_store(kind: str, binary: Path, workdir: Path, prosody: Prosody, hold: fl
         final = peer_state()
 
         # -- 5: the checks
-        sipp_ok = True
         for line in LINES:
             p = sipps[line["name"]]
             rc = p.poll()
@@ -434,12 +433,19 @@ def run_store(kind: str, binary: Path, workdir: Path, prosody: Prosody, hold: fl
             good = stats.get("SuccessfulCall(C)")
             bad = stats.get("FailedCall(C)")
             ok = rc == 0 and good == line["calls"] and bad == 0
-            sipp_ok &= ok
+            extra = []
+            if line is DAVE:
+                # a 503'd call that was never answered must not get a BYE as well
+                stray = sipp_times(sdir / "sipp-dave" / "uac.msg", "BYE ", sent=False)
+                if stray:
+                    ok = False
+                    extra.append(f"{len(stray)} BYE(s) reached dave's callers after the 503")
             what = {"bob": "hangs up by BYE", "carol": "gets BYE", "dave": "gets 503"}[line["name"]]
             checks.add(f"sipp {line['name']}: {line['calls']} calls, {what}", ok,
                        f"exit {rc if rc is not None else 'none (killed)'}, successful {good}, failed {bad}",
-                       [] if ok else [tail((sdir / f"sipp-{line['name']}" / "uac.err").read_text(errors="replace"), 12)
-                                      if (sdir / f"sipp-{line['name']}" / "uac.err").exists() else "no error log"])
+                       [] if ok else extra + [
+                           tail((sdir / f"sipp-{line['name']}" / "uac.err").read_text(errors="replace"), 12)
+                           if (sdir / f"sipp-{line['name']}" / "uac.err").exists() else "no error log"])
 
         users = final.get("users", {})
         bob_calls = users.get("bob", {}).get("calls", {})
@@ -474,6 +480,8 @@ def run_store(kind: str, binary: Path, workdir: Path, prosody: Prosody, hold: fl
                 problems.append(f"carol {sid}: session-terminate answered {h['outcome']}")
             if [e for _, e in c["events"] if e == "jingle:session-terminate"]:
                 problems.append(f"carol {sid}: the gateway sent session-terminate too")
+            if c["retract"] or c["finish"]:
+                problems.append(f"carol {sid}: unexpected {'retract' if c['retract'] else 'finish'}")
         n_ok = sum(1 for c in carol_calls.values() if c["hangup"] and c["hangup"]["outcome"] == "result")
         checks.add(f"xmpp carol: {CAROL['calls']} terminates acked",
                    not problems and len(carol_calls) == CAROL["calls"] and n_ok == CAROL["calls"],
