@@ -112,8 +112,24 @@ pub struct SipConfig {
 /// `[database]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatabaseConfig {
-    /// `sqlite:…` or `postgres://…`; only the scheme is checked here.
+    /// `sqlite:…`, `postgres://…`, or `none` (storing off: an empty value is
+    /// read as `none`); only the scheme is checked here.
     pub url: String,
+    /// This gateway's name in the database: the owner of the calls it runs
+    /// and the holder of its lease. Unique among instances sharing one
+    /// database, stable across restarts (a restarted instance resumes the
+    /// calls of its name). Default: the host name.
+    pub instance: String,
+    /// Lease length in seconds (2..=300): an instance that has not renewed
+    /// its lease for this long is taken for dead and its calls are adopted.
+    pub lease_secs: u64,
+}
+
+impl DatabaseConfig {
+    /// Whether calls are stored (`url` is not `none`).
+    pub fn enabled(&self) -> bool {
+        self.url != "none"
+    }
 }
 
 /// One `[[trunk]]`: a SIP peer numbers are sent to.
@@ -306,6 +322,26 @@ impl CallsConfig {
     }
 }
 
+/// The default `database.instance`: the host name, from `HOSTNAME` in `env`,
+/// else `/etc/hostname`, else `stox`; cut to the characters and length an
+/// instance name may have.
+fn default_instance(env: &[(String, String)]) -> String {
+    let from_env = env
+        .iter()
+        .find(|(k, _)| k == "HOSTNAME")
+        .map(|(_, v)| v.clone());
+    let name = from_env
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .unwrap_or_default();
+    let name: String = name
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .take(64)
+        .collect();
+    if name.is_empty() { "stox".into() } else { name }
+}
+
 /// `[metrics]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MetricsConfig {
@@ -334,7 +370,7 @@ impl Config {
                 message: e.message().to_owned(),
             })?
         };
-        validate::validate(raw, &provenance)
+        validate::validate(raw, &provenance, &default_instance(env))
     }
 
     /// Reads and validates the file at `path`, with the process environment laid over it.

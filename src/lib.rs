@@ -15,6 +15,7 @@ pub mod reason;
 pub mod routing;
 pub mod runtime;
 pub mod sip;
+pub mod store;
 pub mod telemetry;
 pub mod tls;
 pub mod translate;

@@ -3,7 +3,10 @@
 //! The core reports [`CallEvent`]s; this module turns them into counters, a
 //! gauge and a setup-latency histogram, and serves `GET /metrics`.
 
+mod store_metrics;
+
 use crate::call::{CallDirection, CallEvent};
+use crate::store::StoreStats;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -49,6 +52,7 @@ pub struct Metrics {
     trunk_up: Family<Trunk, Gauge>,
     trunk_registered: Family<Trunk, Gauge>,
     setup: Histogram,
+    store: store_metrics::StoreCollector,
 }
 
 impl Default for Metrics {
@@ -108,6 +112,8 @@ impl Metrics {
             "From the first signalling message to the answer",
             setup.clone(),
         );
+        let store = store_metrics::StoreCollector::default();
+        registry.register_collector(Box::new(store.clone()));
         Metrics {
             registry,
             attempted,
@@ -120,7 +126,15 @@ impl Metrics {
             trunk_up,
             trunk_registered,
             setup,
+            store,
         }
+    }
+
+    /// Reports the store writer's counters (`stox_store_writes_total`,
+    /// `_batches_total`, `_errors_total`, `_backlog`, `_lag_seconds`) from
+    /// now on. The first call wins; later ones are ignored.
+    pub fn set_store_stats(&self, stats: Arc<StoreStats>) {
+        let _ = self.store.stats.set(stats);
     }
 
     /// Records a core event.

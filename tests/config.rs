@@ -252,7 +252,27 @@ fn bad_values_name_their_key() {
         ),
         (
             "[database]\nurl = \"mysql://x\"",
-            "database.url: \"mysql://x\" is not a sqlite: or postgres:// URL",
+            "database.url: \"mysql://x\" is not a sqlite: or postgres:// URL, or none",
+        ),
+        (
+            "[database]\nurl = \"mysql://u:pw@db/x\"",
+            "database.url: \"mysql://u:***@db/x\" is not a sqlite: or postgres:// URL, or none",
+        ),
+        (
+            "[database]\ninstance = \"gw 1\"",
+            "database.instance: \"gw 1\" must be 1 to 64 characters of A-Z a-z 0-9 . _ -",
+        ),
+        (
+            "[database]\ninstance = \"\"",
+            "database.instance: \"\" must be 1 to 64 characters of A-Z a-z 0-9 . _ -",
+        ),
+        (
+            "[database]\nlease_secs = 1",
+            "database.lease_secs: 1 is outside 2..=300",
+        ),
+        (
+            "[database]\nlease_secs = 301",
+            "database.lease_secs: 301 is outside 2..=300",
         ),
         (
             "[[trunk]]\nname = \"p\"\nuri = \"foo\"",
@@ -315,6 +335,59 @@ fn bad_values_name_their_key() {
         };
         assert_eq!(&error_of(&text, &[]), expected, "for:\n{text}");
     }
+}
+
+#[test]
+fn database_instance_lease_and_none() {
+    // The instance defaults to the host name (HOSTNAME first), cut to the
+    // allowed characters and length.
+    let c = Config::from_toml_str(MINIMAL, &env(&[("HOSTNAME", "gw-1.example")])).unwrap();
+    assert_eq!(
+        (c.database.instance.as_str(), c.database.lease_secs),
+        ("gw-1.example", 10)
+    );
+    assert!(c.database.enabled());
+    let long = "h".repeat(80) + "!";
+    let c = Config::from_toml_str(MINIMAL, &env(&[("HOSTNAME", &long)])).unwrap();
+    assert_eq!(c.database.instance, "h".repeat(64));
+    let c = parse(MINIMAL).unwrap();
+    assert!(!c.database.instance.is_empty() && c.database.instance.len() <= 64);
+
+    let text = format!(
+        "{MINIMAL}[database]\nurl = \"postgres://db/stox\"\ninstance = \"a_b.c-1\"\nlease_secs = 300\n"
+    );
+    let c = parse(&text).unwrap();
+    assert_eq!(c.database.url, "postgres://db/stox");
+    assert_eq!(c.database.instance, "a_b.c-1");
+    assert_eq!(c.database.lease_secs, 300);
+
+    for url in ["none", "NONE", "", "  "] {
+        let c = parse(&format!("{MINIMAL}[database]\nurl = \"{url}\"\n")).unwrap();
+        assert_eq!(c.database.url, "none", "{url:?}");
+        assert!(!c.database.enabled());
+    }
+
+    let c = Config::from_toml_str(
+        MINIMAL,
+        &env(&[
+            ("STOX_DATABASE__URL", "none"),
+            ("STOX_DATABASE__INSTANCE", "gw-b"),
+            ("STOX_DATABASE__LEASE_SECS", "30"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            c.database.url.as_str(),
+            c.database.instance.as_str(),
+            c.database.lease_secs
+        ),
+        ("none", "gw-b", 30)
+    );
+    assert_eq!(
+        error_of(MINIMAL, &[("STOX_DATABASE__LEASE_SECS", "0")]),
+        "database.lease_secs: 0 is outside 2..=300 (set by STOX_DATABASE__LEASE_SECS)"
+    );
 }
 
 #[test]

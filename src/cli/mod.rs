@@ -1,8 +1,13 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod calls;
+mod cdr;
 mod check_config;
+mod db;
+mod migrate;
 mod run;
 mod status;
+mod time;
 mod translate;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +32,12 @@ enum Command {
     Translate(translate::TranslateCommand),
     /// Validate a configuration file (with STOX_* variables applied) and exit.
     CheckConfig(check_config::CheckConfig),
+    /// Apply the database migrations the configured database lacks.
+    Migrate(migrate::Migrate),
+    /// List the calls in progress (every instance sharing the database).
+    Calls(calls::Calls),
+    /// Print call detail records of calls that ended since a time.
+    Cdr(cdr::Cdr),
 }
 
 impl Cli {
@@ -37,6 +48,9 @@ impl Cli {
             Command::Status(cmd) => cmd.run(),
             Command::Translate(cmd) => cmd.run(),
             Command::CheckConfig(cmd) => cmd.run(),
+            Command::Migrate(cmd) => cmd.run(),
+            Command::Calls(cmd) => cmd.run(),
+            Command::Cdr(cmd) => cmd.run(),
         }
     }
 }

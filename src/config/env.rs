@@ -46,6 +46,8 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("sip", "tls_client_ca", Kind::Str),
     ("sip", "dns_servers", Kind::List),
     ("database", "url", Kind::Str),
+    ("database", "instance", Kind::Str),
+    ("database", "lease_secs", Kind::Int),
     ("policy", "allow_outbound", Kind::List),
     ("policy", "allow_sip_uris", Kind::Bool),
     ("policy", "default_trunk", Kind::Str),

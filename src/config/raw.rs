@@ -59,6 +59,8 @@ pub(crate) struct RawSip {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDatabase {
     pub url: Option<String>,
+    pub instance: Option<String>,
+    pub lease_secs: Option<u64>,
 }
 
 /// One `[[trunk]]`.

@@ -7,6 +7,7 @@ use super::raw::{RawConfig, RawNumber, RawTrunk};
 use super::trunk::parse_trunk_uri;
 use super::*;
 use crate::address::{normalize_number, split_hostport};
+use crate::store::redact_url;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -15,6 +16,7 @@ const DEFAULT_XMPP_SERVER: &str = "127.0.0.1:5347";
 const DEFAULT_RECONNECT_MAX_SECS: u64 = 30;
 const DEFAULT_LISTEN: &str = "udp:0.0.0.0:5060";
 const DEFAULT_DATABASE_URL: &str = "sqlite://stox.db";
+const DEFAULT_LEASE_SECS: u64 = 10;
 const DEFAULT_RING_TIMEOUT_SECS: u64 = 60;
 const DEFAULT_TRICKLE_DEADLINE_MS: u64 = 2000;
 
@@ -42,11 +44,15 @@ impl Check<'_> {
     }
 }
 
-pub(crate) fn validate(raw: RawConfig, provenance: &Provenance) -> Result<Config, ConfigError> {
+pub(crate) fn validate(
+    raw: RawConfig,
+    provenance: &Provenance,
+    default_instance: &str,
+) -> Result<Config, ConfigError> {
     let c = Check { provenance };
     let xmpp = xmpp(&c, raw.xmpp)?;
     let sip = sip(&c, raw.sip)?;
-    let database = database(&c, raw.database)?;
+    let database = database(&c, raw.database, default_instance)?;
     let trunks = trunks(&c, raw.trunks)?;
     let numbers = numbers(&c, raw.numbers)?;
     let policy = policy(&c, raw.policy, &trunks)?;
@@ -219,18 +225,54 @@ fn default_public_address(listen: &[Listen]) -> String {
     }
 }
 
-fn database(c: &Check, raw: super::raw::RawDatabase) -> Result<DatabaseConfig, ConfigError> {
+fn database(
+    c: &Check,
+    raw: super::raw::RawDatabase,
+    default_instance: &str,
+) -> Result<DatabaseConfig, ConfigError> {
     let url = raw.url.unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
-    let scheme_ok = ["sqlite:", "postgres://", "postgresql://"]
-        .iter()
-        .any(|s| url.len() > s.len() && url[..s.len()].eq_ignore_ascii_case(s));
+    let url = if url.trim().is_empty() || url.trim().eq_ignore_ascii_case("none") {
+        "none".to_owned()
+    } else {
+        url
+    };
+    let scheme_ok = url == "none"
+        || ["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|s| url.len() > s.len() && url[..s.len()].eq_ignore_ascii_case(s));
     if !scheme_ok {
         return Err(c.err(
             "database.url",
-            format!("{url:?} is not a sqlite: or postgres:// URL"),
+            format!(
+                "{:?} is not a sqlite: or postgres:// URL, or none",
+                redact_url(&url)
+            ),
         ));
     }
-    Ok(DatabaseConfig { url })
+    let instance = raw.instance.unwrap_or_else(|| default_instance.to_owned());
+    let instance_ok = !instance.is_empty()
+        && instance.len() <= 64
+        && instance
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '_' | '-'));
+    if !instance_ok {
+        return Err(c.err(
+            "database.instance",
+            format!("{instance:?} must be 1 to 64 characters of A-Z a-z 0-9 . _ -"),
+        ));
+    }
+    let lease_secs = raw.lease_secs.unwrap_or(DEFAULT_LEASE_SECS);
+    if !(2..=300).contains(&lease_secs) {
+        return Err(c.err(
+            "database.lease_secs",
+            format!("{lease_secs} is outside 2..=300"),
+        ));
+    }
+    Ok(DatabaseConfig {
+        url,
+        instance,
+        lease_secs,
+    })
 }
 
 fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError> {

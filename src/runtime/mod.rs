@@ -5,13 +5,15 @@
 //! channels. The loop feeds each input with `Instant::now()`, sleeps until the
 //! core's next deadline, and carries out every output.
 
+pub mod durable;
 pub mod resolve;
 pub mod sip_tls;
 pub mod sip_transport;
 
-use crate::call::{CoreConfig, Gateway, Input, Output, PersistKind};
+use crate::call::{CoreConfig, Gateway, Input, Output, Takeover};
 use crate::config::{Config, ListenTransport};
 use crate::sip::timers::SipTimers;
+use crate::store::StoreHandle;
 use crate::telemetry::Metrics;
 use crate::tls::TlsError;
 use crate::xmpp::link::{LinkConfig, LinkEvent, run_link};
@@ -84,6 +86,28 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let seed: u64 = rand::random();
     let mut gateway = Gateway::new(core_cfg, seed, Instant::now());
 
+    // Calls from before a restart come back before any new input.
+    let mut durable = durable::open(&config, &sent_by(&config)).await;
+    metrics.set_store_stats(durable.writer.stats().clone());
+    let writer = durable.writer.clone();
+    let restored = std::mem::take(&mut durable.restored);
+    if !restored.is_empty() {
+        gateway.handle_input(
+            Input::Restore {
+                calls: restored,
+                how: Takeover::Restart,
+            },
+            Instant::now(),
+        );
+    }
+    durable::spawn_lease_loop(
+        &config,
+        durable.store.clone(),
+        writer.clone(),
+        sent_by(&config),
+        in_tx.clone(),
+    );
+
     let (ev_tx, mut ev_rx) = mpsc::channel::<LinkEvent>(16_384);
     let (out_tx, out_rx) = mpsc::channel::<minidom::Element>(16_384);
     let link = LinkConfig {
@@ -117,7 +141,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
                 // Drain what else is queued before writing, so bursts batch.
                 while let Ok(input) = in_rx.try_recv() {
                     gateway.handle_input(input, Instant::now());
-                    flush(&mut gateway, &sip, &out_tx, &metrics, &relocate);
+                    flush(&mut gateway, &sip, &out_tx, &metrics, &relocate, &writer);
                 }
             }
             Some(event) = ev_rx.recv() => match event {
@@ -146,9 +170,13 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,
         }
-        flush(&mut gateway, &sip, &out_tx, &metrics, &relocate);
+        flush(&mut gateway, &sip, &out_tx, &metrics, &relocate, &writer);
     }
-    tracing::info!(active = gateway.active_calls(), "stox stopping");
+    tracing::info!(
+        active = gateway.active_calls(),
+        "stox stopping; calls stay in the store"
+    );
+    durable::shut_down(&durable, &config).await;
     Ok(())
 }
 
@@ -158,18 +186,14 @@ fn flush(
     out_tx: &mpsc::Sender<minidom::Element>,
     metrics: &Metrics,
     relocate: &mpsc::UnboundedSender<String>,
+    writer: &StoreHandle,
 ) {
     while let Some(output) = gateway.poll_output() {
         match output {
             Output::SendSip { to, bytes } => sip.send(to, bytes),
             Output::SendStanza(el) => send_stanza(out_tx, el),
-            Output::Persist { kind, call } => {
-                // Durable storage arrives with issue 5; the snapshots are
-                // already produced at the transitions that matter.
-                if kind == PersistKind::Ended {
-                    tracing::debug!(call = %call.id, "call record final");
-                }
-            }
+            // Never awaited: the writer commits behind the signalling.
+            Output::Persist { kind, call } => writer.persist(kind, call, crate::store::now_ms()),
             Output::Event(e) => metrics.record(&e),
             Output::ResolveTrunk { trunk } => {
                 let _ = relocate.send(trunk);

@@ -1,0 +1,319 @@
+//! The statements, and the operations built on them, shared by both dialects.
+//!
+//! Both schemas have the same tables and types, and SQLite reads `$N`
+//! placeholders, `ON CONFLICT` and `RETURNING` as Postgres does, so one SQL
+//! text serves both. The operations are stamped out per backend by
+//! [`impl_call_store!`] rather than written once over a generic
+//! `sqlx::Database`: the generic version needs a where-clause per bound type
+//! and executor, which buys nothing for two backends.
+
+/// The `calls` columns in [`super::CallRecord`] order.
+macro_rules! call_columns {
+    () => {
+        "id, owner, direction, state, sip_call_id, xmpp_sid, xmpp_user, trunk, caller, callee, \
+         created_ms, answered_ms, updated_ms, snapshot"
+    };
+}
+
+/// The `cdrs` columns in [`super::CdrRecord`] order.
+macro_rules! cdr_columns {
+    () => {
+        "id, direction, caller, callee, trunk, start_ms, answer_ms, end_ms, duration_ms, \
+         sip_status, jingle_reason, ended_by, instance"
+    };
+}
+
+/// Insert or replace a call, unless its CDR exists (no resurrection of an
+/// ended call by a snapshot that was queued before its end). `answered_ms`
+/// is kept once known.
+pub(crate) const UPSERT_CALL: &str = concat!(
+    "INSERT INTO calls (",
+    call_columns!(),
+    ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
+     WHERE NOT EXISTS (SELECT 1 FROM cdrs WHERE cdrs.id = $1) \
+     ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, state = excluded.state, \
+     sip_call_id = excluded.sip_call_id, xmpp_sid = excluded.xmpp_sid, \
+     xmpp_user = excluded.xmpp_user, trunk = excluded.trunk, caller = excluded.caller, \
+     callee = excluded.callee, \
+     answered_ms = COALESCE(excluded.answered_ms, calls.answered_ms), \
+     updated_ms = excluded.updated_ms, snapshot = excluded.snapshot"
+);
+
+pub(crate) const DELETE_CALL: &str = "DELETE FROM calls WHERE id = $1";
+
+/// A CDR is written once: an `End` repeated (a retried batch, a call ended
+/// by two instances) changes nothing.
+pub(crate) const INSERT_CDR: &str = concat!(
+    "INSERT INTO cdrs (",
+    cdr_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+     ON CONFLICT (id) DO NOTHING"
+);
+
+pub(crate) const CALLS_OF_OWNER: &str = concat!(
+    "SELECT ",
+    call_columns!(),
+    " FROM calls WHERE owner = $1 ORDER BY created_ms, id"
+);
+
+pub(crate) const ALL_CALLS: &str = concat!(
+    "SELECT ",
+    call_columns!(),
+    " FROM calls ORDER BY created_ms, id"
+);
+
+pub(crate) const CDRS_SINCE: &str = concat!(
+    "SELECT ",
+    cdr_columns!(),
+    " FROM cdrs WHERE end_ms >= $1 ORDER BY end_ms, id"
+);
+
+/// `started_ms` stays that of the first lease.
+pub(crate) const RENEW_LEASE: &str = "INSERT INTO instances \
+     (instance, sent_by, lease_expires_ms, started_ms) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (instance) DO UPDATE SET sent_by = excluded.sent_by, \
+     lease_expires_ms = excluded.lease_expires_ms";
+
+/// Expires the lease at once rather than deleting it: calls the instance
+/// leaves behind are then adopted by a peer, and the row goes with them.
+pub(crate) const RELEASE_LEASE: &str =
+    "UPDATE instances SET lease_expires_ms = 0 WHERE instance = $1";
+
+pub(crate) const EXPIRED: &str =
+    "SELECT instance FROM instances WHERE lease_expires_ms <= $1 ORDER BY instance";
+
+/// The adopter that deletes the expired lease wins; the others see 0 rows.
+/// Postgres re-checks the condition after waiting for the winner's row lock,
+/// SQLite runs the two transactions one after the other.
+pub(crate) const CLAIM_DEAD: &str =
+    "DELETE FROM instances WHERE instance = $1 AND lease_expires_ms <= $2";
+
+pub(crate) const TAKE_OVER: &str = concat!(
+    "UPDATE calls SET owner = $1 WHERE owner = $2 RETURNING ",
+    call_columns!()
+);
+
+pub(crate) const OWNER_OF_SESSION: &str =
+    "SELECT owner FROM calls WHERE xmpp_user = $1 AND xmpp_sid = $2 LIMIT 1";
+
+/// Implements [`super::CallStore`] for `$store` (a struct with a
+/// `pool: sqlx::Pool<$db>` field) with the statements above.
+macro_rules! impl_call_store {
+    ($store:ty, $db:ty, $row:ty) => {
+        impl $crate::store::CallStore for $store {
+            async fn apply(
+                &self,
+                writes: &[$crate::store::Write],
+            ) -> Result<(), $crate::store::StoreError> {
+                use $crate::store::Write;
+                use $crate::store::sql::*;
+                if writes.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.pool.begin().await?;
+                for w in writes {
+                    match w {
+                        Write::Upsert(r) => {
+                            sqlx::query::<$db>(UPSERT_CALL)
+                                .bind(&r.id)
+                                .bind(&r.owner)
+                                .bind(&r.direction)
+                                .bind(&r.state)
+                                .bind(&r.sip_call_id)
+                                .bind(&r.xmpp_sid)
+                                .bind(&r.xmpp_user)
+                                .bind(&r.trunk)
+                                .bind(&r.caller)
+                                .bind(&r.callee)
+                                .bind(r.created_ms)
+                                .bind(r.answered_ms)
+                                .bind(r.updated_ms)
+                                .bind(&r.snapshot)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        Write::End { call_id, cdr: c } => {
+                            sqlx::query::<$db>(DELETE_CALL)
+                                .bind(call_id)
+                                .execute(&mut *tx)
+                                .await?;
+                            sqlx::query::<$db>(INSERT_CDR)
+                                .bind(&c.id)
+                                .bind(&c.direction)
+                                .bind(&c.caller)
+                                .bind(&c.callee)
+                                .bind(&c.trunk)
+                                .bind(c.start_ms)
+                                .bind(c.answer_ms)
+                                .bind(c.end_ms)
+                                .bind(c.duration_ms)
+                                .bind(c.sip_status.map(i32::from))
+                                .bind(&c.jingle_reason)
+                                .bind(&c.ended_by)
+                                .bind(&c.instance)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn load_calls(
+                &self,
+                owner: &str,
+            ) -> Result<Vec<$crate::store::CallRecord>, $crate::store::StoreError> {
+                let rows = sqlx::query::<$db>($crate::store::sql::CALLS_OF_OWNER)
+                    .bind(owner)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.iter().map(call_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn active_calls(
+                &self,
+            ) -> Result<Vec<$crate::store::CallRecord>, $crate::store::StoreError> {
+                let rows = sqlx::query::<$db>($crate::store::sql::ALL_CALLS)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.iter().map(call_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn cdrs_since(
+                &self,
+                since_ms: i64,
+            ) -> Result<Vec<$crate::store::CdrRecord>, $crate::store::StoreError> {
+                let rows = sqlx::query::<$db>($crate::store::sql::CDRS_SINCE)
+                    .bind(since_ms)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.iter().map(cdr_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn renew_lease(
+                &self,
+                instance: &str,
+                sent_by: &str,
+                now_ms: i64,
+                ttl_ms: i64,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query::<$db>($crate::store::sql::RENEW_LEASE)
+                    .bind(instance)
+                    .bind(sent_by)
+                    .bind(now_ms.saturating_add(ttl_ms))
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn release_lease(&self, instance: &str) -> Result<(), $crate::store::StoreError> {
+                sqlx::query::<$db>($crate::store::sql::RELEASE_LEASE)
+                    .bind(instance)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn expired_instances(
+                &self,
+                now_ms: i64,
+            ) -> Result<Vec<String>, $crate::store::StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query::<$db>($crate::store::sql::EXPIRED)
+                    .bind(now_ms)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| r.try_get::<String, _>(0))
+                    .collect::<Result<_, _>>()?)
+            }
+
+            async fn adopt(
+                &self,
+                dead: &str,
+                me: &str,
+                now_ms: i64,
+            ) -> Result<Vec<$crate::store::CallRecord>, $crate::store::StoreError> {
+                use $crate::store::sql::*;
+                let mut tx = self.pool.begin().await?;
+                let claimed = sqlx::query::<$db>(CLAIM_DEAD)
+                    .bind(dead)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if claimed == 0 {
+                    tx.rollback().await?;
+                    return Ok(Vec::new());
+                }
+                let rows = sqlx::query::<$db>(TAKE_OVER)
+                    .bind(me)
+                    .bind(dead)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let calls = rows.iter().map(call_row).collect::<Result<Vec<_>, _>>()?;
+                tx.commit().await?;
+                Ok(calls)
+            }
+
+            async fn owner_of_session(
+                &self,
+                user_bare: &str,
+                sid: &str,
+            ) -> Result<Option<String>, $crate::store::StoreError> {
+                use sqlx::Row;
+                let row = sqlx::query::<$db>($crate::store::sql::OWNER_OF_SESSION)
+                    .bind(user_bare)
+                    .bind(sid)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
+            }
+        }
+
+        fn call_row(r: &$row) -> Result<$crate::store::CallRecord, sqlx::Error> {
+            use sqlx::Row;
+            Ok($crate::store::CallRecord {
+                id: r.try_get("id")?,
+                owner: r.try_get("owner")?,
+                direction: r.try_get("direction")?,
+                state: r.try_get("state")?,
+                sip_call_id: r.try_get("sip_call_id")?,
+                xmpp_sid: r.try_get("xmpp_sid")?,
+                xmpp_user: r.try_get("xmpp_user")?,
+                trunk: r.try_get("trunk")?,
+                caller: r.try_get("caller")?,
+                callee: r.try_get("callee")?,
+                created_ms: r.try_get("created_ms")?,
+                answered_ms: r.try_get("answered_ms")?,
+                updated_ms: r.try_get("updated_ms")?,
+                snapshot: r.try_get("snapshot")?,
+            })
+        }
+
+        fn cdr_row(r: &$row) -> Result<$crate::store::CdrRecord, sqlx::Error> {
+            use sqlx::Row;
+            let status: Option<i32> = r.try_get("sip_status")?;
+            Ok($crate::store::CdrRecord {
+                id: r.try_get("id")?,
+                direction: r.try_get("direction")?,
+                caller: r.try_get("caller")?,
+                callee: r.try_get("callee")?,
+                trunk: r.try_get("trunk")?,
+                start_ms: r.try_get("start_ms")?,
+                answer_ms: r.try_get("answer_ms")?,
+                end_ms: r.try_get("end_ms")?,
+                duration_ms: r.try_get("duration_ms")?,
+                sip_status: status.and_then(|s| u16::try_from(s).ok()),
+                jingle_reason: r.try_get("jingle_reason")?,
+                ended_by: r.try_get("ended_by")?,
+                instance: r.try_get("instance")?,
+            })
+        }
+    };
+}
+
+pub(crate) use impl_call_store;
