@@ -341,22 +341,34 @@ def run_store(kind: str, binary: Path, workdir: Path, prosody: Prosody, hold: fl
             return False
         t_up = time.time()
 
-        backlog_seen = {"v": None}
+        # The store must hold what a restart needs: 50 calls Active (the
+        # Answered snapshot, written at the ACK) and 10 in set-up, with nothing
+        # left in the write-behind queue. (The peer's view is not enough: an
+        # acked session-accept precedes the 200 OK by the candidate wait.)
+        seen = {"backlog": None, "stored": None}
         t_wait = time.monotonic()
+        want_stored = {("bob", "Active"): BOB["calls"], ("carol", "Active"): CAROL["calls"],
+                       ("dave", "set-up"): DAVE["calls"]}
 
         def caught_up() -> bool:
-            backlog_seen["v"] = sample(metrics_body(), "stox_store_backlog")
-            # absent for 3 s: the metric does not exist in this binary
-            return backlog_seen["v"] == 0 or (backlog_seen["v"] is None and time.monotonic() - t_wait > 3)
+            seen["backlog"] = sample(metrics_body(), "stox_store_backlog")
+            if seen["backlog"] is None:
+                return time.monotonic() - t_wait > 3  # the metric does not exist in this binary
+            if seen["backlog"] != 0:
+                return False
+            seen["stored"] = stored_calls(binary, cfg)
+            return seen["stored"] == want_stored
 
-        ok = wait_for(caught_up, BACKLOG_LIMIT, 0.2)
-        if backlog_seen["v"] is None:
+        ok = wait_for(caught_up, BACKLOG_LIMIT, 0.3)
+        if seen["backlog"] is None:
             checks.add("store caught up", False,
                        "the metric stox_store_backlog is absent: this stox has no store wired "
                        "into `stox run` (issue 5), so a restart cannot take calls back")
             report(stox, peer, sipps, sdir, logs)
             return False
-        if not checks.add("store caught up", ok, f"stox_store_backlog={backlog_seen['v']}"):
+        stored_txt = ", ".join(f"{u} {st}: {n}" for (u, st), n in sorted((seen["stored"] or {}).items()))
+        if not checks.add("store caught up", ok,
+                          f"stox_store_backlog={seen['backlog']}; stox calls: {stored_txt or 'none'}"):
             report(stox, peer, sipps, sdir, logs)
             return False
 
@@ -537,6 +549,22 @@ def run_store(kind: str, binary: Path, workdir: Path, prosody: Prosody, hold: fl
             p.stop()
         stox.stop()
         store.drop()
+
+
+def stored_calls(binary: Path, cfg: Path) -> dict[tuple[str, str], int] | None:
+    """`stox calls --json` counted by (user, state); a state other than
+    Active/Accepted counts as "set-up". None when it cannot be read."""
+    r = subprocess.run([str(binary), "calls", "--config", str(cfg), "--json"],
+                       capture_output=True, text=True, timeout=30)
+    rows = json_lines(r.stdout) if r.returncode == 0 else None
+    if rows is None:
+        return None
+    out: dict[tuple[str, str], int] = {}
+    for row in rows:
+        user = str(row.get("xmpp_user") or row.get("callee") or "?").split("@")[0]
+        state = row.get("state") if row.get("state") in ("Active", "Accepted") else "set-up"
+        out[(user, state)] = out.get((user, state), 0) + 1
+    return out
 
 
 def per_call_problems(calls: dict) -> list[str]:
