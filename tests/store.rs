@@ -416,7 +416,7 @@ async fn migrations_apply_once() {
                 .iter()
                 .map(|m| (m.version, m.description.as_str()))
                 .collect::<Vec<_>>(),
-            [(1, "store")],
+            [(1, "store"), (2, "forwards")],
             "{url}"
         );
         assert!(s.migrate().await.unwrap().is_empty(), "{url}: again");
@@ -757,4 +757,44 @@ async fn writer_retries_in_order_and_reports_the_gap() {
     );
     drop(h);
     task.await.unwrap();
+}
+
+#[tokio::test]
+async fn stanzas_reach_their_instance_by_notify_long_ones_through_a_row() {
+    let pg = PgDb::new().await;
+    let store = Store::open(&pg.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let shared = store.shared().expect("Postgres is shared");
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    shared.listen_forwards("gw2", tx).await.unwrap();
+    let short = "<message xmlns='jabber:component:accept' id='a'/>".to_string();
+    let long = format!(
+        "<message xmlns='jabber:component:accept' id='b'><body>{}</body></message>",
+        "x".repeat(20_000)
+    );
+    shared.forward("gw2", &short).await.unwrap();
+    shared.forward("gw3", "<not-for-gw2/>").await.unwrap();
+    shared.forward("gw2", &long).await.unwrap();
+    let wait = std::time::Duration::from_secs(5);
+    let first = tokio::time::timeout(wait, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let second = tokio::time::timeout(wait, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, short);
+    assert_eq!(second, long, "a stanza over NOTIFY's limit arrives whole");
+    store
+        .renew_lease("gw2", "127.0.0.1:5060", 1_000, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(shared.live_peers("gw1", 2_000).await.unwrap(), 1);
+    assert_eq!(shared.live_peers("gw2", 2_000).await.unwrap(), 0);
+    assert_eq!(
+        shared.live_peers("gw1", 20_000).await.unwrap(),
+        0,
+        "expired"
+    );
 }

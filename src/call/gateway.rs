@@ -623,7 +623,11 @@ impl Gateway {
         payload: Element,
         purpose: IqPurpose,
     ) {
-        let id = format!("stox-{}", self.fresh(6));
+        let id = format!(
+            "{}{}",
+            super::ownership::iq_prefix(self.instance()),
+            self.fresh(6)
+        );
         self.iqs.insert(id.clone(), (call_id.to_string(), purpose));
         self.send_stanza(stanza::iq_set(from, to, &id, payload));
     }
@@ -754,6 +758,12 @@ impl Gateway {
         key: Option<crate::sip::transaction::ServerKey>,
     ) {
         self.route_sip_request(request, from, key);
+    }
+
+    /// This instance's name (`[database] instance`), which our IQ ids carry
+    /// so that a reply routed to another instance finds its way back.
+    pub(crate) fn instance(&self) -> &str {
+        &self.cfg.config.database.instance
     }
 
     /// The full JID of the gateway-side user for a localpart.

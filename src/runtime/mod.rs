@@ -5,6 +5,7 @@
 //! channels. The loop feeds each input with `Instant::now()`, sleeps until the
 //! core's next deadline, and carries out every output.
 
+pub mod cluster;
 pub mod durable;
 pub mod resolve;
 pub mod sip_tls;
@@ -100,6 +101,12 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             Instant::now(),
         );
     }
+    // Stanzas for calls another instance runs are passed on (Postgres only).
+    let (cluster, mut local_rx) =
+        match cluster::Cluster::start(&durable.store, &config.database.instance).await {
+            Some((c, rx)) => (Some(c), rx),
+            None => (None, mpsc::channel::<minidom::Element>(1).1),
+        };
     durable::spawn_lease_loop(
         &config,
         durable.store.clone(),
@@ -162,10 +169,20 @@ pub async fn run(config: Config) -> Result<(), RunError> {
                     // Presence is also the core's business: it tells which
                     // devices of a user are online and whether they speak JMI.
                     if !answered || el.name() == "presence" {
-                        gateway.handle_input(Input::Stanza(el), Instant::now());
+                        match cluster.as_ref().filter(|c| c.active()) {
+                            Some(c) if el.name() != "presence" => match gateway.claim(&el) {
+                                crate::call::Claim::Here => {
+                                    gateway.handle_input(Input::Stanza(el), Instant::now())
+                                }
+                                claim => c.route(claim, el),
+                            },
+                            _ => gateway.handle_input(Input::Stanza(el), Instant::now()),
+                        }
                     }
                 }
             },
+            // Passed on by another instance, or owned by nobody else.
+            Some(el) = local_rx.recv() => gateway.handle_input(Input::Stanza(el), Instant::now()),
             () = sleep => gateway.handle_input(Input::Timeout, Instant::now()),
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,

@@ -14,12 +14,20 @@ use std::collections::HashSet;
 
 /// (version, description, Postgres SQL, SQLite SQL), oldest first. A new
 /// migration adds one line and one file to each folder.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "store",
-    include_str!("../../migrations/postgres/0001_store.sql"),
-    include_str!("../../migrations/sqlite/0001_store.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "store",
+        include_str!("../../migrations/postgres/0001_store.sql"),
+        include_str!("../../migrations/sqlite/0001_store.sql"),
+    ),
+    (
+        2,
+        "forwards",
+        include_str!("../../migrations/postgres/0002_forwards.sql"),
+        include_str!("../../migrations/sqlite/0002_forwards.sql"),
+    ),
+];
 
 /// Which SQL dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

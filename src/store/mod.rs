@@ -14,6 +14,7 @@
 //! the calls of one that died). Schemas in `migrations/<dialect>/`.
 
 mod error;
+mod forward;
 mod migrations;
 mod parties;
 mod postgres;

@@ -115,6 +115,14 @@ impl Harness {
         }
     }
 
+    /// The `[database] instance` of the test configuration.
+    pub fn gw_instance(&self) -> String {
+        Config::from_toml_str(CONFIG, &[])
+            .unwrap()
+            .database
+            .instance
+    }
+
     pub fn input(&mut self, input: Input) {
         self.gw.handle_input(input, self.now);
         self.drain();

@@ -341,3 +341,64 @@ fn a_snapshot_of_a_known_call_is_ignored() {
     assert!(h.take_sip().is_empty());
     assert_eq!(h.gw.active_calls(), 1);
 }
+
+#[test]
+fn stanzas_for_calls_this_instance_does_not_run_are_not_claimed() {
+    use stox::call::Claim;
+    let mut h = Harness::new();
+    let invite = outbound_to_invite(&mut h);
+    answer(&mut h, &invite);
+    let parse = |xml: &str| -> minidom::Element {
+        xml.replacen(' ', " xmlns='jabber:component:accept' ", 1)
+            .parse()
+            .unwrap()
+    };
+    let terminate = |sid: &str| {
+        parse(&format!(
+            "<iq from='alice@test/phone' to='+15551230001@sip.test/stox' type='set' id='t1'><jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='{sid}'><reason><success/></reason></jingle></iq>"
+        ))
+    };
+    assert_eq!(h.gw.claim(&terminate("s1")), Claim::Here);
+    assert_eq!(
+        h.gw.claim(&terminate("elsewhere")),
+        Claim::Session {
+            user: "alice@test".into(),
+            sid: "elsewhere".into(),
+            may_start: false
+        }
+    );
+    let initiate: minidom::Element = session_initiate("s9", "+15551230001@sip.test/stox")
+        .replacen(' ', " xmlns='jabber:component:accept' ", 1)
+        .parse()
+        .unwrap();
+    assert!(matches!(
+        h.gw.claim(&initiate),
+        Claim::Session {
+            may_start: true,
+            ..
+        }
+    ));
+    assert_eq!(h.gw.claim(&parse(&propose("s8", GW))), Claim::Here);
+    let reply = |id: &str| {
+        parse(&format!(
+            "<iq from='alice@test/phone' to='+15551230001@sip.test/stox' type='result' id='{id}'/>"
+        ))
+    };
+    assert_eq!(
+        h.gw.claim(&reply("stox~gw2~abcdef")),
+        Claim::Instance("gw2".into())
+    );
+    assert_eq!(h.gw.claim(&reply("something-else")), Claim::Here);
+    // Our own IQs carry our instance name, so replies find their way back.
+    let from = invite.headers.get("From").unwrap();
+    h.sip_from(trunk(), &format!(
+        "BYE sip:stox@127.0.0.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKbye1\nFrom: {};tag=far\nTo: {from}\nCall-ID: {}\nCSeq: 5 BYE\nContent-Length: 0\n\n",
+        invite.headers.get("To").unwrap(),
+        invite.headers.get("Call-ID").unwrap()
+    ));
+    let out = h.take_stanzas();
+    let id = out[0].attr("id").unwrap();
+    let instance = Harness::new().gw_instance();
+    assert!(id.starts_with(&stox::call::iq_prefix(&instance)), "{id}");
+    assert_eq!(h.gw.claim(&reply(id)), Claim::Here, "a reply we await");
+}
