@@ -640,10 +640,12 @@ class Stox:
         self.variant: str | None = None
         self.starts = 0
 
-    def start(self, variant: str) -> str | None:
-        """Start stox with a config variant; None when ready, else the reason it is not."""
+    def start(self, variant: str, config: Path | None = None) -> str | None:
+        """Start stox with a config variant (or with `config`, a file written
+        elsewhere, logged under the name `variant`); None when ready, else the
+        reason it is not."""
         self.stop()
-        cfg = write_config(self.workdir, variant)
+        cfg = config or write_config(self.workdir, variant)
         self.starts += 1
         log = self.workdir / f"stox-{variant}-{self.starts}.log"
         env = dict(os.environ)

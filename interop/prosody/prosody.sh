@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Renders the private Prosody config into DIR, creates alice/bob/carol
+# Renders the private Prosody config into DIR, creates alice/bob/carol/dave
 # (password = name) and, with "run", starts Prosody in the foreground.
 #   interop/prosody/prosody.sh DIR            # render + create users
 #   interop/prosody/prosody.sh DIR run        # ... then exec prosody -F
@@ -15,7 +15,7 @@ sed -e "s|@DIR@|$DIR|g" -e "s|@USER@|$(id -un)|g" -e "s|@GROUP@|$(id -gn)|g" \
     -e "s|@COMPONENT_PORT@|${PROSODY_COMPONENT_PORT:-15347}|g" \
     -e "s|@SECRET@|${PROSODY_COMPONENT_SECRET:-s3cret}|g" \
     "$HERE/prosody.cfg.lua.in" >"$DIR/prosody.cfg.lua"
-for u in alice bob carol; do
+for u in alice bob carol dave; do
     prosodyctl --config "$DIR/prosody.cfg.lua" register "$u" test "$u" >/dev/null
 done
 if [[ "${2:-}" == run ]]; then
