@@ -6,6 +6,7 @@
 #   slixmpp      (PyPI)    — into interop/.venv, playing XMPP users (xmpp_peer.py)
 #   sipvicious   (PyPI)    — into interop/.venv, the scanners the gateway must not answer usefully
 #   kamailio     (Debian)  — via kamailio/setup.sh: the registrar/authenticating proxy trunk
+#   ejabberd     (Debian)  — via ejabberd/setup.sh: two gateway instances on one domain (cluster.py)
 # Runs as root on Debian 12. Skips what is already present; fails loudly otherwise.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -56,8 +57,12 @@ fi
 # Kamailio (+ TLS modules, openssl): the real trunk/PBX the e2e's kamailio variants use.
 "$HERE/kamailio/setup.sh"
 
+# ejabberd (Debian 23.01, its system service stopped): the server of interop/cluster.py,
+# which accepts several component connections for one domain (Prosody does not).
+"$HERE/ejabberd/setup.sh"
+
 # Final check: never leave a half-installed harness behind silently.
-for tool in prosody prosodyctl sipp kamailio; do
+for tool in prosody prosodyctl sipp kamailio ejabberdctl; do
     command -v "$tool" >/dev/null 2>&1 || { log "missing after install: $tool"; exit 1; }
 done
 log "ready: $(sipp -v 2>&1 | grep -o 'SIPp v[0-9.]*' | head -1), prosody $(dpkg-query -W -f='${Version}' prosody 2>/dev/null || echo '?')"

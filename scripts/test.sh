@@ -13,8 +13,8 @@
 #   FUZZ_SECONDS=60 ./scripts/test.sh    # longer fuzz smoke (default 20 s per target)
 #
 # Needs the shared interop corpus next to the checkout (../shared/corpus, or
-# STOX_CORPUS), and for the restart step a local PostgreSQL that trusts
-# `psql -h 127.0.0.1 -U postgres`. Installs Prosody, sipp (Debian sip-tester), Kamailio and slixmpp
+# STOX_CORPUS) and, for the store tests, the restart and the cluster runs,
+# Postgres on 127.0.0.1:5432 (user postgres, trust). Installs Prosody, sipp (Debian sip-tester), Kamailio, ejabberd and slixmpp
 # on first use (interop/setup.sh), dnsmasq (interop/dns.sh) and cargo-fuzz (scripts/fuzz-smoke.sh); uses
 # cargo-nextest when installed, plain `cargo test` otherwise. Idempotent.
 set -euo pipefail
@@ -87,6 +87,7 @@ step "benches (test mode)" cargo test --bench '*'
 step "dns (dnsmasq: NAPTR/SRV, fail-over)" interop/dns.sh
 step "interop (Prosody + sipp + slixmpp)" scripts/interop.sh
 step "restart (kill -9, SQLite and Postgres)" python3 interop/restart.py
+step "cluster (ejabberd, two instances, Postgres)" python3 interop/cluster.py
 step "fuzz smoke" scripts/fuzz-smoke.sh
 
 summary

@@ -22,6 +22,8 @@ Roles:
     xmpp_peer.py --jid bob@test/phone --password bob answer --mode accept|reject|ignore
         [--delay S] [--reject-reason busy|decline] [--hangup-after S]
         [--expect-terminate R] [--expect-finish] [--expect-retract]
+    --hangup-on-usr1 (before the role): once answered, stay in the call until SIGUSR1, then
+        send session-terminate <success/> (interop/cluster.py hangs up after the adoption)
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import asyncio
 import datetime
 import logging
 import secrets
+import signal
 import sys
 import xml.etree.ElementTree as ET
 
@@ -829,6 +832,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="assert a received session-terminate's reason (any of a |-list)")
     p.add_argument("--hangup-after", type=float, metavar="S",
                    help="S seconds after the call is answered, send session-terminate <success/>")
+    p.add_argument("--hangup-on-usr1", action="store_true",
+                   help="send session-terminate <success/> when SIGUSR1 arrives (after the answer); "
+                        "the test harness decides when")
     sub = p.add_subparsers(dest="role", required=True)
 
     c = sub.add_parser("call", help="place a call")
@@ -870,6 +876,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             setattr(args, name, sub_value)
     if args.password is None:
         args.password = JID(args.jid).user
+    if args.hangup_on_usr1 and args.hangup_after is None:
+        args.hangup_after = 1e9  # stay in the call once answered; SIGUSR1 hangs up
     if args.role == "call":
         if args.hangup_after is not None and args.cancel_after is not None:
             p.error("--hangup-after and --cancel-after exclude each other")
@@ -884,6 +892,8 @@ async def amain(args: argparse.Namespace) -> int:
         _xml_log = open(args.xml_log, "a", encoding="utf-8")
     peer = (Caller if args.role == "call" else Answerer)(args)
     host, _, port = args.server.rpartition(":")
+    if args.hangup_on_usr1:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, lambda: peer.spawn(peer.hangup()))
     peer.connect(host, int(port))
     try:
         ok, reason = await asyncio.wait_for(asyncio.shield(peer.outcome), args.timeout)

@@ -84,6 +84,9 @@ impl PgStore {
             loop {
                 let note = match listener.recv().await {
                     Ok(n) => n,
+                    // Shutting down: drop the listener, whose connection
+                    // `Pool::close` waits for (it would wait forever).
+                    Err(sqlx::Error::PoolClosed) => return,
                     Err(e) => {
                         tracing::warn!(error = %e, "forwarded-stanza listener: reconnecting");
                         tokio::time::sleep(std::time::Duration::from_secs(1)).await;

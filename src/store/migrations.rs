@@ -69,14 +69,19 @@ where
     DB::Connection: Migrate,
 {
     let migrator = migrator(dialect);
+    // Under the migrator's lock (a Postgres advisory lock): instances that
+    // start together on a fresh database would otherwise race to create the
+    // migrations table (`CREATE TABLE IF NOT EXISTS` is not safe against a
+    // concurrent one: unique violation on pg_type).
     let done: HashSet<i64> = {
         let mut conn = pool.acquire().await?;
-        conn.ensure_migrations_table(&migrator.table_name).await?;
-        conn.list_applied_migrations(&migrator.table_name)
-            .await?
-            .into_iter()
-            .map(|m| m.version)
-            .collect()
+        conn.lock().await?;
+        let listed = match conn.ensure_migrations_table(&migrator.table_name).await {
+            Ok(()) => conn.list_applied_migrations(&migrator.table_name).await,
+            Err(e) => Err(e),
+        };
+        conn.unlock().await?;
+        listed?.into_iter().map(|m| m.version).collect()
     };
     migrator.run(pool).await?;
     Ok(migrator
