@@ -798,3 +798,40 @@ async fn stanzas_reach_their_instance_by_notify_long_ones_through_a_row() {
         "expired"
     );
 }
+
+#[tokio::test]
+async fn an_instance_is_live_while_its_lease_runs_and_its_connections_are_open() {
+    let pg = PgDb::new().await;
+    let admin = Store::open(&pg.url).await.unwrap();
+    admin.migrate().await.unwrap();
+    let now = stox::store::now_ms();
+    let running = stox::store::PgStore::connect_as(&pg.url, Some("gw-live"))
+        .await
+        .unwrap();
+    running
+        .renew_lease("gw-live", "127.0.0.1:5060", now, 60_000)
+        .await
+        .unwrap();
+    // The pool opens its connections lazily: use one.
+    running.load_calls("gw-live").await.unwrap();
+    admin
+        .renew_lease("gw-gone", "127.0.0.1:5062", now, 60_000)
+        .await
+        .unwrap();
+    let shared = admin.shared().unwrap();
+    assert!(shared.is_live("gw-live", now).await.unwrap());
+    assert!(
+        !shared.is_live("gw-gone", now).await.unwrap(),
+        "a lease without the instance's connections: killed"
+    );
+    running.close().await;
+    let mut gone = false;
+    for _ in 0..50 {
+        if !shared.is_live("gw-live", now).await.unwrap() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "closed connections end liveness before the lease");
+}

@@ -17,6 +17,9 @@ use tokio::sync::mpsc;
 /// looked up again: the owner's first snapshot may still be in its
 /// write-behind queue.
 const SECOND_LOOK: Duration = Duration::from_millis(300);
+/// How often the owner of a stanza whose instance died is looked up again,
+/// until a survivor (perhaps this one) has adopted its call.
+const ADOPTION_POLL: Duration = Duration::from_millis(500);
 /// How often the number of live peers is read.
 const PEER_POLL: Duration = Duration::from_secs(2);
 
@@ -25,6 +28,8 @@ const PEER_POLL: Duration = Duration::from_secs(2);
 pub struct Cluster {
     pg: PgStore,
     me: String,
+    /// The lease length: how long a dead owner's stanzas may wait.
+    lease: Duration,
     peers: Arc<AtomicI64>,
     local: mpsc::Sender<Element>,
 }
@@ -33,7 +38,11 @@ impl Cluster {
     /// Starts listening for stanzas forwarded to us; they, and stanzas
     /// nobody else owns, arrive on the returned receiver, to be fed to the
     /// core without another claim. `None` without a shared (Postgres) store.
-    pub async fn start(store: &Store, me: &str) -> Option<(Cluster, mpsc::Receiver<Element>)> {
+    pub async fn start(
+        store: &Store,
+        me: &str,
+        lease: Duration,
+    ) -> Option<(Cluster, mpsc::Receiver<Element>)> {
         let pg = store.shared()?.clone();
         let (local, local_rx) = mpsc::channel::<Element>(4096);
         let (text_tx, mut text_rx) = mpsc::channel::<String>(4096);
@@ -57,6 +66,7 @@ impl Cluster {
         let cluster = Cluster {
             pg,
             me: me.to_string(),
+            lease,
             peers: peers.clone(),
             local,
         };
@@ -92,12 +102,13 @@ impl Cluster {
         tokio::spawn(async move {
             let owner = match claim {
                 Claim::Here => None,
-                Claim::Instance(i) => Some(i),
+                // A reply to a dead instance's IQ has nobody to go to.
+                Claim::Instance(i) => this.live(&i).await.then_some(i),
                 Claim::Session {
                     user,
                     sid,
                     may_start,
-                } => this.owner(&user, &sid, may_start).await,
+                } => this.live_owner(&user, &sid, may_start).await,
             };
             match owner {
                 Some(o) if o != this.me => {
@@ -117,6 +128,27 @@ impl Cluster {
                 }
             }
         });
+    }
+
+    async fn live(&self, instance: &str) -> bool {
+        self.pg.is_live(instance, now_ms()).await.unwrap_or(true)
+    }
+
+    /// The owner of a session, once it is alive: while its instance's lease
+    /// has lapsed the stanza waits (a hang-up in the seconds between a crash
+    /// and the adoption is not lost) until a survivor owns the call.
+    async fn live_owner(&self, user: &str, sid: &str, may_start: bool) -> Option<String> {
+        let mut owner = self.owner(user, sid, may_start).await?;
+        let give_up = tokio::time::Instant::now() + self.lease * 2;
+        while owner != self.me && !self.live(&owner).await {
+            if tokio::time::Instant::now() >= give_up {
+                tracing::warn!(instance = %owner, "a stanza's call stayed with a dead instance; handling it here");
+                return None;
+            }
+            tokio::time::sleep(ADOPTION_POLL).await;
+            owner = self.owner(user, sid, false).await?;
+        }
+        Some(owner)
     }
 
     async fn owner(&self, user: &str, sid: &str, may_start: bool) -> Option<String> {

@@ -65,7 +65,7 @@ pub async fn open(config: &Config, sent_by: &str) -> Durable {
 
 async fn open_once(config: &Config, sent_by: &str) -> Result<(Store, Vec<CallRecord>), StoreError> {
     let db = &config.database;
-    let store = Store::connect(db).await?;
+    let store = Store::connect_running(db).await?;
     for m in store.migrate().await? {
         tracing::info!(version = m.version, description = %m.description, "migration applied");
     }

@@ -102,11 +102,16 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         );
     }
     // Stanzas for calls another instance runs are passed on (Postgres only).
-    let (cluster, mut local_rx) =
-        match cluster::Cluster::start(&durable.store, &config.database.instance).await {
-            Some((c, rx)) => (Some(c), rx),
-            None => (None, mpsc::channel::<minidom::Element>(1).1),
-        };
+    let (cluster, mut local_rx) = match cluster::Cluster::start(
+        &durable.store,
+        &config.database.instance,
+        Duration::from_secs(config.database.lease_secs),
+    )
+    .await
+    {
+        Some((c, rx)) => (Some(c), rx),
+        None => (None, mpsc::channel::<minidom::Element>(1).1),
+    };
     durable::spawn_lease_loop(
         &config,
         durable.store.clone(),

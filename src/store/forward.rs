@@ -69,6 +69,20 @@ impl PgStore {
         .await?)
     }
 
+    /// Whether `instance` is alive: its lease runs and it has connections
+    /// open (a killed instance loses them at once, its lease only later).
+    pub async fn is_live(&self, instance: &str, now_ms: i64) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM instances WHERE instance = $1 AND lease_expires_ms > $2) \
+             AND EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = $3)",
+        )
+        .bind(instance)
+        .bind(now_ms)
+        .bind(super::postgres::running_name(instance))
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// Listens on our channel and delivers forwarded stanzas (XML text) to
     /// `out`. The listener reconnects by itself; NOTIFYs sent while it was
     /// disconnected are lost, like a stanza to a crashed instance.

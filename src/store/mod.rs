@@ -128,6 +128,19 @@ impl Store {
         Store::open(&config.url).await
     }
 
+    /// Connects as the running gateway (`stox run`): on Postgres, other
+    /// instances can tell from its connections that it is alive.
+    pub async fn connect_running(config: &DatabaseConfig) -> Result<Store, StoreError> {
+        let lower = config.url.trim().to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Ok(Store::Postgres(
+                PgStore::connect_as(&config.url, Some(&config.instance)).await?,
+            ))
+        } else {
+            Store::connect(config).await
+        }
+    }
+
     /// Connects to `url`: `postgres://…` / `postgresql://…`, `sqlite://FILE`
     /// / `sqlite:FILE`, or `none` (or empty) for [`Store::Null`].
     pub async fn open(url: &str) -> Result<Store, StoreError> {
