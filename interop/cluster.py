@@ -23,9 +23,11 @@ auth, or STOX_PG; dropped at the end), then:
   5. S adopts them: each sipp gets S's re-INVITE (Contact = S's address) within
      lease_secs (5) + one renewal period (lease_secs / 3) and answers 200;
   6. the calls are hung up normally through S: in-sip: sipp's BYE to S ends
-     bob's session (<success/>); in-xmpp and out: carol's and alice's
-     session-terminate (sent on SIGUSR1, after the adoption) reaches S, whose
-     BYE sipp answers 200;
+     bob's session (<success/>); out: alice's session-terminate (sent on
+     SIGUSR1, after the adoption) reaches S, whose BYE sipp answers 200;
+     in-xmpp: carol hangs up 1 s after the kill, BEFORE the adoption: S holds
+     her session-terminate (its owner V is dead: no lease connections) until
+     it owns the call, then sends the BYE (after its re-INVITE);
   7. `stox cdr --config S.toml --since 10m --json` lists each call once,
      instance S, with the right ended_by;
   8. S exits 0 on SIGTERM within 5 s; neither log has an ERROR line.
@@ -212,7 +214,8 @@ class Call:
     local_port: int
     peer_jid: str
     peer_args: list[str]
-    hangup: str  # "sip": sipp sends BYE; "xmpp": the peer gets SIGUSR1 after the adoption
+    hangup: str  # "sip": sipp sends BYE; "xmpp": the peer gets SIGUSR1 after the adoption;
+    # "xmpp-early": SIGUSR1 1 s after the kill, before the adoption
     cdr: tuple[str, str]  # (direction, the CDR's user party)
     sipp_proc: Proc | None = None
     msg: Path | None = None  # sipp's -message_file
@@ -236,11 +239,13 @@ def calls() -> list[Call]:
              "uac_adopt_bye.xml", "uac", "+15550001000", 17070, "bob@test/phone",
              ["answer", "--mode", "accept", "--delay", "0.3", "--expect-terminate", "success"],
              "sip", ("inbound", "bob@test")),
-        Call("in-xmpp", "sipp calls +15550002000, carol answers; after the adoption carol hangs up "
-             "and sipp gets the survivor's BYE",
+        Call("in-xmpp", "sipp calls +15550002000, carol answers; 1 s after the kill, BEFORE the "
+             "adoption, carol hangs up: the survivor holds her session-terminate until it owns the "
+             "call, and sipp gets the re-INVITE, then the BYE",
              "uac_adopt_wait_bye.xml", "uac", "+15550002000", 17072, "carol@test/phone",
-             ["--hangup-on-usr1", "answer", "--mode", "accept", "--delay", "0.3"],
-             "xmpp", ("inbound", "carol@test")),
+             # her session-terminate waits for the adoption (up to ~7 s after the kill)
+             ["--hangup-on-usr1", "--iq-timeout", "15", "answer", "--mode", "accept", "--delay", "0.3"],
+             "xmpp-early", ("inbound", "carol@test")),
     ]
 
 
@@ -424,6 +429,12 @@ class Run:
         t_kill = victim.kill9()
         self.lap("checks before the kill")
         say(f"{stamp()} {victim.name} killed (SIGKILL); waiting for {survivor.name}'s target refreshes")
+        time.sleep(1.0)
+        for c in self.calls:
+            if c.hangup == "xmpp-early":
+                say(f"{stamp()} {c.name}: the XMPP user hangs up before the adoption")
+                os.kill(c.peer_proc.p.pid, signal.SIGUSR1)
+                c.signalled = True
 
         def refreshed() -> bool:
             return all(reinvite(c, self.workdir, t_kill)[1] for c in self.calls)
@@ -501,7 +512,7 @@ class Run:
             if not self.check(len(mine) == 1, f"{c.name}: one CDR ({direction}, {party} {user}): {len(mine)}"):
                 continue
             x = mine[0]
-            self.check(x.get("instance") == survivor.name and x.get("ended_by") == c.hangup
+            self.check(x.get("instance") == survivor.name and x.get("ended_by") == c.hangup.split("-")[0]
                        and x.get("answer_ms") is not None,
                        f"{c.name}: CDR instance={x.get('instance')} ended_by={x.get('ended_by')} "
                        f"answered={x.get('answer_ms') is not None} duration={x.get('duration_ms')} ms "
