@@ -126,7 +126,7 @@ class Proxy:
         self.conns.add(pair)
         try:
             await asyncio.gather(self.pump(creader, uwriter), self.pump(ureader, cwriter))
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError, asyncio.CancelledError):
             pass
         finally:
             self.conns.discard(pair)

@@ -71,6 +71,7 @@ fi
 step "benches compile" cargo bench --no-run
 step "dns (dnsmasq: NAPTR/SRV, fail-over)" interop/dns.sh
 step "interop (Prosody + sipp + slixmpp)" scripts/interop.sh
+step "slow database (latency, outage)" interop/slowdb.py
 step "fuzz smoke" scripts/fuzz-smoke.sh
 
 summary
