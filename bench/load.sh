@@ -111,6 +111,16 @@ PG_DB=""
 cleanup() {
     local pid
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    # A process that does not end within 15 s of SIGTERM gets SIGKILL (noted: with a Postgres
+    # store stox can hang in its shutdown; see BENCHMARKS.md "Durable calls").
+    local end=$((SECONDS + 15))
+    for pid in "${PIDS[@]}"; do
+        while kill -0 "$pid" 2>/dev/null && ((SECONDS < end)); do sleep 0.2; done
+        if kill -0 "$pid" 2>/dev/null; then
+            log "pid $pid ($(tr -d '\0' </proc/$pid/comm 2>/dev/null)) still running 15 s after SIGTERM: SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     if [[ -n $PG_DB ]]; then
         if ((KEEP_DB)); then
