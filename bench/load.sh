@@ -6,12 +6,17 @@
 #   bench/load.sh --rate 300 --duration 20 --hold-ms 1000
 #   bench/load.sh --no-build --keep        # reuse binaries; keep the work dir
 #   bench/load.sh --capture                # + loopback capture (root): gateway vs XMPP split
+#   bench/load.sh --db none|sqlite|postgres|URL   # the call store (default: sqlite in the work dir)
+#   bench/load.sh --db postgres --db-latency-ms 200 --db-outage 4:3   # via bench/dbproxy.py
 #
 # Prints a summary (offered/completed calls/s, failed calls, INVITE→200 p50/p99,
 # the gateway's setup histogram, CPU and memory of stox, Prosody, the answerer
-# and sipp) and exits 1 if any call failed, 2 if the rig could not start.
+# and sipp; with a store, writes per call, backlog/lag/errors and the CDR count)
+# and exits 1 if any call failed, 2 if the rig could not start.
 # Ports (127.0.0.1, overridable via env): Prosody c2s 35222 and component
-# 35347, stox SIP 35060/udp, sipp 35070, stox metrics 39090.
+# 35347, stox SIP 35060/udp, sipp 35070, stox metrics 39090, dbproxy 35432
+# (control 35433). `--db postgres` creates stox_bench_<random> on BENCH_PG
+# (postgresql://postgres@127.0.0.1:5432) and drops it at the end.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
@@ -25,6 +30,13 @@ BUILD=1
 SETUP=1
 KEEP=0
 CAPTURE=0
+DB=sqlite
+DB_PROXY=0
+DB_LATENCY_MS=0
+DB_OUTAGE=""
+DRAIN_SECS=30
+KEEP_DB=0
+SUMMARY_JSON=""
 while (($#)); do
     case "$1" in
         --rate) RATE="$2"; shift 2 ;;
@@ -36,7 +48,14 @@ while (($#)); do
         --no-setup) SETUP=0; shift ;;
         --keep) KEEP=1; shift ;;
         --capture) CAPTURE=1; shift ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        --db) DB="$2"; shift 2 ;;
+        --db-proxy) DB_PROXY=1; shift ;;
+        --db-latency-ms) DB_LATENCY_MS="$2"; DB_PROXY=1; shift 2 ;;
+        --db-outage) DB_OUTAGE="$2"; DB_PROXY=1; shift 2 ;;   # START_S:LENGTH_S[:hold|refuse|reset]
+        --drain-secs) DRAIN_SECS="$2"; shift 2 ;;
+        --keep-db) KEEP_DB=1; shift ;;
+        --json) SUMMARY_JSON="$2"; shift 2 ;;   # also write the summary (JSON) there
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "load.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -55,6 +74,9 @@ GW_SECRET="s3cret"
 ANS_DOMAIN="answer.test"
 ANS_SECRET="b3nch"
 DID="+15550002000"
+PROXY_PORT="${BENCH_DBPROXY_PORT:-35432}"
+PROXY_CONTROL="${BENCH_DBPROXY_CONTROL_PORT:-35433}"
+BENCH_PG="${BENCH_PG:-postgresql://postgres@127.0.0.1:5432}"
 
 log() { echo "load.sh: $*" >&2; }
 die() { log "$*"; exit 2; }
@@ -70,17 +92,44 @@ STOX="$ROOT/target/release/stox"
 ANSWERER="$ROOT/target/release/examples/xmpp_answerer"
 [[ -x $STOX && -x $ANSWERER ]] || die "missing $STOX or $ANSWERER (drop --no-build)"
 
-for p in "$C2S_PORT/tcp" "$COMPONENT_PORT/tcp" "$SIP_PORT/udp" "$UAC_PORT/udp" "${METRICS##*:}/tcp"; do
+case "$DB" in
+    none|sqlite) ((DB_PROXY == 0)) || die "--db-proxy needs a Postgres store (--db postgres or a postgres:// URL)" ;;
+    postgres) command -v psql >/dev/null || die "--db postgres needs psql" ;;
+    postgres://*|postgresql://*) ;;
+    *) die "--db: expected none, sqlite, postgres or a postgres:// URL, not $DB" ;;
+esac
+PORTS=("$C2S_PORT/tcp" "$COMPONENT_PORT/tcp" "$SIP_PORT/udp" "$UAC_PORT/udp" "${METRICS##*:}/tcp")
+((DB_PROXY == 0)) || PORTS+=("$PROXY_PORT/tcp" "$PROXY_CONTROL/tcp")
+for p in "${PORTS[@]}"; do
     port="${p%/*}"
     if ss -Hlnut "sport = :$port" | grep -q .; then die "port $port is in use"; fi
 done
 
 WORK="$(mktemp -d /tmp/stox-bench-XXXXXX)"
 PIDS=()
+PG_DB=""
 cleanup() {
     local pid
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    # A process that does not end within 15 s of SIGTERM gets SIGKILL (noted: with a Postgres
+    # store stox can hang in its shutdown; see BENCHMARKS.md "Durable calls").
+    local end=$((SECONDS + 15))
+    for pid in "${PIDS[@]}"; do
+        while kill -0 "$pid" 2>/dev/null && ((SECONDS < end)); do sleep 0.2; done
+        if kill -0 "$pid" 2>/dev/null; then
+            log "pid $pid ($(tr -d '\0' </proc/$pid/comm 2>/dev/null)) still running 15 s after SIGTERM: SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [[ -n $PG_DB ]]; then
+        if ((KEEP_DB)); then
+            log "database kept: $BENCH_PG/$PG_DB"
+        else
+            psql "$BENCH_PG/postgres" -qAtc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 \
+                || log "could not drop database $PG_DB"
+        fi
+    fi
     if ((KEEP)); then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -117,6 +166,36 @@ wait_until() { # seconds, command...
 }
 wait_until 20 bash -c "ss -Hlnt 'sport = :$COMPONENT_PORT' | grep -q ." || die "Prosody did not listen (see $WORK/prosody.console.log)"
 
+# --- the store: STORE_URL is what stox uses, DIRECT_URL what `stox cdr` reads afterwards.
+DB_KIND="$DB"
+case "$DB" in
+    none) STORE_URL="none" ;;
+    sqlite) STORE_URL="sqlite://$WORK/stox.db" ;;
+    postgres)
+        PG_DB="stox_bench_$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
+        psql "$BENCH_PG/postgres" -qAtc "CREATE DATABASE $PG_DB" >/dev/null \
+            || die "cannot create database $PG_DB on $BENCH_PG"
+        STORE_URL="$BENCH_PG/$PG_DB" ;;
+    *) STORE_URL="$DB"; DB_KIND=postgres ;;
+esac
+DIRECT_URL="$STORE_URL"
+if ((DB_PROXY)); then
+    # The proxy forwards to the server the URL names; stox connects to the proxy instead.
+    read -r UP_HOSTPORT STORE_URL < <(python3 - "$DIRECT_URL" "$PROXY_PORT" <<'PY'
+import sys
+from urllib.parse import urlsplit, urlunsplit
+u = urlsplit(sys.argv[1])
+host, port = u.hostname or "127.0.0.1", u.port or 5432
+auth = u.netloc.rsplit("@", 1)[0] + "@" if "@" in u.netloc else ""
+print(f"{host}:{port}", urlunsplit(u._replace(netloc=f"{auth}127.0.0.1:{sys.argv[2]}")))
+PY
+)
+    python3 "$HERE/dbproxy.py" --listen "127.0.0.1:$PROXY_PORT" --upstream "$UP_HOSTPORT" \
+        --control "127.0.0.1:$PROXY_CONTROL" --latency-ms "$DB_LATENCY_MS" >"$WORK/dbproxy.log" 2>&1 &
+    PIDS+=("$!")
+    wait_until 10 grep -q ready "$WORK/dbproxy.log" || die "dbproxy did not start (see $WORK/dbproxy.log)"
+fi
+
 # --- stox
 cat >"$WORK/stox.toml" <<EOF
 [xmpp]
@@ -129,7 +208,7 @@ listen = ["udp:127.0.0.1:$SIP_PORT"]
 trunk_ping_secs = 0
 
 [database]
-url = "sqlite://$WORK/stox.db"
+url = "$STORE_URL"
 
 # Inbound INVITEs are accepted only from a trunk's address: sipp runs on 127.0.0.1.
 [[trunk]]
@@ -143,6 +222,7 @@ jid = "bench@$ANS_DOMAIN"
 [metrics]
 listen = "$METRICS"
 EOF
+sed "s|^url = .*|url = \"$DIRECT_URL\"|" "$WORK/stox.toml" >"$WORK/direct.toml"
 RUST_LOG="${RUST_LOG:-warn}" "$STOX" run --config "$WORK/stox.toml" >"$WORK/stox.log" 2>&1 &
 STOX_PID=$!
 PIDS+=("$STOX_PID")
@@ -175,11 +255,17 @@ if ((CAPTURE)); then
     wait_until 10 grep -q ready "$WORK/sniff.log" || die "capture did not start (see $WORK/sniff.log; needs root)"
 fi
 
-log "load: $CALLS calls at $RATE/s, hold ${HOLD_MS} ms, -l $LIMIT (work dir $WORK)"
+STORE_DESC="$DB_KIND"
+[[ $DB_KIND == sqlite ]] && STORE_DESC="sqlite ($WORK/stox.db)"
+[[ $DB_KIND == postgres ]] && STORE_DESC="postgres ($(echo "$DIRECT_URL" | sed -E 's|//[^@/]*@|//|'))"
+((DB_PROXY)) && STORE_DESC="$STORE_DESC via dbproxy.py (+${DB_LATENCY_MS} ms per chunk each way${DB_OUTAGE:+, outage $DB_OUTAGE})"
+log "load: $CALLS calls at $RATE/s, hold ${HOLD_MS} ms, -l $LIMIT, store $STORE_DESC (work dir $WORK)"
 set +e
 WORK="$WORK" HERE="$HERE" RATE="$RATE" CALLS="$CALLS" LIMIT="$LIMIT" HOLD_MS="$HOLD_MS" \
     SIP_PORT="$SIP_PORT" UAC_PORT="$UAC_PORT" DID="$DID" METRICS="$METRICS" \
     SNIFF_PID="$SNIFF_PID" STOX_PID="$STOX_PID" PROSODY_PID="$PROSODY_PID" ANS_PID="$ANS_PID" \
+    DB_KIND="$DB_KIND" STORE_DESC="$STORE_DESC" DB_OUTAGE="$DB_OUTAGE" DRAIN_SECS="$DRAIN_SECS" \
+    PROXY_CONTROL="$((DB_PROXY ? PROXY_CONTROL : 0))" STOX="$STOX" \
     python3 - <<'PY'
 import csv, glob, json, os, subprocess, sys, threading, time, urllib.request
 
@@ -256,6 +342,7 @@ def pct(sorted_v, p):
 
 
 m0 = metrics()
+t0_wall_ms = int(time.time() * 1000)
 b0 = setup_buckets(m0)
 rss0 = status_kb(PIDS["stox"], "VmRSS")
 cpu0 = {k: cpu_ticks(p) for k, p in PIDS.items()}
@@ -290,6 +377,54 @@ def sampler():
 
 th = threading.Thread(target=sampler, daemon=True)
 th.start()
+
+# The store: sampled 4 times a second (backlog, lag, errors, writes), until it has drained.
+STORE = E["DB_KIND"] != "none"
+store_samples = []  # (t, backlog, lag_s, errors_total, writes_total)
+store_stop = threading.Event()
+
+
+def store_sampler():
+    while not store_stop.is_set():
+        try:
+            m = metrics()
+            store_samples.append((time.monotonic() - t0, gauge(m, "stox_store_backlog"),
+                                  gauge(m, "stox_store_lag_seconds"), gauge(m, "stox_store_errors_total"),
+                                  gauge(m, "stox_store_writes_total")))
+        except Exception:
+            pass
+        store_stop.wait(0.25)
+
+
+if STORE:
+    sth = threading.Thread(target=store_sampler, daemon=True)
+    sth.start()
+
+# --db-outage START:LENGTH[:MODE]: the proxy stops forwarding START s into the run, for LENGTH s.
+outage = {}
+
+
+def proxy_ctl(*words):
+    import socket
+    with socket.create_connection(("127.0.0.1", int(E["PROXY_CONTROL"])), timeout=5) as c:
+        c.sendall((" ".join(words) + "\n").encode())
+        return json.loads(c.makefile().readline())
+
+
+def outage_run(start, length, mode):
+    time.sleep(max(start - (time.monotonic() - t0), 0))
+    outage["down_at"] = time.monotonic() - t0
+    outage["down"] = proxy_ctl("down", mode)
+    time.sleep(length)
+    outage["up_at"] = time.monotonic() - t0
+    outage["up"] = proxy_ctl("up")
+
+
+if E.get("DB_OUTAGE"):
+    parts = E["DB_OUTAGE"].split(":")
+    outage["mode"] = parts[2] if len(parts) > 2 else "hold"
+    threading.Thread(target=outage_run, args=(float(parts[0]), float(parts[1]), outage["mode"]),
+                     daemon=True).start()
 sipp_cpu = 0
 while sipp.poll() is None:
     try:
@@ -310,6 +445,62 @@ m1 = metrics()
 b1 = setup_buckets(m1)
 hwm = status_kb(PIDS["stox"], "VmHWM")
 
+# Let the store catch up (the last calls' End writes, or an outage's backlog), then read
+# what it committed for this run and the CDRs it holds.
+store = {}
+if STORE:
+    sipp_end = time.monotonic() - t0
+    if outage and "up_at" not in outage:  # the outage outlasted the run: end it first
+        while "up_at" not in outage and time.monotonic() - t0 < sipp_end + 120:
+            time.sleep(0.1)
+    deadline = time.monotonic() + float(E["DRAIN_SECS"])
+    m2 = metrics()
+    while gauge(m2, "stox_store_backlog") > 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        m2 = metrics()
+    drained_at = time.monotonic() - t0
+    time.sleep(0.3)
+    store_stop.set()
+    sth.join()
+    m2 = metrics()
+    writes = gauge(m2, "stox_store_writes_total") - gauge(m0, "stox_store_writes_total")
+    batches = gauge(m2, "stox_store_batches_total") - gauge(m0, "stox_store_batches_total")
+    errors = gauge(m2, "stox_store_errors_total") - gauge(m0, "stox_store_errors_total")
+    backlog_end = gauge(m2, "stox_store_backlog")
+    ss = store_samples
+    store = {
+        "writes": writes, "batches": batches, "errors": errors,
+        "backlog_max": max((x[1] for x in ss), default=0), "lag_max_s": max((x[2] for x in ss), default=0),
+        "backlog_end": backlog_end, "drained": backlog_end == 0,
+        "drain_after_sipp_s": drained_at - sipp_end,
+    }
+    if outage.get("up_at") is not None:
+        down, up = outage["down_at"], outage["up_at"]
+        during = [x for x in ss if down <= x[0] <= up + 0.25]
+        store["outage"] = {"mode": outage["mode"], "down_at_s": down, "up_at_s": up,
+                           "lag_max_s": max((x[2] for x in during), default=0),
+                           "backlog_max": max((x[1] for x in during), default=0),
+                           "errors": max((x[3] for x in ss), default=0) - min((x[3] for x in ss), default=0)}
+        # Caught up: the first sample after "up" with an empty queue (or, under load that
+        # never lets it empty, with the lag back under 1 s).
+        after = [x for x in ss if x[0] > up]
+        zero = next((x[0] for x in after if x[1] == 0), None)
+        small = next((x[0] for x in after if x[2] < 1.0), None)
+        store["outage"]["backlog_zero_after_up_s"] = None if zero is None else zero - up
+        store["outage"]["lag_below_1s_after_up_s"] = None if small is None else small - up
+    try:
+        out = subprocess.run([E["STOX"], "cdr", "--config", f"{WORK}/direct.toml", "--since", "1h", "--json"],
+                             capture_output=True, text=True, timeout=60)
+        cdrs = [json.loads(l) for l in out.stdout.splitlines() if l.strip().startswith("{")]
+        mine = [c for c in cdrs if c.get("end_ms", 0) >= t0_wall_ms]
+        store["cdrs"] = len(mine)
+        store["cdrs_distinct"] = len({c["id"] for c in mine})
+        store["cdrs_answered"] = sum(1 for c in mine if c.get("answer_ms") is not None)
+        if out.returncode != 0:
+            store["cdr_error"] = out.stderr.strip()[-300:]
+    except Exception as e:
+        store["cdr_error"] = str(e)
+
 # sipp's final counters
 with open(f"{WORK}/sipp_stat.csv") as f:
     rows = list(csv.reader(f, delimiter=";"))
@@ -322,6 +513,8 @@ retrans = int(stat.get("Retransmissions(C)", 0))
 # per-period (1 s) successful calls, for "sustained"
 per_s = [int(dict(zip(hdr, r)).get("SuccessfulCall(P)", 0)) for r in rows[1:]]
 steady = per_s[2:-3] if len(per_s) > 6 else per_s
+if store:
+    store["writes_per_call"] = store["writes"] / max(ok, 1)
 
 # INVITE→200 per call
 rtt = []  # (t_200_ms, rt_ms)
@@ -409,7 +602,35 @@ if sniff:
     ]
 lines += [
     ("wall time of the sipp run", f"{wall:.1f} s"),
+    ("store", E["STORE_DESC"]),
 ]
+if store:
+    lines += [
+        ("store writes committed / per completed call",
+         f"{store['writes']:.0f} / {store['writes_per_call']:.2f}  ({store['batches']:.0f} transactions)"),
+        ("store errors (failed transactions, retried)", f"{store['errors']:.0f}"),
+        ("store backlog max / lag max (sampled every 0.25 s)",
+         f"{store['backlog_max']:.0f} writes / {store['lag_max_s']:.2f} s"),
+        ("store backlog after the run",
+         f"0 after {store['drain_after_sipp_s']:.1f} s" if store["drained"]
+         else f"{store['backlog_end']:.0f} still queued after {E['DRAIN_SECS']} s"),
+    ]
+    if "outage" in store:
+        o = store["outage"]
+        fmt = lambda v: "never" if v is None else f"{v:.1f} s"
+        lines += [
+            ("store outage (dbproxy " + o["mode"] + ")",
+             f"{o['down_at_s']:.1f} s .. {o['up_at_s']:.1f} s into the run; lag max {o['lag_max_s']:.2f} s, "
+             f"backlog max {o['backlog_max']:.0f}, errors {o['errors']:.0f}"),
+            ("store after the outage: backlog 0 / lag < 1 s",
+             f"{fmt(o['backlog_zero_after_up_s'])} / {fmt(o['lag_below_1s_after_up_s'])} after up"),
+        ]
+    if "cdrs" in store:
+        lines.append(("CDRs of this run in the store (stox cdr)",
+                      f"{store['cdrs']} ({store['cdrs_distinct']} distinct ids, {store['cdrs_answered']} answered)"
+                      f" for {ok} completed calls"))
+    if "cdr_error" in store:
+        lines.append(("stox cdr error", store["cdr_error"]))
 if cap_ticks is not None:
     cpu_s["capture"] = cap_ticks / TICK
 for k in [k for k in ["stox", "prosody", "answerer", "sipp", "capture"] if k in cpu_s]:
@@ -436,11 +657,19 @@ for k, v in lines:
 print(f"  answerer counters: {json.dumps({k: v for k, v in ans.items() if not isinstance(v, dict)})}")
 print(f"  sipp command: {open(f'{WORK}/sipp_cmd.txt').read().strip()}")
 with open(f"{WORK}/summary.json", "w") as f:
-    json.dump({"lines": lines, "samples": samples, "answerer": ans, "per_s": per_s}, f)
+    kv = {"db": E["DB_KIND"], "store_desc": E["STORE_DESC"], "rate": int(E["RATE"]), "created": created,
+          "completed": ok, "failed": failed, "retransmissions": retrans, "offered_rate": offered,
+          "answered_rate": completed, "p50_ms": pct(rts, 50), "p99_ms": pct(rts, 99), "max_ms": pct(rts, 100),
+          "wall_s": wall, "stox_cpu_s": cpu_s["stox"], "stox_cpu_pct": cpu_s["stox"] / wall * 100,
+          "stox_cpu_steady_pct": steady_cpu.get("stox", float("nan")) * 100,
+          "stox_us_per_call": cpu_s["stox"] / max(ok, 1) * 1e6, "sipp_rc": rc, "store": store}
+    json.dump({"lines": lines, "samples": samples, "answerer": ans, "per_s": per_s, "kv": kv,
+               "store_samples": store_samples, "outage": outage}, f)
 sys.exit(0 if (failed == 0 and rc == 0 and ok == created == int(E["CALLS"])) else 1)
 PY
 RC=$?
 set -e
+if [[ -n $SUMMARY_JSON && -f $WORK/summary.json ]]; then cp "$WORK/summary.json" "$SUMMARY_JSON"; fi
 wait "$ANS_PID" 2>/dev/null || true
 log "answerer: $(cat "$WORK/answerer.json" 2>/dev/null)"
 if grep -qiE ' (WARN|ERROR) ' "$WORK/stox.log"; then

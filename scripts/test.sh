@@ -88,6 +88,7 @@ step "dns (dnsmasq: NAPTR/SRV, fail-over)" interop/dns.sh
 step "interop (Prosody + sipp + slixmpp)" scripts/interop.sh
 step "restart (kill -9, SQLite and Postgres)" python3 interop/restart.py
 step "cluster (ejabberd, two instances, Postgres)" python3 interop/cluster.py
+step "slow database (latency, outage)" interop/slowdb.py
 step "fuzz smoke" scripts/fuzz-smoke.sh
 
 summary

@@ -26,28 +26,26 @@ macro_rules! cdr_columns {
 /// Insert or replace a call, unless its CDR exists (no resurrection of an
 /// ended call by a snapshot that was queued before its end). `answered_ms`
 /// is kept once known.
-pub(crate) const UPSERT_CALL: &str = concat!(
-    "INSERT INTO calls (",
-    call_columns!(),
-    ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
-     WHERE NOT EXISTS (SELECT 1 FROM cdrs WHERE cdrs.id = $1) \
+pub(crate) const UPSERT_TAIL: &str = ") AS v \
+     WHERE NOT EXISTS (SELECT 1 FROM cdrs WHERE cdrs.id = v.column1) \
      ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, state = excluded.state, \
      sip_call_id = excluded.sip_call_id, xmpp_sid = excluded.xmpp_sid, \
      xmpp_user = excluded.xmpp_user, trunk = excluded.trunk, caller = excluded.caller, \
      callee = excluded.callee, \
      answered_ms = COALESCE(excluded.answered_ms, calls.answered_ms), \
-     updated_ms = excluded.updated_ms, snapshot = excluded.snapshot"
-);
+     updated_ms = excluded.updated_ms, snapshot = excluded.snapshot";
 
-pub(crate) const DELETE_CALL: &str = "DELETE FROM calls WHERE id = $1";
+/// Multi-row CDR insert: a CDR is written once, so an `End` repeated (a
+/// retried batch, a call ended by two instances) changes nothing.
+pub(crate) const INSERT_CDRS_HEAD: &str = concat!("INSERT INTO cdrs (", cdr_columns!(), ") ");
 
-/// A CDR is written once: an `End` repeated (a retried batch, a call ended
-/// by two instances) changes nothing.
-pub(crate) const INSERT_CDR: &str = concat!(
-    "INSERT INTO cdrs (",
-    cdr_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-     ON CONFLICT (id) DO NOTHING"
+/// Multi-row call upsert, with [`UPSERT_TAIL`] after the VALUES list (whose
+/// columns both dialects name `column1`…).
+pub(crate) const UPSERT_HEAD: &str = concat!(
+    "INSERT INTO calls (",
+    call_columns!(),
+    ") SELECT column1, column2, column3, column4, column5, column6, column7, \
+     column8, column9, column10, column11, column12, column13, column14 FROM ("
 );
 
 pub(crate) const CALLS_OF_OWNER: &str = concat!(
@@ -106,55 +104,71 @@ macro_rules! impl_call_store {
                 writes: &[$crate::store::Write],
             ) -> Result<(), $crate::store::StoreError> {
                 use $crate::store::Write;
-                use $crate::store::sql::*;
                 if writes.is_empty() {
                     return Ok(());
                 }
-                let mut tx = self.pool.begin().await?;
+                // One statement per kind for the whole batch, so that a
+                // batch costs a few round trips however long it is (a slow
+                // or distant database must not throttle the writer). The
+                // queue holds at most one write per call, so the kinds never
+                // touch the same row within a batch.
+                let mut ends = Vec::new();
+                let mut upserts = Vec::new();
                 for w in writes {
                     match w {
-                        Write::Upsert(r) => {
-                            sqlx::query::<$db>(UPSERT_CALL)
-                                .bind(&r.id)
-                                .bind(&r.owner)
-                                .bind(&r.direction)
-                                .bind(&r.state)
-                                .bind(&r.sip_call_id)
-                                .bind(&r.xmpp_sid)
-                                .bind(&r.xmpp_user)
-                                .bind(&r.trunk)
-                                .bind(&r.caller)
-                                .bind(&r.callee)
-                                .bind(r.created_ms)
-                                .bind(r.answered_ms)
-                                .bind(r.updated_ms)
-                                .bind(&r.snapshot)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        Write::End { call_id, cdr: c } => {
-                            sqlx::query::<$db>(DELETE_CALL)
-                                .bind(call_id)
-                                .execute(&mut *tx)
-                                .await?;
-                            sqlx::query::<$db>(INSERT_CDR)
-                                .bind(&c.id)
-                                .bind(&c.direction)
-                                .bind(&c.caller)
-                                .bind(&c.callee)
-                                .bind(&c.trunk)
-                                .bind(c.start_ms)
-                                .bind(c.answer_ms)
-                                .bind(c.end_ms)
-                                .bind(c.duration_ms)
-                                .bind(c.sip_status.map(i32::from))
-                                .bind(&c.jingle_reason)
-                                .bind(&c.ended_by)
-                                .bind(&c.instance)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
+                        Write::Upsert(r) => upserts.push(r),
+                        Write::End { call_id, cdr } => ends.push((call_id, cdr)),
                     }
+                }
+                let mut tx = self.pool.begin().await?;
+                if !ends.is_empty() {
+                    let mut q =
+                        sqlx::QueryBuilder::<$db>::new($crate::store::sql::INSERT_CDRS_HEAD);
+                    q.push_values(&ends, |mut b, (_, c)| {
+                        b.push_bind(&c.id)
+                            .push_bind(&c.direction)
+                            .push_bind(&c.caller)
+                            .push_bind(&c.callee)
+                            .push_bind(&c.trunk)
+                            .push_bind(c.start_ms)
+                            .push_bind(c.answer_ms)
+                            .push_bind(c.end_ms)
+                            .push_bind(c.duration_ms)
+                            .push_bind(c.sip_status.map(i32::from))
+                            .push_bind(&c.jingle_reason)
+                            .push_bind(&c.ended_by)
+                            .push_bind(&c.instance);
+                    });
+                    q.push(" ON CONFLICT (id) DO NOTHING");
+                    q.build().execute(&mut *tx).await?;
+                    let mut q = sqlx::QueryBuilder::<$db>::new("DELETE FROM calls WHERE id IN (");
+                    let mut ids = q.separated(", ");
+                    for (id, _) in &ends {
+                        ids.push_bind(*id);
+                    }
+                    q.push(")");
+                    q.build().execute(&mut *tx).await?;
+                }
+                if !upserts.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new($crate::store::sql::UPSERT_HEAD);
+                    q.push_values(&upserts, |mut b, r| {
+                        b.push_bind(&r.id)
+                            .push_bind(&r.owner)
+                            .push_bind(&r.direction)
+                            .push_bind(&r.state)
+                            .push_bind(&r.sip_call_id)
+                            .push_bind(&r.xmpp_sid)
+                            .push_bind(&r.xmpp_user)
+                            .push_bind(&r.trunk)
+                            .push_bind(&r.caller)
+                            .push_bind(&r.callee)
+                            .push_bind(r.created_ms)
+                            .push_bind(r.answered_ms)
+                            .push_bind(r.updated_ms)
+                            .push_bind(&r.snapshot);
+                    });
+                    q.push($crate::store::sql::UPSERT_TAIL);
+                    q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())

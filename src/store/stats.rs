@@ -74,9 +74,15 @@ impl StoreStats {
     pub(crate) fn committed(&self, n: u64, oldest_since_ms: i64) {
         self.writes_total.fetch_add(n, Ordering::Relaxed);
         self.batches_total.fetch_add(1, Ordering::Relaxed);
-        self.backlog.fetch_sub(n, Ordering::Relaxed);
-        self.oldest_since_ms
-            .store(oldest_since_ms, Ordering::Relaxed);
+        let left = self.backlog.fetch_sub(n, Ordering::Relaxed) - n;
+        // Writes queued after the writer last looked are pending too: the
+        // lag counts from now rather than reading 0 with a backlog.
+        let oldest = if oldest_since_ms == 0 && left > 0 {
+            now_ms()
+        } else {
+            oldest_since_ms
+        };
+        self.oldest_since_ms.store(oldest, Ordering::Relaxed);
     }
 
     pub(crate) fn failed(&self) {

@@ -190,6 +190,9 @@ impl<S: CallStore> Writer<S> {
             match result {
                 Ok(Ok(())) => {
                     self.queue.commit(n);
+                    // Writes sent during the apply are still in the channel:
+                    // take them, so that the oldest pending one is known.
+                    self.drain();
                     self.stats.committed(n as u64, self.queue.oldest_since_ms());
                     backoff = BACKOFF_FIRST;
                     if let Some(start) = self.outage.take() {
