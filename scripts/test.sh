@@ -14,7 +14,8 @@
 #
 # Needs the shared interop corpus next to the checkout (../shared/corpus, or
 # STOX_CORPUS) and, for the store tests, the restart and the cluster runs,
-# Postgres on 127.0.0.1:5432 (user postgres, trust). Installs Prosody, sipp (Debian sip-tester), Kamailio, ejabberd and slixmpp
+# Postgres on 127.0.0.1:5432 (user postgres, trust; interop/postgres.sh starts
+# one when none answers). Installs Prosody, sipp (Debian sip-tester), Kamailio, ejabberd and slixmpp
 # on first use (interop/setup.sh), dnsmasq (interop/dns.sh) and cargo-fuzz (scripts/fuzz-smoke.sh); uses
 # cargo-nextest when installed, plain `cargo test` otherwise. Idempotent.
 set -euo pipefail
@@ -60,6 +61,9 @@ summary() {
 # Real peers first: Prosody, sipp and the slixmpp venv (apt-get/pip, idempotent);
 # tests/xmpp_link.rs needs Prosody and the interop run needs all three.
 step "interop setup" interop/setup.sh
+# The store tests and the durable-call runs need PostgreSQL on 127.0.0.1:5432:
+# the machine's, or a private one started here.
+step "postgres" interop/postgres.sh
 step "rustfmt" cargo fmt --all -- --check
 step "rustfmt (fuzz)" cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 step "clippy" cargo clippy --all-targets -- -D warnings
