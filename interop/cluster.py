@@ -46,7 +46,6 @@ import datetime
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import subprocess
@@ -72,8 +71,6 @@ RENEW_SECS = LEASE_SECS / 3  # the lease loop's period (src/runtime/durable.rs)
 SLACK = 0.5  # scheduling, the re-INVITE's way to sipp
 ADOPT_LIMIT = LEASE_SECS + RENEW_SECS + SLACK
 ADOPT_EARLIEST = LEASE_SECS - RENEW_SECS - 0.2  # not before the victim's lease can have run out
-# The server (no database name): STOX_PG, else STOX_PG_URL's (as tests/store.rs) without its path.
-PG = os.environ.get("STOX_PG") or os.environ.get("STOX_PG_URL", "postgres://postgres@127.0.0.1:5432/x").rsplit("/", 1)[0]
 
 # trunk: the port of the sipp UAS that answers this instance's outbound calls
 GW = {"gw1": {"sip": 17060, "metrics": "127.0.0.1:19191", "trunk": 17080},
@@ -125,29 +122,16 @@ listen = "{metrics}"
 # ----------------------------------------------------------------- Postgres
 
 
-class Database:
+class Database(e2e.ScratchDatabase):
     def __init__(self):
-        self.name = f"stox_cluster_{secrets.token_hex(4)}"
-        self.url = f"{PG}/{self.name}"
-
-    def psql(self, sql: str, db: str = "postgres") -> subprocess.CompletedProcess:
-        return subprocess.run(["psql", f"{PG}/{db}", "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
-                              capture_output=True, text=True, timeout=30)
-
-    def query(self, sql: str) -> list[list[str]]:
-        r = self.psql(sql, self.name)
-        if r.returncode != 0:
-            return []
-        return [line.split("|") for line in r.stdout.splitlines() if line]
+        super().__init__("stox_cluster")
 
     def create(self) -> None:
-        r = self.psql(f"CREATE DATABASE {self.name}")
-        if r.returncode != 0:
-            die(f"cannot create the database at {PG}: {r.stderr.strip()}")
+        try:
+            super().create()
+        except RuntimeError as err:
+            die(str(err))
         say(f"{stamp()} postgres: {self.url}")
-
-    def drop(self) -> None:
-        self.psql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
 
 # ----------------------------------------------------------------- gateways

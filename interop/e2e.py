@@ -75,6 +75,42 @@ def die(msg: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+# ----------------------------------------------------------------- Postgres
+
+# The server the durable-call runs use (interop/postgres.sh makes sure one
+# answers): STOX_PG (a server URL without database), else STOX_PG_URL's server
+# part (as tests/store.rs), else the local one with trust auth.
+PG_SERVER = os.environ.get("STOX_PG") or os.environ.get(
+    "STOX_PG_URL", "postgres://postgres@127.0.0.1:5432/x").rsplit("/", 1)[0]
+
+
+class ScratchDatabase:
+    """A fresh PostgreSQL database for one run, dropped afterwards."""
+
+    def __init__(self, prefix: str):
+        import secrets
+        self.name = f"{prefix}_{secrets.token_hex(4)}"
+        self.url = f"{PG_SERVER}/{self.name}"
+
+    def psql(self, sql: str, db: str = "postgres") -> subprocess.CompletedProcess:
+        return subprocess.run(["psql", f"{PG_SERVER}/{db}", "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
+                              capture_output=True, text=True, timeout=30)
+
+    def query(self, sql: str) -> list[list[str]]:
+        r = self.psql(sql, self.name)
+        if r.returncode != 0:
+            return []
+        return [line.split("|") for line in r.stdout.splitlines() if line]
+
+    def create(self) -> None:
+        r = self.psql(f"CREATE DATABASE {self.name}")
+        if r.returncode != 0:
+            raise RuntimeError(f"cannot create a database at {PG_SERVER}: {r.stderr.strip()}")
+
+    def drop(self) -> None:
+        self.psql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+
 # ----------------------------------------------------------------- stox config
 
 STOX_CONFIG = """\

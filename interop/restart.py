@@ -43,7 +43,6 @@ import argparse
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import subprocess
@@ -61,7 +60,6 @@ from e2e import (  # noqa: E402
 )
 
 PEER = HERE / "peer" / "restart_peer.py"
-PG = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-qAt"]
 INSTANCE = "gw1"
 
 # who is called, how many times, and how
@@ -230,22 +228,19 @@ class Store:
     def __init__(self, kind: str, sdir: Path):
         self.kind = kind
         self.sdir = sdir
-        self.pg_name: str | None = None
+        self.pg: e2e.ScratchDatabase | None = None
 
     def create(self) -> str:
         if self.kind == "sqlite":
             return f"sqlite://{self.sdir}/restart.db"
-        self.pg_name = f"stox_restart_{secrets.token_hex(4)}"
-        r = subprocess.run(PG + ["-c", f"CREATE DATABASE {self.pg_name}"], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError(f"cannot create the PostgreSQL database: {r.stderr.strip()}")
-        return f"postgres://postgres@127.0.0.1:5432/{self.pg_name}"
+        self.pg = e2e.ScratchDatabase("stox_restart")
+        self.pg.create()
+        return self.pg.url
 
     def drop(self) -> None:
-        if self.pg_name:
-            subprocess.run(PG + ["-c", f"DROP DATABASE IF EXISTS {self.pg_name} WITH (FORCE)"],
-                           capture_output=True, text=True)
-            self.pg_name = None
+        if self.pg:
+            self.pg.drop()
+            self.pg = None
 
 
 def run_store(kind: str, binary: Path, workdir: Path, prosody: Prosody, hold: float) -> bool:
@@ -681,9 +676,10 @@ def main() -> int:
     e2e.check_tools()
     stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
     if "postgres" in stores:
-        r = subprocess.run(PG + ["-c", "SELECT 1"], capture_output=True, text=True)
+        r = subprocess.run(["psql", f"{e2e.PG_SERVER}/postgres", "-qAtc", "SELECT 1"],
+                           capture_output=True, text=True)
         if r.returncode != 0:
-            e2e.die(f"PostgreSQL is not reachable with {' '.join(PG)}: {r.stderr.strip()}")
+            e2e.die(f"PostgreSQL is not reachable at {e2e.PG_SERVER}: {r.stderr.strip()}")
     binary = Path(args.stox or os.environ.get("STOX_BIN") or ROOT / "target" / "release" / "stox")
     if not binary.is_absolute():
         binary = (Path.cwd() / binary).resolve()

@@ -40,14 +40,12 @@ from pathlib import Path
 
 from slixmpp import ClientXMPP, JID
 from slixmpp.exceptions import IqError, IqTimeout
-from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
 
 # The stanza builders and the ladder format of the single-call peer.
 from xmpp_peer import (
-    NS_CLIENT, NS_DTLS, NS_HINTS, NS_ICE, NS_JINGLE, NS_JMI, NS_RTP, NS_RTP_INFO,
+    NS_HINTS, NS_JINGLE, NS_JMI, NS_RTP,
     answer_content, describe, has_transport, jingle_element, jmi_element, now, q,
-    reason_element, reason_of,
+    reason_element, reason_of, setup_call_client,
 )
 
 _xml_log = None
@@ -101,23 +99,7 @@ class User(ClientXMPP):
         self.mode = mode
         self.args = args
         self.state = state
-        self.enable_plaintext = True
-        self.enable_starttls = False
-        self.enable_direct_tls = False
-        self.plugin["feature_mechanisms"].unencrypted_plain = True
-        self.plugin["feature_mechanisms"].unencrypted_scram = True
-        self.register_plugin("xep_0030")
-        self.register_plugin("xep_0199")
-        for feature in (NS_JINGLE, NS_RTP, "urn:xmpp:jingle:apps:rtp:audio", NS_ICE, NS_DTLS,
-                        NS_JMI, NS_RTP_INFO):
-            self.plugin["xep_0030"].add_feature(feature)
-        self.add_filter("in", self._log_in)
-        self.add_filter("out", self._log_out)
-        self.register_handler(Callback("jmi", MatchXPath(q(NS_CLIENT, "message")), self._on_message))
-        self.register_handler(Callback(
-            "jingle", MatchXPath("%s/%s" % (q(NS_CLIENT, "iq"), q(NS_JINGLE, "jingle"))),
-            self._on_jingle))
-        self.add_event_handler("session_start", self._session_start)
+        setup_call_client(self)
         self.add_event_handler("failed_auth", lambda *_: self.state.problem(self.label, "authentication failed"))
         self.add_event_handler("disconnected", self._disconnected)
         self.online = asyncio.get_event_loop().create_future()

@@ -286,29 +286,35 @@ class Done(Exception):
     pass
 
 
+def setup_call_client(client: ClientXMPP, *plugins: str) -> None:
+    """What every test user here shares: plain auth on the loopback rig, disco
+    features of a Jingle RTP + JMI client, ladder logging, and the JMI/Jingle
+    handlers (`_log_in`, `_log_out`, `_on_message`, `_on_jingle`,
+    `_session_start` of `client`)."""
+    client.enable_plaintext = True
+    client.enable_starttls = False
+    client.enable_direct_tls = False
+    client.plugin["feature_mechanisms"].unencrypted_plain = True
+    client.plugin["feature_mechanisms"].unencrypted_scram = True
+    for plugin in ("xep_0030", "xep_0199", *plugins):
+        client.register_plugin(plugin)
+    for feature in (NS_JINGLE, NS_RTP, "urn:xmpp:jingle:apps:rtp:audio", NS_ICE, NS_DTLS,
+                    NS_JMI, NS_RTP_INFO):
+        client.plugin["xep_0030"].add_feature(feature)
+    client.add_filter("in", client._log_in)
+    client.add_filter("out", client._log_out)
+    client.register_handler(Callback("jmi", MatchXPath(q(NS_CLIENT, "message")), client._on_message))
+    client.register_handler(Callback(
+        "jingle", MatchXPath("%s/%s" % (q(NS_CLIENT, "iq"), q(NS_JINGLE, "jingle"))),
+        client._on_jingle))
+    client.add_event_handler("session_start", client._session_start)
+
+
 class Peer(ClientXMPP):
     def __init__(self, args: argparse.Namespace):
         super().__init__(args.jid, args.password)
         self.args = args
-        self.enable_plaintext = True
-        self.enable_starttls = False
-        self.enable_direct_tls = False
-        self.plugin["feature_mechanisms"].unencrypted_plain = True
-        self.plugin["feature_mechanisms"].unencrypted_scram = True
-        self.register_plugin("xep_0030")
-        self.register_plugin("xep_0199")
-        self.register_plugin("xep_0280")
-        self.register_plugin("xep_0115")
-        for feature in (NS_JINGLE, NS_RTP, "urn:xmpp:jingle:apps:rtp:audio", NS_ICE, NS_DTLS,
-                        NS_JMI, NS_RTP_INFO):
-            self.plugin["xep_0030"].add_feature(feature)
-        self.add_filter("in", self._log_in)
-        self.add_filter("out", self._log_out)
-        self.register_handler(Callback("jmi", MatchXPath(q(NS_CLIENT, "message")), self._on_message))
-        self.register_handler(Callback(
-            "jingle", MatchXPath("%s/%s" % (q(NS_CLIENT, "iq"), q(NS_JINGLE, "jingle"))),
-            self._on_jingle))
-        self.add_event_handler("session_start", self._session_start)
+        setup_call_client(self, "xep_0280", "xep_0115")
         self.add_event_handler("failed_auth", lambda *_: self.finish(False, "authentication failed"))
         self.add_event_handler("disconnected", self._disconnected)
         self.outcome: asyncio.Future = asyncio.get_event_loop().create_future()
