@@ -16,6 +16,7 @@ pub mod address;
 pub mod call;
 pub mod config;
 pub mod jingle;
+pub mod media;
 pub mod reason;
 pub mod routing;
 #[cfg(feature = "gateway")]
