@@ -3,6 +3,7 @@
 //! The core reports [`CallEvent`]s; this module turns them into counters, a
 //! gauge and a setup-latency histogram, and serves `GET /metrics`.
 
+mod media_metrics;
 mod store_metrics;
 
 use crate::call::{CallDirection, CallEvent};
@@ -53,6 +54,7 @@ pub struct Metrics {
     trunk_registered: Family<Trunk, Gauge>,
     setup: Histogram,
     store: store_metrics::StoreCollector,
+    media: media_metrics::MediaCollector,
 }
 
 impl Default for Metrics {
@@ -114,6 +116,8 @@ impl Metrics {
         );
         let store = store_metrics::StoreCollector::default();
         registry.register_collector(Box::new(store.clone()));
+        let media = media_metrics::MediaCollector::default();
+        registry.register_collector(Box::new(media.clone()));
         Metrics {
             registry,
             attempted,
@@ -127,6 +131,7 @@ impl Metrics {
             trunk_registered,
             setup,
             store,
+            media,
         }
     }
 
@@ -135,6 +140,12 @@ impl Metrics {
     /// now on. The first call wins; later ones are ignored.
     pub fn set_store_stats(&self, stats: Arc<StoreStats>) {
         let _ = self.store.stats.set(stats);
+    }
+
+    /// Reports the embedded media anchor's counters (`stox_media_*`) from now
+    /// on. The first call wins.
+    pub fn set_media_counters(&self, counters: Arc<crate::runtime::media::MediaCounters>) {
+        let _ = self.media.counters.set(counters);
     }
 
     /// Records a core event.

@@ -4,3 +4,5 @@
 //! embedded relay and the rtpengine client are the adapters behind it.
 
 pub mod anchor;
+#[cfg(feature = "gateway")]
+pub mod engine;

@@ -1,0 +1,727 @@
+//! One anchored call's packet relay, sans-IO.
+//!
+//! Datagrams come in with the socket they arrived on, their source and the
+//! time; what to send comes out of [`Relay::poll_transmit`]. The runtime
+//! (`runtime::media`) owns the sockets. Toward XMPP a transport is ICE-lite +
+//! DTLS-SRTP (or plain, for a client that offered neither); toward SIP each
+//! stream has an RTP and an RTCP port with symmetric latching and optional
+//! SDES-SRTP. Payload types are renumbered between the two legs' maps.
+
+use super::dtls::{DtlsLeg, Identity, SrtpPair};
+use super::ice::{CONSENT_TIMEOUT, CheckOutcome, IceLite};
+use super::stats::{LegStats, SourceTracker};
+use crate::media::anchor::{MediaLeg, MediaNotice};
+use crate::media::rtp::{self, PacketKind};
+use crate::media::srtp::SrtpContext;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// A latched SIP source that has been silent this long may be replaced by a
+/// new one (a NAT rebinding, a phone that moved); before that, packets from
+/// any other address are dropped as injected.
+pub const RELATCH_AFTER: Duration = Duration::from_secs(5);
+
+/// The sockets of a relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Port {
+    /// The XMPP transport with this index.
+    Xmpp(usize),
+    /// Stream `i`'s SIP RTP port.
+    SipRtp(usize),
+    /// Stream `i`'s SIP RTCP port.
+    SipRtcp(usize),
+}
+
+/// A datagram to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The socket to send it from.
+    pub from: Port,
+    /// Where to.
+    pub to: SocketAddr,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// How one XMPP transport works, from the two descriptions.
+#[derive(Debug, Clone)]
+pub struct XmppTransportPlan {
+    /// Our ICE-lite credentials, when the client does ICE.
+    pub ice: Option<(String, String)>,
+    /// The client's ufrag.
+    pub remote_ufrag: Option<String>,
+    /// DTLS: whether we are the client (`setup:active`) and the client's
+    /// fingerprints; `None` for a plain-RTP client.
+    pub dtls: Option<(bool, Vec<String>)>,
+    /// Where a client without ICE receives.
+    pub remote: Option<SocketAddr>,
+}
+
+/// How one stream is relayed.
+#[derive(Debug, Clone)]
+pub struct StreamPlan {
+    /// Our SIP RTP port for it (RTCP is the next one).
+    pub sip_port: u16,
+    /// The XMPP transport it travels on (several when bundled).
+    pub xmpp_transport: usize,
+    /// Payload types the XMPP leg sends on this stream (for BUNDLE demux).
+    pub xmpp_pts: Vec<u8>,
+    /// XMPP payload type → SIP payload type (absent: unchanged).
+    pub to_sip: Vec<(u8, u8)>,
+    /// SIP payload type → XMPP payload type.
+    pub to_xmpp: Vec<(u8, u8)>,
+    /// Clock rate by payload type as the SIP leg sends, for jitter.
+    pub sip_clock: Vec<(u8, u32)>,
+    /// Clock rate by payload type as the XMPP leg sends.
+    pub xmpp_clock: Vec<(u8, u32)>,
+    /// Where the SIP description says to send RTP and RTCP.
+    pub sip_rtp: Option<SocketAddr>,
+    /// RTCP destination from the description (`a=rtcp`, else RTP port + 1).
+    pub sip_rtcp: Option<SocketAddr>,
+}
+
+/// Everything a relay needs, derived from the offer and the answer.
+#[derive(Debug, Clone)]
+pub struct RelayPlan {
+    /// The correlation id, for logs.
+    pub call: String,
+    /// XMPP transports.
+    pub xmpp: Vec<XmppTransportPlan>,
+    /// Streams.
+    pub streams: Vec<StreamPlan>,
+    /// SDES keys toward SIP: (ours, for sending; theirs, for receiving).
+    pub sdes: Option<(crate::media::srtp::SrtpKeys, crate::media::srtp::SrtpKeys)>,
+    /// No packet from a leg for this long ends the call.
+    pub inactivity: Option<Duration>,
+}
+
+struct XmppTransport {
+    ice: Option<IceLite>,
+    dtls: Option<DtlsLeg>,
+    srtp: Option<SrtpPair>,
+    /// A client without ICE: the address from its description, then latched.
+    plain_remote: Option<SocketAddr>,
+}
+
+impl XmppTransport {
+    fn destination(&self) -> Option<SocketAddr> {
+        match &self.ice {
+            Some(ice) => ice.selected(),
+            None => self.plain_remote,
+        }
+    }
+
+    fn accepts(&self, from: SocketAddr) -> bool {
+        match &self.ice {
+            Some(ice) => ice.is_verified(from),
+            None => true,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Latch {
+    source: Option<SocketAddr>,
+    last: Option<Instant>,
+}
+
+impl Latch {
+    /// Whether a packet from `from` is accepted (latching on the first one).
+    fn admit(&mut self, now: Instant, from: SocketAddr) -> bool {
+        let stale = self
+            .last
+            .is_none_or(|t| now.saturating_duration_since(t) >= RELATCH_AFTER);
+        match self.source {
+            Some(s) if s == from => {}
+            Some(_) if !stale => return false,
+            _ => self.source = Some(from),
+        }
+        self.last = Some(now);
+        true
+    }
+}
+
+struct SipStream {
+    rtp: Latch,
+    rtcp: Latch,
+}
+
+/// One call's relay.
+pub struct Relay {
+    plan: RelayPlan,
+    xmpp: Vec<XmppTransport>,
+    sip: Vec<SipStream>,
+    sdes: Option<SrtpPair>,
+    stats: [LegStats; 2],
+    sources: [SourceTracker; 2],
+    last_rx: [Instant; 2],
+    transmits: VecDeque<Transmit>,
+    notices: VecDeque<MediaNotice>,
+    ended: bool,
+    /// XMPP SSRCs seen per stream, to send their RTCP to the right SIP port.
+    xmpp_ssrcs: Vec<(u32, usize)>,
+}
+
+fn leg_index(leg: MediaLeg) -> usize {
+    match leg {
+        MediaLeg::Xmpp => 0,
+        MediaLeg::Sip => 1,
+    }
+}
+
+fn map_pt(map: &[(u8, u8)], pt: u8) -> u8 {
+    map.iter().find(|(a, _)| *a == pt).map_or(pt, |(_, b)| *b)
+}
+
+fn clock_of(map: &[(u8, u32)], pt: u8) -> u32 {
+    map.iter().find(|(p, _)| *p == pt).map_or(8000, |(_, c)| *c)
+}
+
+impl Relay {
+    /// A relay for `plan`; `now` starts the inactivity clocks.
+    pub fn new(plan: RelayPlan, identity: &Identity, now: Instant) -> Result<Self, String> {
+        let xmpp = plan
+            .xmpp
+            .iter()
+            .map(|t| XmppTransport {
+                ice: t.ice.as_ref().map(|(u, p)| {
+                    let mut ice = IceLite::new(u.clone(), p.clone());
+                    ice.set_remote_ufrag(t.remote_ufrag.clone());
+                    ice
+                }),
+                dtls: t
+                    .dtls
+                    .as_ref()
+                    .map(|(active, fps)| DtlsLeg::new(identity, *active, fps.clone(), now)),
+                srtp: None,
+                plain_remote: t.remote,
+            })
+            .collect();
+        let sdes = match &plan.sdes {
+            Some((ours, theirs)) => Some(SrtpPair {
+                tx: SrtpContext::new(ours).map_err(|e| e.to_string())?,
+                rx: SrtpContext::new(theirs).map_err(|e| e.to_string())?,
+            }),
+            None => None,
+        };
+        let sip = plan
+            .streams
+            .iter()
+            .map(|_| SipStream {
+                rtp: Latch::default(),
+                rtcp: Latch::default(),
+            })
+            .collect();
+        Ok(Relay {
+            plan,
+            xmpp,
+            sip,
+            sdes,
+            stats: [LegStats::default(); 2],
+            sources: [SourceTracker::default(), SourceTracker::default()],
+            last_rx: [now; 2],
+            transmits: VecDeque::new(),
+            notices: VecDeque::new(),
+            ended: false,
+            xmpp_ssrcs: Vec::new(),
+        })
+    }
+
+    /// The plan it runs.
+    pub fn plan(&self) -> &RelayPlan {
+        &self.plan
+    }
+
+    /// Counters of a leg (loss and jitter filled in).
+    pub fn stats(&self, leg: MediaLeg) -> LegStats {
+        let i = leg_index(leg);
+        let mut s = self.stats[i];
+        s.lost = self.sources[i].lost();
+        let clock = match leg {
+            MediaLeg::Xmpp => self.plan.streams.first().map(|s| &s.xmpp_clock),
+            MediaLeg::Sip => self.plan.streams.first().map(|s| &s.sip_clock),
+        }
+        .and_then(|m| m.first().map(|(_, c)| *c))
+        .unwrap_or(8000);
+        s.jitter_ms = self.sources[i].jitter() * 1000.0 / f64::from(clock.max(1));
+        s
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next thing to tell the call core.
+    pub fn poll_notice(&mut self) -> Option<MediaNotice> {
+        self.notices.pop_front()
+    }
+
+    /// When [`Relay::handle_timeout`] should run next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.ended {
+            return None;
+        }
+        let mut next: Option<Instant> = None;
+        let mut earliest = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        for t in &self.xmpp {
+            if let Some(at) = t.dtls.as_ref().and_then(DtlsLeg::poll_timeout) {
+                earliest(at);
+            }
+            if let Some(last) = t.ice.as_ref().and_then(IceLite::last_check) {
+                earliest(last + CONSENT_TIMEOUT);
+            }
+        }
+        if let Some(limit) = self.plan.inactivity {
+            for last in self.last_rx {
+                earliest(last + limit);
+            }
+        }
+        next
+    }
+
+    /// Timers: DTLS retransmissions, consent, inactivity.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.ended {
+            return;
+        }
+        for i in 0..self.xmpp.len() {
+            let step = match self.xmpp[i].dtls.as_mut() {
+                Some(d) => d.handle_timeout(now),
+                None => continue,
+            };
+            self.after_dtls(i, step);
+        }
+        for t in &self.xmpp {
+            if let Some(last) = t.ice.as_ref().and_then(IceLite::last_check)
+                && now.saturating_duration_since(last) >= CONSENT_TIMEOUT
+            {
+                self.fail(
+                    MediaLeg::Xmpp,
+                    format!(
+                        "ICE consent expired: no connectivity check for {} s",
+                        CONSENT_TIMEOUT.as_secs()
+                    ),
+                );
+                return;
+            }
+        }
+        if let Some(limit) = self.plan.inactivity {
+            for leg in [MediaLeg::Xmpp, MediaLeg::Sip] {
+                let idle = now.saturating_duration_since(self.last_rx[leg_index(leg)]);
+                if idle >= limit {
+                    self.ended = true;
+                    self.notices.push_back(MediaNotice::Inactive {
+                        leg,
+                        secs: idle.as_secs(),
+                    });
+                    return;
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self, leg: MediaLeg, why: String) {
+        if !self.ended {
+            self.ended = true;
+            self.notices.push_back(MediaNotice::Failed { leg, why });
+        }
+    }
+
+    fn after_dtls(&mut self, transport: usize, step: Result<super::dtls::Step, String>) {
+        match step {
+            Ok(step) => {
+                if let Some(to) = self.xmpp[transport].destination() {
+                    for bytes in step.packets {
+                        self.transmits.push_back(Transmit {
+                            from: Port::Xmpp(transport),
+                            to,
+                            bytes,
+                        });
+                    }
+                }
+                if let Some(keys) = step.keys {
+                    tracing::info!(call = %self.plan.call, transport, "DTLS-SRTP established with the XMPP client");
+                    self.xmpp[transport].srtp = Some(keys);
+                }
+            }
+            Err(why) => self.fail(MediaLeg::Xmpp, why),
+        }
+    }
+
+    /// One datagram that arrived on `port` from `from`.
+    pub fn handle_datagram(&mut self, now: Instant, port: Port, from: SocketAddr, buf: &[u8]) {
+        if self.ended {
+            return;
+        }
+        match port {
+            Port::Xmpp(t) if t < self.xmpp.len() => self.from_xmpp(now, t, from, buf),
+            Port::SipRtp(i) if i < self.sip.len() => self.from_sip(now, i, false, from, buf),
+            Port::SipRtcp(i) if i < self.sip.len() => self.from_sip(now, i, true, from, buf),
+            _ => {}
+        }
+    }
+
+    fn drop_packet(&mut self, leg: MediaLeg) {
+        self.stats[leg_index(leg)].dropped += 1;
+    }
+
+    fn from_xmpp(&mut self, now: Instant, t: usize, from: SocketAddr, buf: &[u8]) {
+        let kind = rtp::classify(buf);
+        if kind == PacketKind::Stun {
+            let Some(ice) = self.xmpp[t].ice.as_mut() else {
+                return self.drop_packet(MediaLeg::Xmpp);
+            };
+            match ice.handle_check(now, from, buf) {
+                CheckOutcome::Reply(bytes) => {
+                    self.last_rx[0] = now;
+                    self.transmits.push_back(Transmit {
+                        from: Port::Xmpp(t),
+                        to: from,
+                        bytes,
+                    });
+                    let start = self.xmpp[t]
+                        .dtls
+                        .as_ref()
+                        .is_some_and(|d| d.is_active() && !d.started());
+                    if start && self.xmpp[t].destination().is_some() {
+                        let step = self.xmpp[t].dtls.as_mut().expect("checked").start(now);
+                        self.after_dtls(t, step);
+                    }
+                }
+                CheckOutcome::Ignored(why) => {
+                    tracing::debug!(call = %self.plan.call, %from, why, "STUN ignored");
+                    self.drop_packet(MediaLeg::Xmpp);
+                }
+            }
+            return;
+        }
+        if !self.xmpp[t].accepts(from) {
+            return self.drop_packet(MediaLeg::Xmpp);
+        }
+        if self.xmpp[t].ice.is_none() && self.xmpp[t].plain_remote != Some(from) {
+            self.xmpp[t].plain_remote = Some(from);
+        }
+        match kind {
+            PacketKind::Dtls => {
+                let step = match self.xmpp[t].dtls.as_mut() {
+                    Some(d) => d.handle_packet(now, buf),
+                    None => return self.drop_packet(MediaLeg::Xmpp),
+                };
+                self.last_rx[0] = now;
+                self.after_dtls(t, step);
+            }
+            PacketKind::Rtp | PacketKind::Rtcp => {
+                let rtcp = kind == PacketKind::Rtcp;
+                let plain = match (&mut self.xmpp[t].srtp, self.xmpp[t].dtls.is_some()) {
+                    (Some(keys), _) => {
+                        let r = if rtcp {
+                            keys.rx.unprotect_rtcp(buf)
+                        } else {
+                            keys.rx.unprotect_rtp(buf)
+                        };
+                        match r {
+                            Ok(p) => p,
+                            Err(_) => return self.drop_packet(MediaLeg::Xmpp),
+                        }
+                    }
+                    (None, true) => return self.drop_packet(MediaLeg::Xmpp),
+                    (None, false) => buf.to_vec(),
+                };
+                self.last_rx[0] = now;
+                self.stats[0].packets_in += 1;
+                self.stats[0].bytes_in += buf.len() as u64;
+                self.xmpp_to_sip(now, t, rtcp, plain);
+            }
+            _ => self.drop_packet(MediaLeg::Xmpp),
+        }
+    }
+
+    fn xmpp_to_sip(&mut self, now: Instant, t: usize, rtcp: bool, mut plain: Vec<u8>) {
+        let stream = if rtcp {
+            let ssrc = rtp::rtcp_sender_ssrc(&plain);
+            self.xmpp_ssrcs
+                .iter()
+                .find(|(s, _)| Some(*s) == ssrc)
+                .map(|(_, i)| *i)
+                .or_else(|| self.plan.streams.iter().position(|s| s.xmpp_transport == t))
+        } else {
+            let Some(h) = rtp::parse_rtp(&plain) else {
+                return self.drop_packet(MediaLeg::Xmpp);
+            };
+            let on_transport = || {
+                self.plan
+                    .streams
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.xmpp_transport == t)
+            };
+            let found = on_transport()
+                .find(|(_, s)| s.xmpp_pts.contains(&h.payload_type))
+                .or_else(|| on_transport().next())
+                .map(|(i, _)| i);
+            if let Some(i) = found {
+                let clock = clock_of(&self.plan.streams[i].xmpp_clock, h.payload_type);
+                self.sources[0].record(now, h.ssrc, h.sequence, h.timestamp, clock);
+                if !self.xmpp_ssrcs.iter().any(|(s, _)| *s == h.ssrc) && self.xmpp_ssrcs.len() < 64
+                {
+                    self.xmpp_ssrcs.push((h.ssrc, i));
+                }
+                let pt = map_pt(&self.plan.streams[i].to_sip, h.payload_type);
+                rtp::set_payload_type(&mut plain, pt);
+            }
+            found
+        };
+        let Some(i) = stream else {
+            return self.drop_packet(MediaLeg::Xmpp);
+        };
+        let (port, to) = if rtcp {
+            (
+                Port::SipRtcp(i),
+                self.sip[i].rtcp.source.or(self.plan.streams[i].sip_rtcp),
+            )
+        } else {
+            (
+                Port::SipRtp(i),
+                self.sip[i].rtp.source.or(self.plan.streams[i].sip_rtp),
+            )
+        };
+        let Some(to) = to else {
+            return self.drop_packet(MediaLeg::Xmpp);
+        };
+        let bytes = match &mut self.sdes {
+            Some(keys) => {
+                let r = if rtcp {
+                    keys.tx.protect_rtcp(&plain)
+                } else {
+                    keys.tx.protect_rtp(&plain)
+                };
+                match r {
+                    Ok(b) => b,
+                    Err(_) => return self.drop_packet(MediaLeg::Xmpp),
+                }
+            }
+            None => plain,
+        };
+        self.stats[1].packets_out += 1;
+        self.stats[1].bytes_out += bytes.len() as u64;
+        self.transmits.push_back(Transmit {
+            from: port,
+            to,
+            bytes,
+        });
+    }
+
+    fn from_sip(&mut self, now: Instant, i: usize, rtcp_port: bool, from: SocketAddr, buf: &[u8]) {
+        let kind = rtp::classify(buf);
+        let rtcp = match kind {
+            PacketKind::Rtcp => true,
+            PacketKind::Rtp if !rtcp_port => false,
+            _ => return self.drop_packet(MediaLeg::Sip),
+        };
+        // Authenticate before latching, so that a forged packet cannot move the latch.
+        let mut plain = match &mut self.sdes {
+            Some(keys) => {
+                let r = if rtcp {
+                    keys.rx.unprotect_rtcp(buf)
+                } else {
+                    keys.rx.unprotect_rtp(buf)
+                };
+                match r {
+                    Ok(p) => p,
+                    Err(_) => return self.drop_packet(MediaLeg::Sip),
+                }
+            }
+            None => buf.to_vec(),
+        };
+        let header = if rtcp {
+            None
+        } else {
+            match rtp::parse_rtp(&plain) {
+                Some(h) => Some(h),
+                None => return self.drop_packet(MediaLeg::Sip),
+            }
+        };
+        let latch = if rtcp_port {
+            &mut self.sip[i].rtcp
+        } else {
+            &mut self.sip[i].rtp
+        };
+        if !latch.admit(now, from) {
+            tracing::debug!(call = %self.plan.call, %from, "RTP from an address other than the latched one dropped");
+            return self.drop_packet(MediaLeg::Sip);
+        }
+        self.last_rx[1] = now;
+        self.stats[1].packets_in += 1;
+        self.stats[1].bytes_in += buf.len() as u64;
+        if let Some(h) = header {
+            let plan = &self.plan.streams[i];
+            let clock = clock_of(&plan.sip_clock, h.payload_type);
+            self.sources[1].record(now, h.ssrc, h.sequence, h.timestamp, clock);
+            rtp::set_payload_type(&mut plain, map_pt(&plan.to_xmpp, h.payload_type));
+        }
+        let t = self.plan.streams[i].xmpp_transport;
+        let transport = &mut self.xmpp[t];
+        let Some(to) = transport.destination() else {
+            return self.drop_packet(MediaLeg::Sip);
+        };
+        let bytes = match (&mut transport.srtp, transport.dtls.is_some()) {
+            (Some(keys), _) => {
+                let r = if rtcp {
+                    keys.tx.protect_rtcp(&plain)
+                } else {
+                    keys.tx.protect_rtp(&plain)
+                };
+                match r {
+                    Ok(b) => b,
+                    Err(_) => return self.drop_packet(MediaLeg::Sip),
+                }
+            }
+            // DTLS not finished yet: nothing may go out in the clear.
+            (None, true) => return self.drop_packet(MediaLeg::Sip),
+            (None, false) => plain,
+        };
+        self.stats[0].packets_out += 1;
+        self.stats[0].bytes_out += bytes.len() as u64;
+        self.transmits.push_back(Transmit {
+            from: Port::Xmpp(t),
+            to,
+            bytes,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    /// A plain client on the XMPP side (no ICE, no DTLS) and a SIP peer at
+    /// 198.51.100.7:4000 per its description; PCMU on both, telephone-event
+    /// 101 toward SIP numbered 126 toward XMPP.
+    fn plain_plan() -> RelayPlan {
+        RelayPlan {
+            call: "c1".into(),
+            xmpp: vec![XmppTransportPlan {
+                ice: None,
+                remote_ufrag: None,
+                dtls: None,
+                remote: Some(addr("192.0.2.10:5000")),
+            }],
+            streams: vec![StreamPlan {
+                sip_port: 20000,
+                xmpp_transport: 0,
+                xmpp_pts: vec![0, 126],
+                to_sip: vec![(126, 101)],
+                to_xmpp: vec![(101, 126)],
+                sip_clock: vec![(0, 8000), (101, 8000)],
+                xmpp_clock: vec![(0, 8000), (126, 8000)],
+                sip_rtp: Some(addr("198.51.100.7:4000")),
+                sip_rtcp: Some(addr("198.51.100.7:4001")),
+            }],
+            sdes: None,
+            inactivity: Some(Duration::from_secs(10)),
+        }
+    }
+
+    fn rtp_packet(pt: u8, seq: u16, ssrc: u32) -> Vec<u8> {
+        let mut p = vec![0x80, pt, (seq >> 8) as u8, seq as u8, 0, 0, 0, 160];
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p.extend_from_slice(&[0xff; 160]);
+        p
+    }
+
+    fn relay() -> Relay {
+        let id = Identity::generate().unwrap();
+        Relay::new(plain_plan(), &id, Instant::now()).unwrap()
+    }
+
+    fn drain(r: &mut Relay) -> Vec<Transmit> {
+        std::iter::from_fn(|| r.poll_transmit()).collect()
+    }
+
+    #[test]
+    fn latches_onto_the_first_sip_source_and_drops_others() {
+        let now = Instant::now();
+        let mut r = relay();
+        // Before anything arrived from SIP, media goes where the SDP says.
+        r.handle_datagram(now, Port::Xmpp(0), addr("192.0.2.10:5000"), &rtp_packet(0, 1, 7));
+        let out = drain(&mut r);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].to, addr("198.51.100.7:4000"));
+        assert_eq!(out[0].from, Port::SipRtp(0));
+
+        // The phone is behind NAT: its packets come from elsewhere. Latch.
+        let nat = addr("203.0.113.50:31000");
+        r.handle_datagram(now, Port::SipRtp(0), nat, &rtp_packet(0, 1, 9));
+        let out = drain(&mut r);
+        assert_eq!(out.len(), 1, "the first SIP packet is forwarded");
+        assert_eq!(out[0].to, addr("192.0.2.10:5000"));
+        r.handle_datagram(now, Port::Xmpp(0), addr("192.0.2.10:5000"), &rtp_packet(0, 2, 7));
+        assert_eq!(drain(&mut r)[0].to, nat, "replies follow the latch");
+
+        // An injector at another address is not forwarded while the phone talks.
+        let later = now + Duration::from_millis(20);
+        r.handle_datagram(later, Port::SipRtp(0), addr("198.51.100.66:4000"), &rtp_packet(0, 2, 66));
+        assert!(drain(&mut r).is_empty(), "injected RTP was forwarded");
+        assert_eq!(r.stats(MediaLeg::Sip).dropped, 1);
+        r.handle_datagram(later, Port::SipRtp(0), nat, &rtp_packet(0, 2, 9));
+        assert_eq!(drain(&mut r).len(), 1);
+
+        // After the phone was silent for RELATCH_AFTER, a new source may take over.
+        let much_later = later + RELATCH_AFTER;
+        let moved = addr("203.0.113.51:31002");
+        r.handle_datagram(much_later, Port::SipRtp(0), moved, &rtp_packet(0, 3, 9));
+        assert_eq!(drain(&mut r).len(), 1);
+        r.handle_datagram(much_later, Port::Xmpp(0), addr("192.0.2.10:5000"), &rtp_packet(0, 3, 7));
+        assert_eq!(drain(&mut r)[0].to, moved);
+    }
+
+    #[test]
+    fn renumbers_payload_types_both_ways() {
+        let now = Instant::now();
+        let mut r = relay();
+        r.handle_datagram(now, Port::Xmpp(0), addr("192.0.2.10:5000"), &rtp_packet(126, 1, 7));
+        assert_eq!(drain(&mut r)[0].bytes[1] & 0x7f, 101);
+        r.handle_datagram(now, Port::SipRtp(0), addr("198.51.100.7:4000"), &rtp_packet(101 | 0x80, 1, 9));
+        let out = drain(&mut r);
+        assert_eq!(out[0].bytes[1], 126 | 0x80, "marker kept, number mapped");
+        r.handle_datagram(now, Port::SipRtp(0), addr("198.51.100.7:4000"), &rtp_packet(0, 2, 9));
+        assert_eq!(drain(&mut r)[0].bytes[1], 0);
+    }
+
+    #[test]
+    fn rtcp_goes_to_the_rtcp_port_and_junk_is_dropped() {
+        let now = Instant::now();
+        let mut r = relay();
+        let mut sr = vec![0x80, 200, 0, 6];
+        sr.extend_from_slice(&7u32.to_be_bytes());
+        sr.extend_from_slice(&[0; 20]);
+        r.handle_datagram(now, Port::Xmpp(0), addr("192.0.2.10:5000"), &sr);
+        let out = drain(&mut r);
+        assert_eq!(out[0].from, Port::SipRtcp(0));
+        assert_eq!(out[0].to, addr("198.51.100.7:4001"));
+        r.handle_datagram(now, Port::SipRtp(0), addr("198.51.100.7:4000"), b"hello");
+        assert!(drain(&mut r).is_empty());
+    }
+
+    #[test]
+    fn a_silent_leg_ends_the_call() {
+        let now = Instant::now();
+        let mut r = relay();
+        r.handle_datagram(now, Port::SipRtp(0), addr("198.51.100.7:4000"), &rtp_packet(0, 1, 9));
+        let t = now + Duration::from_secs(5);
+        r.handle_datagram(t, Port::SipRtp(0), addr("198.51.100.7:4000"), &rtp_packet(0, 2, 9));
+        r.handle_timeout(now + Duration::from_secs(10));
+        match r.poll_notice() {
+            Some(MediaNotice::Inactive { leg: MediaLeg::Xmpp, secs: 10 }) => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(r.poll_notice().is_none());
+        assert!(r.poll_timeout().is_none(), "an ended relay sleeps");
+    }
+}

@@ -1,0 +1,545 @@
+//! The media anchors behind `Output::Anchor`: the embedded relay (ports bound
+//! here, one tokio task per call running a [`Relay`]) and rtpengine (its ng
+//! client). Replies and notices go back into the event loop as inputs.
+
+use crate::call::Input;
+use crate::config::Config;
+use crate::media::anchor::{AnchorError, AnchorOp, AnchorReply, AnchorRequest, MediaMode};
+use crate::media::engine::dtls::Identity;
+use crate::media::engine::negotiate::{self, PendingOffer, Ports};
+use crate::media::engine::relay::{Port, Relay, RelayPlan};
+use crate::media::engine::sdp;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+/// Totals over every relay, read by `/metrics`.
+#[derive(Debug, Default)]
+pub struct MediaCounters {
+    /// Relays running now.
+    pub sessions: AtomicU64,
+    /// Packets received from XMPP clients.
+    pub xmpp_in: AtomicU64,
+    /// Packets received from SIP peers.
+    pub sip_in: AtomicU64,
+    /// Packets sent to XMPP clients.
+    pub xmpp_out: AtomicU64,
+    /// Packets sent to SIP peers.
+    pub sip_out: AtomicU64,
+    /// Packets dropped (unverified or foreign source, failed authentication).
+    pub dropped: AtomicU64,
+    /// Calls whose media could not be set up (no ports, bad SDP).
+    pub failures: AtomicU64,
+}
+
+/// A port range handed out in even-aligned pairs, skipping ports something
+/// else holds.
+struct PortPool {
+    bind: IpAddr,
+    lo: u16,
+    hi: u16,
+    next: u16,
+    used: HashSet<u16>,
+}
+
+impl PortPool {
+    fn new(bind: IpAddr, (lo, hi): (u16, u16)) -> Self {
+        let lo = lo + lo % 2;
+        PortPool {
+            bind,
+            lo,
+            hi,
+            next: lo,
+            used: HashSet::new(),
+        }
+    }
+
+    /// Binds a pair (RTP even, RTCP odd) or, with `pair = false`, one even port.
+    fn take(&mut self, pair: bool) -> Option<(u16, Vec<StdUdpSocket>)> {
+        let slots = (u32::from(self.hi) - u32::from(self.lo) + 1) / 2;
+        for _ in 0..slots {
+            let port = self.next;
+            self.next = if u32::from(port) + 3 > u32::from(self.hi) {
+                self.lo
+            } else {
+                port + 2
+            };
+            if self.used.contains(&port) {
+                continue;
+            }
+            let Ok(rtp) = bind(self.bind, port) else {
+                continue;
+            };
+            let mut sockets = vec![rtp];
+            if pair {
+                match bind(self.bind, port + 1) {
+                    Ok(rtcp) => sockets.push(rtcp),
+                    Err(_) => continue,
+                }
+            }
+            self.used.insert(port);
+            return Some((port, sockets));
+        }
+        None
+    }
+
+    fn give_back(&mut self, port: u16) {
+        self.used.remove(&port);
+    }
+}
+
+fn bind(ip: IpAddr, port: u16) -> std::io::Result<StdUdpSocket> {
+    let s = StdUdpSocket::bind(SocketAddr::new(ip, port))?;
+    s.set_nonblocking(true)?;
+    Ok(s)
+}
+
+struct Allocation {
+    pending: PendingOffer,
+    /// Bound sockets by local port.
+    sockets: HashMap<u16, StdUdpSocket>,
+    /// Pool slots (even ports) to give back.
+    slots: Vec<u16>,
+}
+
+struct Running {
+    stop: oneshot::Sender<()>,
+    slots: Vec<u16>,
+}
+
+/// The embedded anchor.
+struct Embedded {
+    identity: Identity,
+    public_ip: IpAddr,
+    pool: PortPool,
+    rng: StdRng,
+    inactivity: Option<Duration>,
+    pending: HashMap<String, Allocation>,
+    running: HashMap<String, Running>,
+    counters: Arc<MediaCounters>,
+    notices: mpsc::Sender<Input>,
+    ended_rx: mpsc::UnboundedReceiver<String>,
+    ended_tx: mpsc::UnboundedSender<String>,
+}
+
+impl Embedded {
+    fn release(&mut self, call: &str) {
+        if let Some(a) = self.pending.remove(call) {
+            for s in a.slots {
+                self.pool.give_back(s);
+            }
+        }
+        if let Some(r) = self.running.remove(call) {
+            let _ = r.stop.send(());
+            for s in r.slots {
+                self.pool.give_back(s);
+            }
+        }
+    }
+
+    fn reap(&mut self) {
+        while let Ok(call) = self.ended_rx.try_recv() {
+            if let Some(r) = self.running.remove(&call) {
+                for s in r.slots {
+                    self.pool.give_back(s);
+                }
+            }
+        }
+    }
+
+    fn offer(&mut self, req: &AnchorRequest) -> Result<String, AnchorError> {
+        self.release(&req.call);
+        let desc = sdp::parse(&req.sdp).map_err(AnchorError::Unacceptable)?;
+        let (transports, accepted) = negotiate::ports_needed(req.from, &desc);
+        let mut sockets = HashMap::new();
+        let mut slots = Vec::new();
+        let mut ports = Ports {
+            xmpp: Vec::new(),
+            sip: Vec::new(),
+        };
+        let mut fail = None;
+        for _ in 0..transports {
+            match self.pool.take(false) {
+                Some((port, mut s)) => {
+                    slots.push(port);
+                    ports.xmpp.push(port);
+                    sockets.insert(port, s.remove(0));
+                }
+                None => fail = Some(()),
+            }
+        }
+        for ok in &accepted {
+            if !ok {
+                ports.sip.push(0);
+                continue;
+            }
+            match self.pool.take(true) {
+                Some((port, mut s)) => {
+                    slots.push(port);
+                    ports.sip.push(port);
+                    let rtcp = s.remove(1);
+                    sockets.insert(port, s.remove(0));
+                    sockets.insert(port + 1, rtcp);
+                }
+                None => fail = Some(()),
+            }
+        }
+        if fail.is_some() {
+            for s in slots {
+                self.pool.give_back(s);
+            }
+            return Err(AnchorError::Unavailable(
+                "no free media ports in [media] port_range".into(),
+            ));
+        }
+        let result = negotiate::offer(
+            &mut self.rng,
+            req.from,
+            &req.sdp,
+            req.sip_srtp,
+            ports,
+            self.public_ip,
+            &self.identity.fingerprint,
+        );
+        match result {
+            Ok((pending, sdp)) => {
+                self.pending.insert(
+                    req.call.clone(),
+                    Allocation {
+                        pending,
+                        sockets,
+                        slots,
+                    },
+                );
+                Ok(sdp)
+            }
+            Err(e) => {
+                for s in slots {
+                    self.pool.give_back(s);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn answer(&mut self, req: &AnchorRequest) -> Result<String, AnchorError> {
+        let Some(mut alloc) = self.pending.remove(&req.call) else {
+            return Err(AnchorError::Unacceptable(
+                "an answer without an offer".into(),
+            ));
+        };
+        if alloc.pending.from == req.from {
+            self.pending.insert(req.call.clone(), alloc);
+            return Err(AnchorError::Unacceptable(
+                "the answer came from the offering leg".into(),
+            ));
+        }
+        let result = negotiate::answer(
+            &req.call,
+            &alloc.pending,
+            &req.sdp,
+            self.public_ip,
+            &self.identity.fingerprint,
+            self.inactivity,
+        );
+        let (sdp, plan) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                for s in alloc.slots {
+                    self.pool.give_back(s);
+                }
+                return Err(e);
+            }
+        };
+        let mut sockets = Vec::new();
+        for (t, port) in alloc.pending.ports.xmpp.iter().enumerate() {
+            if let Some(s) = alloc.sockets.remove(port) {
+                sockets.push((Port::Xmpp(t), s));
+            }
+        }
+        for (i, s) in plan.streams.iter().enumerate() {
+            if let Some(rtp) = alloc.sockets.remove(&s.sip_port) {
+                sockets.push((Port::SipRtp(i), rtp));
+            }
+            if let Some(rtcp) = alloc.sockets.remove(&(s.sip_port + 1)) {
+                sockets.push((Port::SipRtcp(i), rtcp));
+            }
+        }
+        let relay = Relay::new(plan, &self.identity, Instant::now())
+            .map_err(AnchorError::Unacceptable)?;
+        let (stop, stopped) = oneshot::channel();
+        tokio::spawn(run_relay(
+            relay,
+            sockets,
+            stopped,
+            self.counters.clone(),
+            self.notices.clone(),
+            self.ended_tx.clone(),
+        ));
+        self.counters.sessions.fetch_add(1, Ordering::Relaxed);
+        self.running.insert(
+            req.call.clone(),
+            Running {
+                stop,
+                slots: alloc.slots,
+            },
+        );
+        Ok(sdp)
+    }
+}
+
+/// Every anchor the configuration uses.
+pub struct MediaAnchors {
+    embedded: Option<Embedded>,
+    rtpengine: Option<Arc<crate::media::rtpengine::client::RtpengineClient>>,
+    in_tx: mpsc::Sender<Input>,
+    counters: Arc<MediaCounters>,
+}
+
+/// Whether any call may use `mode`.
+fn uses(config: &Config, mode: MediaMode) -> bool {
+    config.media.mode == mode || config.trunks.iter().any(|t| t.media == Some(mode))
+}
+
+impl MediaAnchors {
+    /// Sets up what the configuration needs: the DTLS identity and port pool
+    /// for the embedded anchor, the ng client for rtpengine.
+    pub async fn start(config: &Config, in_tx: mpsc::Sender<Input>) -> Result<Self, String> {
+        let counters = Arc::new(MediaCounters::default());
+        let embedded = if uses(config, MediaMode::Embedded) {
+            let identity = Identity::generate()?;
+            let (ended_tx, ended_rx) = mpsc::unbounded_channel();
+            tracing::info!(
+                bind = %config.media.bind,
+                public_ip = %config.media.public_ip,
+                ports = ?config.media.port_range,
+                fingerprint = %identity.fingerprint,
+                "embedded media anchor ready"
+            );
+            Some(Embedded {
+                identity,
+                public_ip: config.media.public_ip,
+                pool: PortPool::new(config.media.bind, config.media.port_range),
+                rng: StdRng::from_os_rng(),
+                inactivity: (config.media.inactivity_secs > 0)
+                    .then(|| Duration::from_secs(config.media.inactivity_secs)),
+                pending: HashMap::new(),
+                running: HashMap::new(),
+                counters: counters.clone(),
+                notices: in_tx.clone(),
+                ended_rx,
+                ended_tx,
+            })
+        } else {
+            None
+        };
+        let rtpengine = match (uses(config, MediaMode::Rtpengine), config.media.rtpengine) {
+            (true, Some(addr)) => {
+                let client = crate::media::rtpengine::client::RtpengineClient::connect(addr)
+                    .await
+                    .map_err(|e| format!("rtpengine control socket: {e}"))?;
+                Some(Arc::new(client))
+            }
+            _ => None,
+        };
+        Ok(MediaAnchors {
+            embedded,
+            rtpengine,
+            in_tx,
+            counters,
+        })
+    }
+
+    /// The shared counters (for `/metrics`).
+    pub fn counters(&self) -> Arc<MediaCounters> {
+        self.counters.clone()
+    }
+
+    /// Carries out one request; the reply arrives as `Input::Anchored`.
+    pub fn request(&mut self, req: AnchorRequest) {
+        match req.mode {
+            MediaMode::Rtpengine => {
+                let Some(client) = self.rtpengine.clone() else {
+                    return self.reply(AnchorReply {
+                        call: req.call.clone(),
+                        op: req.op,
+                        result: Err(AnchorError::Unavailable("no rtpengine configured".into())),
+                    });
+                };
+                let tx = self.in_tx.clone();
+                tokio::spawn(async move {
+                    let reply = client.request(&req).await;
+                    let _ = tx.send(Input::Anchored(reply)).await;
+                });
+            }
+            _ => {
+                let Some(e) = self.embedded.as_mut() else {
+                    return self.reply(AnchorReply {
+                        call: req.call.clone(),
+                        op: req.op,
+                        result: Err(AnchorError::Unavailable("no embedded anchor".into())),
+                    });
+                };
+                e.reap();
+                let result = match req.op {
+                    AnchorOp::Offer => e.offer(&req),
+                    AnchorOp::Answer => e.answer(&req),
+                };
+                if let Err(err) = &result {
+                    self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(call = %req.call, error = %err, "media anchor refused");
+                }
+                self.reply(AnchorReply {
+                    call: req.call,
+                    op: req.op,
+                    result,
+                });
+            }
+        }
+    }
+
+    /// Frees a call's media.
+    pub fn release(&mut self, call: &str, mode: MediaMode) {
+        match mode {
+            MediaMode::Rtpengine => {
+                if let Some(client) = self.rtpengine.clone() {
+                    let call = call.to_string();
+                    tokio::spawn(async move {
+                        if let Err(e) = client.delete(&call).await {
+                            tracing::warn!(call = %call, error = %e, "rtpengine delete failed");
+                        }
+                    });
+                }
+            }
+            _ => {
+                if let Some(e) = self.embedded.as_mut() {
+                    e.release(call);
+                    e.reap();
+                }
+            }
+        }
+    }
+
+    fn reply(&self, reply: AnchorReply) {
+        let tx = self.in_tx.clone();
+        // The loop is the receiver: never block it on its own queue.
+        if let Err(mpsc::error::TrySendError::Full(input)) = tx.try_send(Input::Anchored(reply)) {
+            tokio::spawn(async move {
+                let _ = tx.send(input).await;
+            });
+        }
+    }
+}
+
+/// Receives on whichever socket is ready.
+async fn recv_any(sockets: &[(Port, UdpSocket)], buf: &mut [u8]) -> (usize, usize, SocketAddr) {
+    std::future::poll_fn(|cx| {
+        for (i, (_, s)) in sockets.iter().enumerate() {
+            let mut rb = tokio::io::ReadBuf::new(buf);
+            match s.poll_recv_from(cx, &mut rb) {
+                std::task::Poll::Ready(Ok(from)) => {
+                    return std::task::Poll::Ready((i, rb.filled().len(), from));
+                }
+                // ICMP errors (port unreachable) surface as errors: skip them.
+                std::task::Poll::Ready(Err(_)) => continue,
+                std::task::Poll::Pending => {}
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+async fn run_relay(
+    mut relay: Relay,
+    sockets: Vec<(Port, StdUdpSocket)>,
+    mut stop: oneshot::Receiver<()>,
+    counters: Arc<MediaCounters>,
+    notices: mpsc::Sender<Input>,
+    ended: mpsc::UnboundedSender<String>,
+) {
+    let call = relay.plan().call.clone();
+    let sockets: Vec<(Port, UdpSocket)> = sockets
+        .into_iter()
+        .filter_map(|(p, s)| UdpSocket::from_std(s).ok().map(|s| (p, s)))
+        .collect();
+    let mut buf = vec![0u8; 2048];
+    let mut flushed = (Default::default(), Default::default());
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        while let Some(t) = relay.poll_transmit() {
+            if let Some((_, s)) = sockets.iter().find(|(p, _)| *p == t.from) {
+                let _ = s.try_send_to(&t.bytes, t.to);
+            }
+        }
+        let mut done = false;
+        while let Some(notice) = relay.poll_notice() {
+            tracing::info!(call = %call, ?notice, "media notice");
+            let _ = notices
+                .send(Input::Media {
+                    call: call.clone(),
+                    notice,
+                })
+                .await;
+            done = true;
+        }
+        if done {
+            break;
+        }
+        let deadline = relay
+            .poll_timeout()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            (i, n, from) = recv_any(&sockets, &mut buf) => {
+                let port = sockets[i].0;
+                relay.handle_datagram(Instant::now(), port, from, &buf[..n]);
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => relay.handle_timeout(Instant::now()),
+            _ = tick.tick() => flush(&relay, &counters, &mut flushed),
+            _ = &mut stop => break,
+        }
+    }
+    flush(&relay, &counters, &mut flushed);
+    let x = relay.stats(crate::media::anchor::MediaLeg::Xmpp);
+    let s = relay.stats(crate::media::anchor::MediaLeg::Sip);
+    tracing::info!(
+        call = %call,
+        xmpp_in = x.packets_in, xmpp_out = x.packets_out, xmpp_lost = x.lost, xmpp_jitter_ms = x.jitter_ms,
+        sip_in = s.packets_in, sip_out = s.packets_out, sip_lost = s.lost, sip_jitter_ms = s.jitter_ms,
+        dropped = x.dropped + s.dropped,
+        "media relay ended"
+    );
+    counters.sessions.fetch_sub(1, Ordering::Relaxed);
+    let _ = ended.send(call);
+}
+
+type Snapshot = crate::media::engine::stats::LegStats;
+
+fn flush(relay: &Relay, counters: &MediaCounters, last: &mut (Snapshot, Snapshot)) {
+    use crate::media::anchor::MediaLeg;
+    let x = relay.stats(MediaLeg::Xmpp);
+    let s = relay.stats(MediaLeg::Sip);
+    counters
+        .xmpp_in
+        .fetch_add(x.packets_in - last.0.packets_in, Ordering::Relaxed);
+    counters
+        .xmpp_out
+        .fetch_add(x.packets_out - last.0.packets_out, Ordering::Relaxed);
+    counters
+        .sip_in
+        .fetch_add(s.packets_in - last.1.packets_in, Ordering::Relaxed);
+    counters
+        .sip_out
+        .fetch_add(s.packets_out - last.1.packets_out, Ordering::Relaxed);
+    counters.dropped.fetch_add(
+        x.dropped + s.dropped - last.0.dropped - last.1.dropped,
+        Ordering::Relaxed,
+    );
+    *last = (x, s);
+}
