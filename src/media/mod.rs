@@ -4,3 +4,7 @@
 //! embedded relay and the rtpengine client are the adapters behind it.
 
 pub mod anchor;
+pub mod rtp;
+#[cfg(feature = "gateway")]
+pub mod srtp;
+pub mod stun;
