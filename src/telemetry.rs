@@ -144,7 +144,7 @@ impl Metrics {
 
     /// Reports the embedded media anchor's counters (`stox_media_*`) from now
     /// on. The first call wins.
-    pub fn set_media_counters(&self, counters: Arc<crate::runtime::media::MediaCounters>) {
+    pub fn set_media_counters(&self, counters: Arc<crate::media::engine::counters::MediaCounters>) {
         let _ = self.media.counters.set(counters);
     }
 

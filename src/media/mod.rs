@@ -6,3 +6,7 @@
 pub mod anchor;
 #[cfg(feature = "gateway")]
 pub mod engine;
+pub mod rtp;
+#[cfg(feature = "gateway")]
+pub mod srtp;
+pub mod stun;

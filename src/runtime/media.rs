@@ -5,6 +5,7 @@
 use crate::call::Input;
 use crate::config::Config;
 use crate::media::anchor::{AnchorError, AnchorOp, AnchorReply, AnchorRequest, MediaMode};
+use crate::media::engine::counters::MediaCounters;
 use crate::media::engine::dtls::Identity;
 use crate::media::engine::negotiate::{self, PendingOffer, Ports};
 use crate::media::engine::relay::{Port, Relay, RelayPlan};
@@ -18,25 +19,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
-
-/// Totals over every relay, read by `/metrics`.
-#[derive(Debug, Default)]
-pub struct MediaCounters {
-    /// Relays running now.
-    pub sessions: AtomicU64,
-    /// Packets received from XMPP clients.
-    pub xmpp_in: AtomicU64,
-    /// Packets received from SIP peers.
-    pub sip_in: AtomicU64,
-    /// Packets sent to XMPP clients.
-    pub xmpp_out: AtomicU64,
-    /// Packets sent to SIP peers.
-    pub sip_out: AtomicU64,
-    /// Packets dropped (unverified or foreign source, failed authentication).
-    pub dropped: AtomicU64,
-    /// Calls whose media could not be set up (no ports, bad SDP).
-    pub failures: AtomicU64,
-}
 
 /// A port range handed out in even-aligned pairs, skipping ports something
 /// else holds.

@@ -2,7 +2,7 @@
 //! [`MediaCounters`] at scrape time (relays keep plain atomics and add to
 //! them once a second, so the packet path touches no metric).
 
-use crate::runtime::media::MediaCounters;
+use crate::media::engine::counters::MediaCounters;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;

@@ -205,6 +205,7 @@ impl DtlsLeg {
                         SrtpProfile::AES128_CM_SHA1_80 => SrtpSuite::AesCm128HmacSha1_80,
                         SrtpProfile::AEAD_AES_128_GCM => SrtpSuite::AeadAes128Gcm,
                         SrtpProfile::AEAD_AES_256_GCM => SrtpSuite::AeadAes256Gcm,
+                        other => return Err(format!("DTLS chose an SRTP profile we do not speak: {other:?}")),
                     };
                     let (tx, rx) = dtls_srtp_keys(&material, suite, self.active)
                         .map_err(|e| format!("DTLS-SRTP keys: {e}"))?;

@@ -5,6 +5,7 @@
 //! [`relay::RelayPlan`]; [`relay::Relay`] turns datagrams into datagrams.
 //! `runtime::media` binds the ports and runs each relay on its sockets.
 
+pub mod counters;
 pub mod dtls;
 pub mod ice;
 pub mod negotiate;

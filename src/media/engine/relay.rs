@@ -414,7 +414,8 @@ impl Relay {
             }
             PacketKind::Rtp | PacketKind::Rtcp => {
                 let rtcp = kind == PacketKind::Rtcp;
-                let plain = match (&mut self.xmpp[t].srtp, self.xmpp[t].dtls.is_some()) {
+                let has_dtls = self.xmpp[t].dtls.is_some();
+                let plain = match (&mut self.xmpp[t].srtp, has_dtls) {
                     (Some(keys), _) => {
                         let r = if rtcp {
                             keys.rx.unprotect_rtcp(buf)
@@ -566,7 +567,8 @@ impl Relay {
         let Some(to) = transport.destination() else {
             return self.drop_packet(MediaLeg::Sip);
         };
-        let bytes = match (&mut transport.srtp, transport.dtls.is_some()) {
+        let has_dtls = transport.dtls.is_some();
+        let bytes = match (&mut transport.srtp, has_dtls) {
             (Some(keys), _) => {
                 let r = if rtcp {
                     keys.tx.protect_rtcp(&plain)
