@@ -88,7 +88,8 @@ impl Reply {
     /// `error` is [`AnchorError::Unacceptable`] (rtpengine refuses what it
     /// cannot parse or bridge) except for the reasons that mean it is out of
     /// resources; `load limit` (its `max-sessions`, `max-load`, … guards) and
-    /// running out of ports are [`AnchorError::Unavailable`].
+    /// running out of ports (`Ran out of ports`, as rtpengine 10.5 words it)
+    /// are [`AnchorError::Unavailable`].
     pub fn into_sdp(self) -> Result<String, AnchorError> {
         match self.result.as_str() {
             "ok" => self.sdp.ok_or_else(|| {
