@@ -13,8 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stox::media::anchor::{AnchorError, AnchorOp, AnchorRequest, MediaLeg, MediaMode, SipSrtp};
-use stox::media::rtpengine::RtpengineClient;
-use stox::media::rtpengine::client::Retransmit;
+use stox::media::rtpengine::{Retransmit, RtpengineClient};
 
 fn daemon() -> SocketAddr {
     let v = std::env::var("STOX_RTPENGINE").unwrap_or_else(|_| {

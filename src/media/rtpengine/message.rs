@@ -29,6 +29,11 @@
 //! [zero-address]` (rtpengine writes its own address) and `flags:
 //! [original-sendrecv]` (the leg's direction attribute is kept as it is).
 //! From the SIP leg 0.0.0.0 may be a real hold and is left to rtpengine.
+//!
+//! BUNDLE: rtpengine 10.5 does not speak it. Toward SIP it unbundles (one
+//! port pair per m-line, no `a=group`), which is right; toward XMPP its
+//! answer carries no `a=group:BUNDLE` either, so a WebRTC client configured
+//! with `bundlePolicy: max-bundle` may refuse it. Not solved here.
 
 use super::bencode::{Value, dict};
 use crate::media::anchor::{AnchorOp, AnchorRequest, MediaLeg, SipSrtp};

@@ -19,4 +19,4 @@ pub mod message;
 pub mod reply;
 
 #[cfg(feature = "gateway")]
-pub use client::RtpengineClient;
+pub use client::{Retransmit, RtpengineClient};
