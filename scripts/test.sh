@@ -16,7 +16,7 @@
 # STOX_CORPUS) and, for the store tests, the restart and the cluster runs,
 # Postgres on 127.0.0.1:5432 (user postgres, trust; interop/postgres.sh starts
 # one when none answers). Installs Prosody, sipp (Debian sip-tester), Kamailio, ejabberd and slixmpp
-# on first use (interop/setup.sh), dnsmasq (interop/dns.sh) and cargo-fuzz (scripts/fuzz-smoke.sh); uses
+# on first use (interop/setup.sh), dnsmasq (interop/dns.sh), rtpengine (interop/rtpengine.sh) and cargo-fuzz (scripts/fuzz-smoke.sh); uses
 # cargo-nextest when installed, plain `cargo test` otherwise. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,6 +89,7 @@ fi
 # Figures are taken with `cargo bench --bench translate` (BENCHMARKS.md).
 step "benches (test mode)" cargo test --bench '*'
 step "dns (dnsmasq: NAPTR/SRV, fail-over)" interop/dns.sh
+step "rtpengine (ng client against the daemon)" interop/rtpengine.sh test
 step "interop (Prosody + sipp + slixmpp)" scripts/interop.sh
 step "restart (kill -9, SQLite and Postgres)" python3 interop/restart.py
 step "cluster (ejabberd, two instances, Postgres)" python3 interop/cluster.py

@@ -1,7 +1,8 @@
 //! Media: the anchor that relays a call's RTP between its two legs.
 //!
 //! [`anchor`] is the core's view (SDP in, SDP out, asynchronous). The
-//! embedded relay and the rtpengine client are the adapters behind it.
+//! embedded relay and the rtpengine client ([`rtpengine`]) are the adapters
+//! behind it.
 
 pub mod anchor;
 #[cfg(feature = "gateway")]
@@ -10,3 +11,4 @@ pub mod rtp;
 #[cfg(feature = "gateway")]
 pub mod srtp;
 pub mod stun;
+pub mod rtpengine;

@@ -1,0 +1,603 @@
+//! The rtpengine ng client against a real rtpengine (Debian's 10.5): the
+//! flags of `media::rtpengine::message` produce, for each leg, the SDP that
+//! leg can use — plain RTP/AVP (or RTP/SAVP with SDES) and no ICE toward SIP;
+//! ICE, DTLS-SRTP with a definite setup role and rtcp-mux toward XMPP — and
+//! the client's cookies, errors, timeouts and concurrency hold.
+//!
+//! Ignored by a plain test run because it needs a daemon: `interop/rtpengine.sh
+//! test` installs rtpengine, starts a private one and runs these with its ng
+//! address in `STOX_RTPENGINE`. Run without that variable, they fail.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use stox::media::anchor::{AnchorError, AnchorOp, AnchorRequest, MediaLeg, MediaMode, SipSrtp};
+use stox::media::rtpengine::{Retransmit, RtpengineClient};
+
+fn daemon() -> SocketAddr {
+    let v = std::env::var("STOX_RTPENGINE").unwrap_or_else(|_| {
+        panic!(
+            "STOX_RTPENGINE is not set: these tests need a running rtpengine's ng address \
+             (host:port); interop/rtpengine.sh test starts one and sets it"
+        )
+    });
+    v.parse()
+        .unwrap_or_else(|e| panic!("STOX_RTPENGINE={v:?} is not host:port: {e}"))
+}
+
+async fn client() -> RtpengineClient {
+    RtpengineClient::connect(daemon()).await.unwrap()
+}
+
+fn corpus(name: &str) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::var_os("STOX_CORPUS")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            [
+                root.join("../shared/corpus"),
+                root.join("../../shared/corpus"),
+            ]
+            .into_iter()
+            .find(|p| p.is_dir())
+        })
+        .expect("shared corpus not found; set STOX_CORPUS");
+    std::fs::read_to_string(dir.join("sdp").join(name)).unwrap()
+}
+
+/// SDP with CRLF line ends, as `translate` and SIP peers send it.
+fn crlf(text: &str) -> String {
+    text.lines().map(|l| format!("{l}\r\n")).collect()
+}
+
+/// Chrome's audio, as `translate` writes it from a XEP-0167
+/// session-initiate: UDP/TLS/RTP/SAVPF, ICE credentials, `setup:actpass`,
+/// rtcp-mux, and `c=IN IP4 0.0.0.0` because the candidates trickle later.
+fn chrome_offer_trickled() -> String {
+    let full = corpus("stanza-generated-from-xep0167-session-initiate-chrome.sdp");
+    let audio = full.split("m=video").next().unwrap();
+    crlf(&audio.replace("a=group:BUNDLE audio video", "a=group:BUNDLE audio"))
+}
+
+/// The same offer once a host candidate is known (what the core sends when
+/// candidates arrived before the trickle deadline).
+fn chrome_offer_with_candidate() -> String {
+    chrome_offer_trickled().replace("c=IN IP4 0.0.0.0", "c=IN IP4 127.0.0.1")
+        + "a=candidate:1 1 udp 2113937151 127.0.0.1 50000 typ host generation 0\r\n"
+}
+
+/// A SIP phone's answer to the plain offer: PCMU and telephone-event/8000
+/// at the payload types the offer used.
+fn sip_answer(proto: &str, crypto: Option<&str>) -> String {
+    let mut s = crlf(
+        "v=0\n\
+         o=phone 4711 4711 IN IP4 127.0.0.1\n\
+         s=-\n\
+         c=IN IP4 127.0.0.1\n\
+         t=0 0\n",
+    );
+    s += &format!("m=audio 30000 {proto} 0 126\r\n");
+    s += "a=rtpmap:0 PCMU/8000\r\na=rtpmap:126 telephone-event/8000\r\na=fmtp:126 0-15\r\n";
+    if let Some(c) = crypto {
+        s += &format!("a=crypto:{c}\r\n");
+    }
+    s + "a=sendrecv\r\n"
+}
+
+/// An SBC's plain offer (PCMA, telephone-event/8000 at 96), moved to loopback.
+fn sip_offer() -> String {
+    crlf(
+        &corpus("rtpengine-sbc01-offer-pcma-te.sdp")
+            .replace("91.236.83.250", "127.0.0.1")
+            .replace("91.236.83.218", "127.0.0.1"),
+    )
+}
+
+/// Chrome's answer (setup:active, candidates, rtcp-mux) to rtpengine's
+/// offer: the audio of a real Chrome answer, its SDES line removed (WebRTC
+/// answers to a DTLS-only offer carry none) and its codecs narrowed to what
+/// the SBC offered, PCMA and telephone-event at 96.
+fn chrome_answer() -> String {
+    let full = corpus("mozilla-webrtcsdp-chrome-answer-relay.sdp");
+    let audio = full.split("m=video").next().unwrap();
+    let lines: Vec<String> = audio
+        .lines()
+        .filter(|l| !l.starts_with("a=crypto"))
+        .filter(|l| !l.starts_with("a=rtpmap:") || l.contains("PCMA") || l.contains("8000"))
+        .map(|l| {
+            l.replace("a=group:BUNDLE audio video", "a=group:BUNDLE audio")
+                .replace(
+                    "UDP/TLS/RTP/SAVPF 111 103 104 0 8 107 106 105 13 126",
+                    "UDP/TLS/RTP/SAVPF 8 96",
+                )
+                .replace(
+                    "a=rtpmap:126 telephone-event",
+                    "a=rtpmap:96 telephone-event",
+                )
+        })
+        .filter(|l| {
+            !l.starts_with("a=rtpmap:")
+                || l.starts_with("a=rtpmap:8 ")
+                || l.starts_with("a=rtpmap:96 ")
+        })
+        .collect();
+    crlf(&lines.join("\n"))
+}
+
+fn request(call: &str, op: AnchorOp, from: MediaLeg, sdp: String, srtp: SipSrtp) -> AnchorRequest {
+    AnchorRequest {
+        call: call.into(),
+        op,
+        from,
+        sdp,
+        mode: MediaMode::Rtpengine,
+        sip_srtp: srtp,
+    }
+}
+
+/// A unique call id per run, so that reruns against one daemon never meet
+/// an old call.
+fn call_id(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{name}-{nanos}")
+}
+
+/// The lines of an SDP, for assertions.
+struct Sdp(Vec<String>);
+
+impl Sdp {
+    fn new(text: &str) -> Self {
+        Sdp(text.lines().map(str::to_string).collect())
+    }
+    fn has(&self, prefix: &str) -> bool {
+        self.0.iter().any(|l| l.starts_with(prefix))
+    }
+    fn all(&self, prefix: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|l| l.starts_with(prefix))
+            .map(String::as_str)
+            .collect()
+    }
+    fn one(&self, prefix: &str) -> &str {
+        let found = self.all(prefix);
+        assert_eq!(
+            found.len(),
+            1,
+            "one {prefix} line expected in\n{}",
+            self.0.join("\n")
+        );
+        found[0]
+    }
+    /// `m=audio PORT PROTO PTS…` split.
+    fn media(&self) -> (u16, String, Vec<String>) {
+        let m = self.one("m=audio ");
+        let mut f = m.split_whitespace().skip(1);
+        let port = f.next().unwrap().parse().unwrap();
+        let proto = f.next().unwrap().to_string();
+        (port, proto, f.map(str::to_string).collect())
+    }
+    fn codecs(&self) -> Vec<String> {
+        self.all("a=rtpmap:")
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
+    }
+    fn dump(&self) -> String {
+        self.0.join("\n")
+    }
+}
+
+/// What every SDP for the SIP leg must be: rtpengine's loopback address,
+/// `proto`, no ICE, no DTLS, RTCP on its own port.
+fn assert_sip_side(sdp: &Sdp, proto: &str) {
+    let d = sdp.dump();
+    let (port, p, _) = sdp.media();
+    assert_eq!(p, proto, "{d}");
+    assert_ne!(port, 0, "{d}");
+    assert_eq!(sdp.all("c=IN IP4 "), ["c=IN IP4 127.0.0.1"], "{d}");
+    assert!(sdp.one("o=").ends_with(" IN IP4 127.0.0.1"), "{d}");
+    for absent in [
+        "a=ice-ufrag",
+        "a=ice-pwd",
+        "a=ice-options",
+        "a=candidate",
+        "a=fingerprint",
+        "a=setup",
+        "a=rtcp-mux",
+    ] {
+        assert!(!sdp.has(absent), "{absent} toward SIP:\n{d}");
+    }
+    assert_eq!(
+        sdp.one("a=rtcp:"),
+        format!("a=rtcp:{}", port + 1),
+        "RTCP demuxed:\n{d}"
+    );
+    assert!(sdp.has("a=sendrecv"), "{d}");
+}
+
+/// What every SDP for the XMPP leg must be: WebRTC's profile, rtpengine's
+/// ICE credentials and candidates, its fingerprint, `setup` as expected,
+/// rtcp-mux, no SDES.
+fn assert_xmpp_side(sdp: &Sdp, setup: &[&str]) {
+    let d = sdp.dump();
+    let (port, proto, _) = sdp.media();
+    assert_eq!(proto, "UDP/TLS/RTP/SAVPF", "{d}");
+    assert!(sdp.has("a=ice-ufrag:") && sdp.has("a=ice-pwd:"), "{d}");
+    let cands = sdp.all("a=candidate:");
+    assert!(!cands.is_empty(), "{d}");
+    assert!(
+        cands
+            .iter()
+            .any(|c| c.contains(&format!(" 127.0.0.1 {port} typ host"))),
+        "a host candidate on rtpengine's port:\n{d}"
+    );
+    assert!(
+        sdp.one("a=fingerprint:")
+            .starts_with("a=fingerprint:sha-256 "),
+        "{d}"
+    );
+    let s = sdp.one("a=setup:");
+    assert!(
+        setup.iter().any(|want| s == format!("a=setup:{want}")),
+        "{s} not in {setup:?}:\n{d}"
+    );
+    assert!(sdp.has("a=rtcp-mux"), "{d}");
+    assert!(!sdp.has("a=crypto"), "no SDES toward WebRTC:\n{d}");
+    assert!(sdp.has("a=mid:"), "{d}");
+    assert!(
+        sdp.all("c=IN IP4 ")
+            .iter()
+            .all(|c| *c == "c=IN IP4 127.0.0.1"),
+        "{d}"
+    );
+}
+
+async fn offer_answer_from_xmpp(offer: String, srtp: SipSrtp) -> (Sdp, Sdp, String) {
+    let c = client().await;
+    let call = call_id("xmpp-to-sip");
+    let reply = c
+        .request(&request(
+            &call,
+            AnchorOp::Offer,
+            MediaLeg::Xmpp,
+            offer.clone(),
+            srtp,
+        ))
+        .await;
+    assert_eq!(reply.call, call);
+    assert_eq!(reply.op, AnchorOp::Offer);
+    let to_sip = Sdp::new(&reply.result.unwrap());
+    let (proto, crypto) = match srtp {
+        SipSrtp::None => ("RTP/AVP", None),
+        SipSrtp::Sdes => (
+            "RTP/SAVP",
+            Some("1 AES_CM_128_HMAC_SHA1_80 inline:ayId2M5kCitGTEEI9OjgEqatTA0IXGpQhFjmKOGk"),
+        ),
+    };
+    let reply = c
+        .request(&request(
+            &call,
+            AnchorOp::Answer,
+            MediaLeg::Sip,
+            sip_answer(proto, crypto),
+            srtp,
+        ))
+        .await;
+    assert_eq!(reply.op, AnchorOp::Answer);
+    let to_xmpp = Sdp::new(&reply.result.unwrap());
+    (to_sip, to_xmpp, call)
+}
+
+#[tokio::test]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn ping_answers_pong() {
+    client().await.ping().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn xmpp_call_to_sip_plain_rtp() {
+    let offer = chrome_offer_with_candidate();
+    let offered = Sdp::new(&offer).codecs();
+    let (to_sip, to_xmpp, call) = offer_answer_from_xmpp(offer, SipSrtp::None).await;
+
+    assert_sip_side(&to_sip, "RTP/AVP");
+    assert!(!to_sip.has("a=crypto"), "{}", to_sip.dump());
+    assert_eq!(
+        to_sip.codecs(),
+        offered,
+        "the same codecs, same payload types"
+    );
+
+    assert_xmpp_side(&to_xmpp, &["active", "passive"]);
+    let (_, _, pts) = to_xmpp.media();
+    assert_eq!(pts, ["0", "126"], "the codecs the phone answered");
+
+    client().await.delete(&call).await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn trickled_xmpp_offer_is_not_taken_for_hold() {
+    // c=0.0.0.0 from translate means "no candidate yet", never RFC 2543 hold.
+    let (to_sip, to_xmpp, call) =
+        offer_answer_from_xmpp(chrome_offer_trickled(), SipSrtp::None).await;
+    assert_sip_side(&to_sip, "RTP/AVP");
+    assert!(
+        !to_sip.has("a=sendonly") && !to_sip.has("a=inactive"),
+        "{}",
+        to_sip.dump()
+    );
+    assert_xmpp_side(&to_xmpp, &["active", "passive"]);
+    client().await.delete(&call).await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn xmpp_call_to_sip_sdes() {
+    let (to_sip, to_xmpp, call) =
+        offer_answer_from_xmpp(chrome_offer_with_candidate(), SipSrtp::Sdes).await;
+    assert_sip_side(&to_sip, "RTP/SAVP");
+    let crypto = to_sip.all("a=crypto:");
+    assert!(
+        crypto
+            .iter()
+            .any(|c| c.contains(" AES_CM_128_HMAC_SHA1_80 inline:")),
+        "{}",
+        to_sip.dump()
+    );
+    for unwanted in ["NULL_", "F8_", "AES_192_", "AES_256_CM"] {
+        assert!(
+            !crypto.iter().any(|c| c.contains(unwanted)),
+            "{unwanted}: {crypto:?}"
+        );
+    }
+    assert_xmpp_side(&to_xmpp, &["active", "passive"]);
+    client().await.delete(&call).await.unwrap();
+}
+
+async fn sip_call_to_xmpp(offer: String, srtp: SipSrtp) -> (Sdp, Sdp, String) {
+    let c = client().await;
+    let call = call_id("sip-to-xmpp");
+    let reply = c
+        .request(&request(&call, AnchorOp::Offer, MediaLeg::Sip, offer, srtp))
+        .await;
+    let to_xmpp = Sdp::new(&reply.result.unwrap());
+    let reply = c
+        .request(&request(
+            &call,
+            AnchorOp::Answer,
+            MediaLeg::Xmpp,
+            chrome_answer(),
+            srtp,
+        ))
+        .await;
+    let to_sip = Sdp::new(&reply.result.unwrap());
+    (to_xmpp, to_sip, call)
+}
+
+#[tokio::test]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn sip_call_to_xmpp_plain_rtp() {
+    let offer = sip_offer();
+    let offered = Sdp::new(&offer).codecs();
+    let (to_xmpp, to_sip, call) = sip_call_to_xmpp(offer, SipSrtp::None).await;
+
+    assert_xmpp_side(&to_xmpp, &["actpass"]);
+    assert_eq!(to_xmpp.codecs(), offered);
+
+    assert_sip_side(&to_sip, "RTP/AVP");
+    assert!(!to_sip.has("a=crypto"), "{}", to_sip.dump());
+    assert_eq!(to_sip.media().2, ["8", "96"]);
+    client().await.delete(&call).await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn sip_call_to_xmpp_sdes() {
+    let offer = sip_offer().replace("RTP/AVP", "RTP/SAVP")
+        + "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:ayId2M5kCitGTEEI9OjgEqatTA0IXGpQhFjmKOGk\r\n";
+    let (to_xmpp, to_sip, call) = sip_call_to_xmpp(offer, SipSrtp::Sdes).await;
+    assert_xmpp_side(&to_xmpp, &["actpass"]);
+    assert_sip_side(&to_sip, "RTP/SAVP");
+    let crypto = to_sip.one("a=crypto:");
+    assert!(
+        crypto.starts_with("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"),
+        "{crypto}"
+    );
+    assert!(
+        !crypto.contains("ayId2M5kCitGTEEI9OjgEqatTA0IXGpQhFjmKOGk"),
+        "rtpengine's own key"
+    );
+    client().await.delete(&call).await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn xmpp_answer_passive_makes_rtpengine_active() {
+    // A client that answers `passive` must work too: rtpengine connects.
+    let c = client().await;
+    let call = call_id("passive");
+    c.request(&request(
+        &call,
+        AnchorOp::Offer,
+        MediaLeg::Sip,
+        sip_offer(),
+        SipSrtp::None,
+    ))
+    .await
+    .result
+    .unwrap();
+    let answer = chrome_answer().replace("a=setup:active", "a=setup:passive");
+    let to_sip = c
+        .request(&request(
+            &call,
+            AnchorOp::Answer,
+            MediaLeg::Xmpp,
+            answer,
+            SipSrtp::None,
+        ))
+        .await
+        .result
+        .unwrap();
+    assert_sip_side(&Sdp::new(&to_sip), "RTP/AVP");
+    c.delete(&call).await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn errors_are_replies_not_hangs() {
+    let c = client().await;
+    // Deleting a call rtpengine does not know.
+    let t = Instant::now();
+    match c.delete(&call_id("never-offered")).await {
+        Err(AnchorError::Unacceptable(why)) => assert!(why.contains("not found"), "{why}"),
+        other => panic!("delete of an unknown call: {other:?}"),
+    }
+    assert!(
+        t.elapsed() < Duration::from_millis(400),
+        "answered, not timed out"
+    );
+    // An answer for a call that was never offered.
+    let r = c
+        .request(&request(
+            &call_id("no-offer"),
+            AnchorOp::Answer,
+            MediaLeg::Sip,
+            sip_answer("RTP/AVP", None),
+            SipSrtp::None,
+        ))
+        .await;
+    assert!(
+        matches!(r.result, Err(AnchorError::Unacceptable(_))),
+        "{r:?}"
+    );
+    // SDP rtpengine cannot parse.
+    let r = c
+        .request(&request(
+            &call_id("garbage"),
+            AnchorOp::Offer,
+            MediaLeg::Sip,
+            "this is not SDP".into(),
+            SipSrtp::None,
+        ))
+        .await;
+    assert_eq!(
+        r.result,
+        Err(AnchorError::Unacceptable("Failed to parse SDP".into()))
+    );
+    // A delete of a call that existed.
+    let call = call_id("deleted");
+    c.request(&request(
+        &call,
+        AnchorOp::Offer,
+        MediaLeg::Sip,
+        sip_offer(),
+        SipSrtp::None,
+    ))
+    .await
+    .result
+    .unwrap();
+    c.delete(&call).await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn times_out_where_nothing_answers() {
+    let fast = Retransmit {
+        tries: 3,
+        interval: Duration::from_millis(100),
+    };
+    // A closed port (ICMP port unreachable) and a bound but silent one.
+    let closed = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for addr in [closed, silent.local_addr().unwrap()] {
+        let c = RtpengineClient::connect_with(addr, fast).await.unwrap();
+        let t = Instant::now();
+        let r = c
+            .request(&request(
+                "c",
+                AnchorOp::Offer,
+                MediaLeg::Sip,
+                sip_offer(),
+                SipSrtp::None,
+            ))
+            .await;
+        let took = t.elapsed();
+        match r.result {
+            Err(AnchorError::Unavailable(why)) => {
+                assert!(
+                    why.contains(&format!("rtpengine at {addr} did not answer")),
+                    "{why}"
+                )
+            }
+            other => panic!("{addr}: {other:?}"),
+        }
+        assert!(
+            took >= Duration::from_millis(290) && took < Duration::from_secs(2),
+            "{addr}: three tries 100 ms apart took {took:?}"
+        );
+        assert!(matches!(c.ping().await, Err(AnchorError::Unavailable(_))));
+    }
+    // The silent socket got every retransmission, all with one cookie.
+    silent.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 4096];
+    let mut cookies = Vec::new();
+    while let Ok(n) = silent.recv(&mut buf) {
+        let text = String::from_utf8_lossy(&buf[..n]).to_string();
+        cookies.push(text.split(' ').next().unwrap().to_string());
+    }
+    assert_eq!(
+        cookies.len(),
+        6,
+        "3 offer tries + 3 ping tries: {cookies:?}"
+    );
+    assert!(cookies[..3].iter().all(|c| *c == cookies[0]), "{cookies:?}");
+    assert!(cookies[3..].iter().all(|c| *c == cookies[3]), "{cookies:?}");
+    assert_ne!(cookies[0], cookies[3]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn concurrent_requests_get_their_own_replies() {
+    let c = Arc::new(client().await);
+    let run = call_id("many");
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let c = Arc::clone(&c);
+        let call = format!("{run}-{i}");
+        tasks.spawn(async move {
+            // Half from each side, so both flag sets run at once.
+            let (from, sdp) = if i % 2 == 0 {
+                (MediaLeg::Sip, sip_offer())
+            } else {
+                (MediaLeg::Xmpp, chrome_offer_with_candidate())
+            };
+            let r = c
+                .request(&request(&call, AnchorOp::Offer, from, sdp, SipSrtp::None))
+                .await;
+            (call, from, r)
+        });
+    }
+    let mut ports = std::collections::BTreeSet::new();
+    while let Some(done) = tasks.join_next().await {
+        let (call, from, r) = done.unwrap();
+        assert_eq!(r.call, call);
+        let sdp = Sdp::new(&r.result.unwrap_or_else(|e| panic!("{call}: {e}")));
+        match from {
+            MediaLeg::Sip => assert_xmpp_side(&sdp, &["actpass"]),
+            MediaLeg::Xmpp => assert_sip_side(&sdp, "RTP/AVP"),
+        }
+        assert!(ports.insert(sdp.media().0), "{call}: a port given twice");
+        c.delete(&call).await.unwrap();
+    }
+    assert_eq!(ports.len(), 20);
+}
