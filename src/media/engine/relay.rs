@@ -718,9 +718,11 @@ mod tests {
         r.handle_datagram(now, Port::SipRtp(0), addr("198.51.100.7:4000"), &rtp_packet(0, 1, 9));
         let t = now + Duration::from_secs(5);
         r.handle_datagram(t, Port::SipRtp(0), addr("198.51.100.7:4000"), &rtp_packet(0, 2, 9));
-        r.handle_timeout(now + Duration::from_secs(10));
+        r.handle_timeout(now + Duration::from_secs(9));
+        assert!(r.poll_notice().is_none(), "ended before the limit");
+        r.handle_timeout(now + Duration::from_secs(11));
         match r.poll_notice() {
-            Some(MediaNotice::Inactive { leg: MediaLeg::Xmpp, secs: 10 }) => {}
+            Some(MediaNotice::Inactive { leg: MediaLeg::Xmpp, secs: 10 | 11 }) => {}
             other => panic!("{other:?}"),
         }
         assert!(r.poll_notice().is_none());
