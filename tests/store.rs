@@ -725,7 +725,6 @@ async fn writer_retries_in_order_and_reports_the_gap() {
         by: Side::Gateway,
         sip_status: Some(503),
         jingle_reason: None,
-        media: None,
     });
     h.persist(PersistKind::Ended, Box::new(r1), 1_500);
     h.persist(

@@ -116,7 +116,6 @@ mod tests {
                 duration_ms: 0,
                 sip_status: None,
                 jingle_reason: None,
-                media: None,
                 ended_by: "sip".into(),
                 instance: "a".into(),
             },

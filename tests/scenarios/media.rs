@@ -611,3 +611,27 @@ fn a_trunks_media_overrides_the_global_mode() {
     h.expect_request("INVITE");
     assert!(h.anchors.is_empty());
 }
+
+#[test]
+fn stored_snapshots_keep_the_anchored_sdp_and_old_ones_still_load() {
+    let mut h = Harness::with_config(&config(), trunk());
+    outbound_answered(&mut h);
+    let anchored = last_persisted(&h, PersistKind::Answered);
+    let json = serde_json::to_string(&anchored).unwrap();
+    let back: stox::call::Call = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.media, anchored.media);
+    assert!(json.contains("\"returned\""), "{json}");
+    // A snapshot written before anchoring existed has no `media`.
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    value.as_object_mut().unwrap().remove("media");
+    let old: stox::call::Call = serde_json::from_value(value).unwrap();
+    assert_eq!(old.media, None);
+    // And a passthrough call writes none.
+    let config = format!("{CONFIG}[media]\nmode = \"passthrough\"\n");
+    let mut h = Harness::with_config(&config, trunk());
+    h.stanza(&propose("s1", GW));
+    let (_, created) = h.persisted[0].clone();
+    let value = serde_json::to_value(&created).unwrap();
+    assert!(value.get("media").is_none(), "{value}");
+    assert!(value.get("xmpp").unwrap().get("media").is_some());
+}
