@@ -11,6 +11,7 @@ mod cidr;
 mod env;
 mod error;
 mod listen;
+mod media;
 mod raw;
 mod redact;
 mod trunk;
@@ -24,8 +25,10 @@ pub use env::PROCESS_ENV_VARS;
 pub use error::ConfigError;
 pub use listen::{Listen, ListenTransport};
 
+pub use crate::media::anchor::{MediaMode, SipSrtp};
+
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -48,6 +51,8 @@ pub struct Config {
     pub calls: CallsConfig,
     /// `[metrics]`: the Prometheus endpoint.
     pub metrics: MetricsConfig,
+    /// `[media]`: how calls' media is carried (passthrough or anchored).
+    pub media: MediaConfig,
 }
 
 /// `[xmpp]`: how the gateway connects to the XMPP server as a component (XEP-0114).
@@ -191,6 +196,11 @@ pub struct TrunkConfig {
     /// located targets replace the trunk's, and requests carry a loose
     /// `Route` to it (RFC 3261 §8.1.2); the Request-URI stays the trunk's.
     pub outbound_proxy: Option<OutboundProxy>,
+    /// How this trunk's calls carry media; `None` = `[media] mode`.
+    pub media: Option<MediaMode>,
+    /// What an anchor speaks toward this trunk: plain RTP or SDES-SRTP
+    /// (ignored in passthrough, where the endpoints negotiate themselves).
+    pub srtp: SipSrtp,
 }
 
 /// A trunk's `outbound_proxy`, read once at start.
@@ -345,6 +355,34 @@ fn default_instance(env: &[(String, String)]) -> String {
     if name.is_empty() { "stox".into() } else { name }
 }
 
+/// `[media]`: the media anchor of calls that do not pass media through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaConfig {
+    /// How calls carry media unless their trunk says otherwise. Default
+    /// embedded: WebRTC clients (ICE + DTLS-SRTP) and SIP phones (plain
+    /// RTP) cannot talk to each other directly.
+    pub mode: MediaMode,
+    /// The address the anchor's sockets bind. Default 0.0.0.0.
+    pub bind: IpAddr,
+    /// The address written into SDP and Jingle for the anchor's sockets (a
+    /// 1:1 NAT's public address). Default: `bind`, or when that is
+    /// unspecified the IP of `[sip] public_address`, else 127.0.0.1.
+    pub public_ip: IpAddr,
+    /// Inclusive UDP port range the embedded anchor allocates from.
+    pub port_range: (u16, u16),
+    /// rtpengine's ng control socket; set whenever a mode is rtpengine.
+    pub rtpengine: Option<SocketAddr>,
+    /// A call whose leg receives no media for this long is ended; 0 = never.
+    pub inactivity_secs: u64,
+}
+
+impl MediaConfig {
+    /// The media mode of calls through `trunk` (its `media`, else `mode`).
+    pub fn mode_for(&self, trunk: Option<&TrunkConfig>) -> MediaMode {
+        trunk.and_then(|t| t.media).unwrap_or(self.mode)
+    }
+}
+
 /// `[metrics]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MetricsConfig {
@@ -418,6 +456,7 @@ impl Config {
         if self.trunks.is_empty() {
             out.push("trunk: none configured, so numbers cannot be dialled".into());
         }
+        out.extend(media::warnings(self));
         out
     }
 }

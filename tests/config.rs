@@ -92,6 +92,16 @@ fn example_file_reads_as_documented() {
     assert_eq!(c.numbers[0].did, "+15550001000");
     assert_eq!(c.policy.default_trunk.as_deref(), Some("pbx"));
     assert_eq!(c.metrics.listen, Some("127.0.0.1:9090".parse().unwrap()));
+    assert_eq!(c.media.mode, stox::config::MediaMode::Embedded);
+    assert_eq!(c.media.public_ip.to_string(), "203.0.113.5");
+    assert_eq!(c.media.port_range, (20000, 29999));
+    assert_eq!(
+        (carrier.media, carrier.srtp),
+        (
+            Some(stox::config::MediaMode::Embedded),
+            stox::config::SipSrtp::None
+        )
+    );
     assert!(c.warnings().is_empty(), "{:?}", c.warnings());
 }
 
@@ -938,5 +948,191 @@ fn tls_files_without_a_tls_listener_are_a_warning() {
         w.iter()
             .any(|w| w.starts_with("sip.tls_client_ca: set, but")),
         "{w:?}"
+    );
+}
+
+// ---- [media] ---------------------------------------------------------------------
+
+#[test]
+fn media_defaults_anchor_in_the_embedded_relay() {
+    use std::net::IpAddr;
+    use stox::config::{MediaMode, SipSrtp};
+    let c = parse(&format!(
+        "{MINIMAL}[[trunk]]\nname = \"a\"\nuri = \"sip:a.example\"\n"
+    ))
+    .unwrap();
+    assert_eq!(c.media.mode, MediaMode::Embedded);
+    assert_eq!(c.media.bind, "0.0.0.0".parse::<IpAddr>().unwrap());
+    // bind is unspecified: the IP of sip.public_address (127.0.0.1:5060 here).
+    assert_eq!(c.media.public_ip, "127.0.0.1".parse::<IpAddr>().unwrap());
+    assert_eq!(c.media.port_range, (20000, 29999));
+    assert_eq!(c.media.rtpengine, None);
+    assert_eq!(c.media.inactivity_secs, 60);
+    assert_eq!((c.trunks[0].media, c.trunks[0].srtp), (None, SipSrtp::None));
+    assert_eq!(c.media.mode_for(Some(&c.trunks[0])), MediaMode::Embedded);
+    // No warning beyond the SIP loopback one MINIMAL already gets.
+    assert!(c.warnings().iter().all(|w| !w.starts_with("media.")));
+}
+
+#[test]
+fn media_public_ip_follows_bind_then_the_sip_address() {
+    use std::net::IpAddr;
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let c = parse(&format!("{MINIMAL}[media]\nbind = \"192.0.2.7\"\n")).unwrap();
+    assert_eq!(
+        (c.media.bind, c.media.public_ip),
+        (ip("192.0.2.7"), ip("192.0.2.7"))
+    );
+    let c = parse(&format!(
+        "{MINIMAL}[sip]\npublic_address = \"[2001:db8::5]:5060\"\n[media]\nbind = \"::\"\n"
+    ))
+    .unwrap();
+    assert_eq!(c.media.public_ip, ip("2001:db8::5"));
+    let c = parse(&format!(
+        "{MINIMAL}[media]\nbind = \"10.0.0.2\"\npublic_ip = \"203.0.113.5\"\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        (c.media.bind, c.media.public_ip),
+        (ip("10.0.0.2"), ip("203.0.113.5"))
+    );
+    // A host name as the SIP address: loopback, and check-config says so.
+    let named = format!("{MINIMAL}[sip]\npublic_address = \"sip.example.net:5060\"\n");
+    let c = parse(&named).unwrap();
+    assert_eq!(c.media.public_ip, ip("127.0.0.1"));
+    let w: Vec<String> = c
+        .warnings()
+        .into_iter()
+        .filter(|w| w.starts_with("media."))
+        .collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].starts_with("media.public_ip: 127.0.0.1 is a loopback address"));
+    // Passed through, the media address is never used: no warning.
+    let c = parse(&format!("{named}[media]\nmode = \"passthrough\"\n")).unwrap();
+    assert!(c.warnings().iter().all(|w| !w.starts_with("media.")));
+}
+
+#[test]
+fn media_keys_and_trunk_overrides_read_as_written() {
+    use stox::config::{MediaMode, SipSrtp};
+    let c = parse(&format!(
+        "{MINIMAL}[[trunk]]\nname = \"a\"\nuri = \"sip:a.example\"\nmedia = \"rtpengine\"\nsrtp = \"sdes\"\n\
+         [[trunk]]\nname = \"b\"\nuri = \"sip:b.example\"\nmedia = \"Passthrough\"\n\
+         [media]\nmode = \"embedded\"\nport_range = \"30000-30003\"\nrtpengine = \"udp:127.0.0.1:2223\"\ninactivity_secs = 0\n"
+    ))
+    .unwrap();
+    assert_eq!(c.media.port_range, (30000, 30003));
+    assert_eq!(c.media.rtpengine, Some("127.0.0.1:2223".parse().unwrap()));
+    assert_eq!(c.media.inactivity_secs, 0);
+    assert_eq!(
+        (c.trunks[0].media, c.trunks[0].srtp),
+        (Some(MediaMode::Rtpengine), SipSrtp::Sdes)
+    );
+    assert_eq!(c.trunks[1].media, Some(MediaMode::Passthrough));
+    assert_eq!(c.media.mode_for(Some(&c.trunks[0])), MediaMode::Rtpengine);
+    assert_eq!(c.media.mode_for(Some(&c.trunks[1])), MediaMode::Passthrough);
+    assert_eq!(c.media.mode_for(None), MediaMode::Embedded);
+    // The scheme is optional.
+    let c = parse(&format!(
+        "{MINIMAL}[media]\nmode = \"rtpengine\"\nrtpengine = \"[::1]:2223\"\n"
+    ))
+    .unwrap();
+    assert_eq!(c.media.rtpengine, Some("[::1]:2223".parse().unwrap()));
+}
+
+#[test]
+fn media_mistakes_name_their_key() {
+    let trunk = "[[trunk]]\nname = \"a\"\nuri = \"sip:a.example\"\n";
+    for (extra, want) in [
+        (
+            "[media]\nmode = \"relay\"\n".to_string(),
+            "media.mode: \"relay\" is not passthrough, embedded or rtpengine",
+        ),
+        (
+            "[media]\nbind = \"any\"\n".into(),
+            "media.bind: \"any\" is not an IP address",
+        ),
+        (
+            "[media]\npublic_ip = \"media.example\"\n".into(),
+            "media.public_ip: \"media.example\" is not an IP address",
+        ),
+        (
+            "[media]\npublic_ip = \"0.0.0.0\"\n".into(),
+            "media.public_ip: \"0.0.0.0\" is no address peers can send media to",
+        ),
+        (
+            "[media]\nport_range = \"20000\"\n".into(),
+            "media.port_range: \"20000\" is not LOW-HIGH (e.g. 20000-29999)",
+        ),
+        (
+            "[media]\nport_range = \"20000-70000\"\n".into(),
+            "media.port_range: \"20000-70000\" is not LOW-HIGH (e.g. 20000-29999)",
+        ),
+        (
+            "[media]\nport_range = \"30000-20000\"\n".into(),
+            "media.port_range: \"30000-20000\": 30000 is above 20000",
+        ),
+        (
+            "[media]\nport_range = \"1000-2000\"\n".into(),
+            "media.port_range: \"1000-2000\": ports below 1024 are reserved",
+        ),
+        (
+            "[media]\nport_range = \"20000-20002\"\n".into(),
+            "media.port_range: \"20000-20002\": at least 4 ports are needed (RTP and RTCP of two legs)",
+        ),
+        (
+            "[media]\nmode = \"rtpengine\"\n".into(),
+            "media.rtpengine: is required when media.mode is rtpengine",
+        ),
+        (
+            format!("{trunk}media = \"rtpengine\"\n"),
+            "media.rtpengine: is required when trunk[0].media is rtpengine",
+        ),
+        (
+            "[media]\nrtpengine = \"tcp:127.0.0.1:2223\"\n".into(),
+            "media.rtpengine: \"tcp:127.0.0.1:2223\" is not udp:ADDR:PORT (e.g. udp:127.0.0.1:2223)",
+        ),
+        (
+            format!("{trunk}media = \"direct\"\n"),
+            "trunk[0].media: \"direct\" is not passthrough, embedded or rtpengine",
+        ),
+        (
+            format!("{trunk}srtp = \"dtls\"\n"),
+            "trunk[0].srtp: \"dtls\" is not none or sdes",
+        ),
+    ] {
+        assert_eq!(error_of(&format!("{MINIMAL}{extra}"), &[]), want, "{extra}");
+    }
+    let e = error_of(&format!("{MINIMAL}[media]\nports = \"1-2\"\n"), &[]);
+    assert!(e.contains("unknown field `ports`"), "{e}");
+}
+
+#[test]
+fn media_keys_come_from_the_environment_too() {
+    use stox::config::MediaMode;
+    let c = Config::from_toml_str(
+        MINIMAL,
+        &env(&[
+            ("STOX_MEDIA__MODE", "passthrough"),
+            ("STOX_MEDIA__PORT_RANGE", "40000-40999"),
+            ("STOX_MEDIA__PUBLIC_IP", "198.51.100.4"),
+            ("STOX_MEDIA__INACTIVITY_SECS", "0"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.media.mode, MediaMode::Passthrough);
+    assert_eq!(c.media.port_range, (40000, 40999));
+    assert_eq!(
+        c.media.public_ip,
+        "198.51.100.4".parse::<std::net::IpAddr>().unwrap()
+    );
+    assert_eq!(c.media.inactivity_secs, 0);
+    assert_eq!(
+        error_of(MINIMAL, &[("STOX_MEDIA__MODE", "rtpengine")]),
+        "media.rtpengine: is required when media.mode is rtpengine"
+    );
+    assert_eq!(
+        error_of(MINIMAL, &[("STOX_MEDIA__MODE", "bogus")]),
+        "media.mode: \"bogus\" is not passthrough, embedded or rtpengine (set by STOX_MEDIA__MODE)"
     );
 }

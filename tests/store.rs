@@ -187,6 +187,7 @@ fn call(id: &str, direction: CallDirection) -> Call {
         ended: None,
         hangup_by: None,
         jingle_reason: None,
+        media: None,
     }
 }
 

@@ -84,6 +84,7 @@ fn call(id: &str) -> Call {
         ended: None,
         hangup_by: None,
         jingle_reason: None,
+        media: None,
     }
 }
 

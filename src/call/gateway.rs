@@ -119,6 +119,9 @@ pub struct Gateway {
     /// Per trunk: index of the target pings, REGISTERs and new calls use
     /// first, and how many targets failed in a row.
     pub(crate) trunk_live: HashMap<String, super::failover::Live>,
+    /// Calls that ended while their offer was at the media anchor, oldest
+    /// first: the late reply releases their media (`call::anchored`).
+    pub(crate) orphans: VecDeque<(String, crate::media::anchor::MediaMode)>,
 }
 
 impl Gateway {
@@ -154,6 +157,7 @@ impl Gateway {
             nonce_secret: [0; 32],
             inbound_nc: HashMap::new(),
             trunk_live: HashMap::new(),
+            orphans: VecDeque::new(),
         };
         rand::RngCore::fill_bytes(&mut gateway.rng, &mut gateway.nonce_secret);
         gateway.schedule_pings();
@@ -188,6 +192,8 @@ impl Gateway {
             Input::Restore { calls, how } => {
                 self.restore_calls(calls, how);
             }
+            Input::Anchored(reply) => self.anchor_replied(reply),
+            Input::Media { call, notice } => self.media_notice(&call, notice),
         }
         self.drain_transactions();
     }
@@ -668,6 +674,9 @@ impl Gateway {
             self.timers.cancel(&(call_id.to_string(), t));
         }
         self.iqs.retain(|_, (c, _)| c != call_id);
+        if let Some(media) = &call.media {
+            self.release_media(call_id, media);
+        }
         if answered {
             self.event(CallEvent::Ended(direction));
         } else {

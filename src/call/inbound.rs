@@ -9,6 +9,7 @@ use super::model::{Call, CallDirection, CallState, Side, SipLeg, XmppLeg};
 use super::outbound::{ALLOW, xml_to_element};
 use super::reasons;
 use crate::jingle::{Jingle, jingle_element};
+use crate::media::anchor::{AnchorOp, MediaLeg};
 use crate::routing::route_inbound;
 use crate::sip::dialog::Dialog;
 use crate::sip::header::NameAddr;
@@ -387,6 +388,8 @@ impl Gateway {
             return;
         }
         let body = String::from_utf8_lossy(&request.body).to_string();
+        // Translated even when anchored: an offer we cannot read is refused
+        // (400/488) before the anchor allocates anything for it.
         let offer = match sdp_to_jingle(&body, Role::Initiator) {
             Ok(t) => t.value,
             Err(e) => {
@@ -422,14 +425,7 @@ impl Gateway {
             .get("Call-ID")
             .unwrap_or_default()
             .to_string();
-        let media: Vec<String> = offer
-            .contents
-            .iter()
-            .filter_map(|c| match &c.description {
-                Some(crate::jingle::Description::Rtp(d)) => Some(d.media.clone()),
-                _ => None,
-            })
-            .collect();
+        let anchor = self.anchor_for(trunk.as_deref());
         let call = Call {
             id: call_id.clone(),
             direction: CallDirection::SipToXmpp,
@@ -441,7 +437,9 @@ impl Gateway {
                 jmi: true,
                 ringing: Vec::new(),
                 initiated: false,
-                media: Some(offer),
+                // Anchored: the anchor's offer, when it comes (the
+                // caller's own never reaches XMPP).
+                media: anchor.is_none().then_some(offer),
             },
             sip: SipLeg {
                 call_id: sip_call_id.clone(),
@@ -457,6 +455,7 @@ impl Gateway {
             ended: None,
             hangup_by: None,
             jingle_reason: None,
+            media: None,
         };
         self.calls.insert(call_id.clone(), call);
         self.by_sid
@@ -464,6 +463,60 @@ impl Gateway {
         self.by_call_id.insert(sip_call_id, call_id.clone());
         self.event(CallEvent::Attempted(CallDirection::SipToXmpp));
         self.reply(&key, &request, 100, None);
+        if anchor.is_some() {
+            // The XMPP side hears of the call once the anchor has its offer;
+            // the caller's CANCEL and the ring timeout work meanwhile.
+            let ring = std::time::Duration::from_secs(self.cfg.config.calls.ring_timeout_secs);
+            self.timers
+                .set((call_id.clone(), CallTimer::RingTimeout), self.now + ring);
+            self.ask_anchor(&call_id, anchor, AnchorOp::Offer, MediaLeg::Sip, body);
+            return;
+        }
+        self.inbound_ring(&call_id);
+    }
+
+    /// The anchor's offer for the XMPP side: it replaces the caller's, and
+    /// the call rings.
+    pub(crate) fn inbound_offer_anchored(&mut self, call_id: &str, sdp: &str) {
+        let offer = match sdp_to_jingle(sdp, Role::Initiator) {
+            Ok(t) => t.value,
+            Err(e) => {
+                tracing::warn!(call = %call_id, error = %e, "cannot translate the anchor's offer");
+                let status = e.sip_status().0;
+                self.inbound_refuse(call_id, Side::Gateway, status, None, Some(&e.to_string()));
+                return;
+            }
+        };
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        call.xmpp.media = Some(offer);
+        self.inbound_ring(call_id);
+    }
+
+    /// Rings the callee with the call's offer: a JMI propose to the bare
+    /// JID, or a session-initiate straight to a device without JMI.
+    fn inbound_ring(&mut self, call_id: &str) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        let (our, callee, sid, from) = (
+            call.xmpp.gateway.clone(),
+            call.xmpp.user.clone(),
+            call.xmpp.sid.clone(),
+            call.sip.peer,
+        );
+        let media: Vec<String> = call
+            .xmpp
+            .media
+            .iter()
+            .flat_map(|m| &m.contents)
+            .filter_map(|c| match &c.description {
+                Some(crate::jingle::Description::Rtp(d)) => Some(d.media.clone()),
+                _ => None,
+            })
+            .collect();
+        let call_id = call_id.to_string();
         match self.presence.ring_plan(&callee) {
             RingPlan::Propose => {
                 tracing::info!(call = %call_id, peer = %from, callee = %callee, "inbound INVITE: proposing");
@@ -487,12 +540,15 @@ impl Gateway {
             }
         }
         self.persist(&call_id, PersistKind::Created);
-        let ring = std::time::Duration::from_secs(self.cfg.config.calls.ring_timeout_secs);
-        self.timers
-            .set((call_id, CallTimer::RingTimeout), self.now + ring);
+        let key = (call_id, CallTimer::RingTimeout);
+        if self.timers.get(&key).is_none() {
+            // (An anchored call's rings from its INVITE on.)
+            let ring = std::time::Duration::from_secs(self.cfg.config.calls.ring_timeout_secs);
+            self.timers.set(key, self.now + ring);
+        }
     }
 
-    fn invite_and_key(&self, call_id: &str) -> Option<(Request, ServerKey, String)> {
+    pub(crate) fn invite_and_key(&self, call_id: &str) -> Option<(Request, ServerKey, String)> {
         let call = self.calls.get(call_id)?;
         Some((
             call.sip.invite.clone()?,
@@ -638,12 +694,17 @@ impl Gateway {
         self.start_gathering(call_id, deadline);
     }
 
-    /// Translates the gathered answer and sends the 200 OK.
+    /// Translates the gathered answer and sends the 200 OK — or, when the
+    /// call's media is anchored, sends the answer to the anchor and the 200
+    /// when its reply comes ([`Self::answer_with`]).
     pub(crate) fn send_answer(&mut self, call_id: &str) {
         let Some(call) = self.calls.get(call_id) else {
             return;
         };
-        if call.state != CallState::AnswerGathering {
+        if call.state != CallState::AnswerGathering
+            || self.anchor_pending(call_id, AnchorOp::Answer)
+        {
+            // Late candidates after the answer went to the anchor change nothing.
             return;
         }
         let Some((invite, key, tag)) = self.invite_and_key(call_id) else {
@@ -677,6 +738,22 @@ impl Gateway {
                 return;
             }
         };
+        if self.is_anchored(call_id) {
+            self.ask_anchor(call_id, None, AnchorOp::Answer, MediaLeg::Xmpp, sdp);
+            return;
+        }
+        self.answer_with(call_id, sdp);
+    }
+
+    /// Answers the INVITE with 200 OK and `sdp`: the device's answer
+    /// (passthrough) or the anchor's.
+    pub(crate) fn answer_with(&mut self, call_id: &str, sdp: String) {
+        let Some((invite, key, tag)) = self.invite_and_key(call_id) else {
+            return;
+        };
+        if self.calls[call_id].state != CallState::AnswerGathering {
+            return;
+        }
         let mut r = self.response(&invite, 200, Some(&tag));
         self.add_contact(&mut r, call_id);
         r.headers.push("Allow", ALLOW);
@@ -756,6 +833,9 @@ impl Gateway {
 
     /// Tells the XMPP side an unanswered inbound call is gone.
     fn retract_or_terminate(&mut self, call_id: &str, reason: &str) {
+        if self.anchor_pending(call_id, AnchorOp::Offer) {
+            return; // the XMPP side has not heard of the call yet
+        }
         let call = &self.calls[call_id];
         if call.xmpp.initiated {
             self.terminate_xmpp(call_id, reason, None);
@@ -817,7 +897,7 @@ fn refusal_warning(reason: Option<&str>) -> Option<&'static str> {
     (reason == Some("security-error")).then_some("security error on the XMPP side")
 }
 
-fn warning_text(s: &str) -> String {
+pub(crate) fn warning_text(s: &str) -> String {
     s.chars()
         .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
         .take(100)

@@ -2,6 +2,7 @@
 
 use super::model::{Call, CallDirection};
 
+use crate::media::anchor::{AnchorReply, AnchorRequest, MediaMode, MediaNotice};
 use crate::sip::peer::Peer;
 use minidom::Element;
 use std::time::Duration;
@@ -40,6 +41,16 @@ pub enum Input {
         calls: Vec<Call>,
         /// Why they are taken back.
         how: super::recover::Takeover,
+    },
+    /// The media anchor's reply to an [`Output::Anchor`] request.
+    Anchored(AnchorReply),
+    /// Something the media anchor noticed about a call's media (no packets
+    /// for too long, a failed DTLS handshake): the call ends.
+    Media {
+        /// The call's correlation id.
+        call: String,
+        /// What happened.
+        notice: MediaNotice,
     },
 }
 
@@ -125,5 +136,16 @@ pub enum Output {
     ResolveTrunk {
         /// Trunk name.
         trunk: String,
+    },
+    /// Ask the call's media anchor for one offer/answer exchange; the call
+    /// waits for [`Input::Anchored`].
+    Anchor(AnchorRequest),
+    /// The call ended: free its media at the anchor (rtpengine `delete`,
+    /// or the embedded relay's ports). Emitted once per anchored call.
+    ReleaseMedia {
+        /// The call's correlation id.
+        call: String,
+        /// Which anchor holds it.
+        mode: MediaMode,
     },
 }

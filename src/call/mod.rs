@@ -5,6 +5,7 @@
 //! [`Input`]s with the current time and carry out its [`Output`]s; nothing here
 //! touches a socket or a clock, so scenario tests drive it on a virtual clock.
 
+mod anchored;
 mod auth;
 mod failover;
 mod gateway;
@@ -29,7 +30,9 @@ mod xmpp_in;
 
 pub use gateway::{CoreConfig, Gateway};
 pub use io::{CallEvent, Input, Output, PersistKind};
-pub use model::{Call, CallDirection, CallEnd, CallState, Side, SipLeg, XmppLeg};
+pub use model::{
+    AnchoredSdp, Call, CallDirection, CallEnd, CallMedia, CallState, Side, SipLeg, XmppLeg,
+};
 #[cfg(feature = "gateway")]
 pub(crate) use outbound::host_of;
 pub use ownership::{Claim, iq_prefix};

@@ -5,6 +5,7 @@
 //! process-local and skipped when serialised.
 
 use crate::jingle::Jingle;
+use crate::media::anchor::{AnchorOp, MediaLeg, MediaMode, SipSrtp};
 use crate::sip::dialog::Dialog;
 use crate::sip::message::Request;
 use crate::sip::peer::Peer;
@@ -209,6 +210,45 @@ pub struct Call {
     /// of this call, for the CDR.
     #[serde(default)]
     pub jingle_reason: Option<String>,
+    /// The call's media anchor, from the first anchor request on; `None`
+    /// for a passthrough call (left out of stored snapshots then, so those
+    /// read exactly as before anchoring existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<CallMedia>,
+}
+
+/// An anchored call's media: which anchor, and the SDP exchanged with it.
+///
+/// The exchanged SDP is kept so that a restarted process could set the
+/// anchor up again by replaying the offer and the answer (media is not
+/// restored yet: a restart releases it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallMedia {
+    /// The anchor handling the call (never passthrough).
+    pub mode: MediaMode,
+    /// What the anchor speaks toward the SIP peer.
+    pub sip_srtp: SipSrtp,
+    /// The exchange whose reply the call is waiting for.
+    #[serde(default)]
+    pub pending: Option<AnchorOp>,
+    /// The offer: the offering leg's SDP and the anchor's for the other leg.
+    #[serde(default)]
+    pub offer: Option<AnchoredSdp>,
+    /// The answer, likewise.
+    #[serde(default)]
+    pub answer: Option<AnchoredSdp>,
+}
+
+/// One half of the offer/answer exchange as the anchor saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnchoredSdp {
+    /// The leg whose description was given to the anchor.
+    pub from: MediaLeg,
+    /// That description.
+    pub given: String,
+    /// The anchor's description for the other leg, once it replied.
+    #[serde(default)]
+    pub returned: Option<String>,
 }
 
 /// Which side ended a call.

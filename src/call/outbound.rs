@@ -7,6 +7,7 @@ use super::io::{CallEvent, PersistKind};
 use super::model::{Call, CallDirection, CallState, Side, SipLeg, XmppLeg};
 use super::reasons;
 use crate::jingle::{Jingle, jingle_element};
+use crate::media::anchor::{AnchorOp, MediaLeg};
 use crate::routing::{OutboundRoute, route_outbound};
 use crate::sip::dialog::{Dialog, Origin, uri_peer};
 use crate::sip::message::{Headers, Method, Request, Response};
@@ -172,12 +173,15 @@ impl Gateway {
         self.start_gathering(&call_id, deadline);
     }
 
-    /// Translates the gathered offer and sends the INVITE.
+    /// Translates the gathered offer and sends the INVITE — or, when the
+    /// call's media is anchored, sends the offer to the anchor and the
+    /// INVITE when its reply comes ([`Self::invite_with`]).
     pub(crate) fn send_invite(&mut self, call_id: &str) {
         let Some(call) = self.calls.get(call_id) else {
             return;
         };
-        if call.state != CallState::Gathering {
+        if call.state != CallState::Gathering || self.anchor_pending(call_id, AnchorOp::Offer) {
+            // Late candidates after the offer went to the anchor change nothing.
             return;
         }
         let media = call.xmpp.media.clone().unwrap_or_default();
@@ -190,13 +194,6 @@ impl Gateway {
                 .find(|t| t.name == *name)
                 .cloned()
         });
-        let request_uri = call
-            .sip
-            .invite
-            .as_ref()
-            .map(|r| r.uri.clone())
-            .unwrap_or_default();
-        let peer = call.sip.peer;
         let session_id: u64 = rand::Rng::random_range(&mut self.rng, 1..u64::MAX / 2);
         let host = host_of(&self.cfg.sent_by);
         let origin = SdpOrigin {
@@ -227,6 +224,40 @@ impl Gateway {
                 return;
             }
         };
+        let trunk_name = self.calls[call_id].trunk.clone();
+        if let Some(media) = self.anchor_for(trunk_name.as_deref()) {
+            self.ask_anchor(call_id, Some(media), AnchorOp::Offer, MediaLeg::Xmpp, sdp);
+            return;
+        }
+        self.invite_with(call_id, sdp);
+    }
+
+    /// Sends the call's INVITE with `sdp` as its offer: the client's own
+    /// (passthrough) or the anchor's.
+    pub(crate) fn invite_with(&mut self, call_id: &str, sdp: String) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        if call.state != CallState::Gathering {
+            return;
+        }
+        let user = call.xmpp.user.clone();
+        let trunk = call.trunk.as_ref().and_then(|name| {
+            self.cfg
+                .config
+                .trunks
+                .iter()
+                .find(|t| t.name == *name)
+                .cloned()
+        });
+        let request_uri = call
+            .sip
+            .invite
+            .as_ref()
+            .map(|r| r.uri.clone())
+            .unwrap_or_default();
+        let peer = call.sip.peer;
+        let host = host_of(&self.cfg.sent_by);
         let branch = self.branch();
         let local_tag = self.fresh(6);
         let sip_call_id = format!("{}@{}", self.fresh(12), host);
@@ -431,11 +462,6 @@ impl Gateway {
             return;
         };
         let cancelling = call.state == CallState::Cancelling;
-        let (user, our, sid) = (
-            call.xmpp.user.clone(),
-            call.xmpp.gateway.clone(),
-            call.xmpp.sid.clone(),
-        );
         // ACK at once: RFC 3261 wants the 2xx acknowledged promptly, and waiting
         // for the XMPP client's IQ result would only invite retransmissions.
         let ack_branch = self.branch();
@@ -466,12 +492,36 @@ impl Gateway {
             return;
         }
         let body = String::from_utf8_lossy(&response.body).to_string();
-        let answer = match sdp_to_jingle(&body, Role::Responder) {
+        let Some(answer) = self.translate_sip_answer(call_id, &body) else {
+            return;
+        };
+        if self.is_anchored(call_id) {
+            // The callee answered: nothing rings any more while the anchor
+            // completes the media (a hang-up now is a BYE, not a CANCEL).
+            self.timers
+                .cancel(&(call_id.to_string(), CallTimer::RingTimeout));
+            self.ask_anchor(call_id, None, AnchorOp::Answer, MediaLeg::Sip, body);
+            return;
+        }
+        self.send_session_accept(call_id, answer);
+    }
+
+    /// The anchor's answer for the XMPP user: translated and accepted.
+    pub(crate) fn outbound_accept_sdp(&mut self, call_id: &str, sdp: &str) {
+        if let Some(answer) = self.translate_sip_answer(call_id, sdp) {
+            self.send_session_accept(call_id, answer);
+        }
+    }
+
+    /// The SIP answer (or the anchor's) as Jingle; `None` when it cannot be
+    /// translated, and then the call has ended on both sides.
+    fn translate_sip_answer(&mut self, call_id: &str, body: &str) -> Option<Jingle> {
+        match sdp_to_jingle(body, Role::Responder) {
             Ok(t) => {
                 for w in &t.warnings {
                     tracing::info!(call = %call_id, warning = ?w, "answer translated with loss");
                 }
-                t.value
+                Some(t.value)
             }
             Err(e) => {
                 tracing::warn!(call = %call_id, error = %e, "cannot translate the SIP answer");
@@ -479,9 +529,21 @@ impl Gateway {
                 let reason = e.jingle_reason().element_name();
                 self.terminate_xmpp(call_id, reason, Some(&e.to_string()));
                 self.end_call(call_id, Side::Gateway, Some(e.sip_status().0));
-                return;
+                None
             }
+        }
+    }
+
+    /// Session-accept to the XMPP user; the call is answered.
+    fn send_session_accept(&mut self, call_id: &str, answer: Jingle) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
         };
+        let (user, our, sid) = (
+            call.xmpp.user.clone(),
+            call.xmpp.gateway.clone(),
+            call.xmpp.sid.clone(),
+        );
         let mut accept = answer;
         accept.action = Some("session-accept".into());
         accept.sid = Some(sid);
@@ -516,6 +578,12 @@ impl Gateway {
         match call.state {
             CallState::Proposed | CallState::Gathering => {
                 self.end_call(call_id, Side::Xmpp, Some(487))
+            }
+            CallState::Inviting if call.sip.dialog.is_some() => {
+                // Answered, the anchor still completing the media: the
+                // dialog exists, so it is hung up.
+                self.hangup_sip(call_id);
+                self.end_call(call_id, Side::Xmpp, None);
             }
             CallState::Inviting => {
                 if call.sip.provisional {
@@ -691,6 +759,7 @@ fn new_outbound(call_id: &str, sid: &str, user: &str, our: &str, now: std::time:
         ended: None,
         hangup_by: None,
         jingle_reason: None,
+        media: None,
     }
 }
 

@@ -93,6 +93,12 @@ impl Gateway {
     /// Puts a call back in every index, with process-local times of now.
     fn index_restored(&mut self, mut call: Call) {
         call.created_at = Some(self.now);
+        // An anchor request of the process that stored the call will never
+        // be answered here: the call's media is released when it ends.
+        // (Media is not set up again after a restart yet.)
+        if let Some(media) = call.media.as_mut() {
+            media.pending = None;
+        }
         if matches!(call.state, CallState::Active | CallState::Accepted) {
             call.answered_at = Some(self.now);
         }

@@ -54,6 +54,12 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("calls", "ring_timeout_secs", Kind::Int),
     ("calls", "trickle_deadline_ms", Kind::Int),
     ("metrics", "listen", Kind::Str),
+    ("media", "mode", Kind::Str),
+    ("media", "bind", Kind::Str),
+    ("media", "public_ip", Kind::Str),
+    ("media", "port_range", Kind::Str),
+    ("media", "rtpengine", Kind::Str),
+    ("media", "inactivity_secs", Kind::Int),
 ];
 
 /// Dotted key (`xmpp.secret`) → the variable that set it, so that validation

@@ -24,6 +24,8 @@ pub(crate) struct RawConfig {
     pub calls: RawCalls,
     #[serde(default)]
     pub metrics: RawMetrics,
+    #[serde(default)]
+    pub media: RawMedia,
 }
 
 /// `[xmpp]`
@@ -87,6 +89,8 @@ pub(crate) struct RawTrunk {
     pub caller_id_from_did: Option<bool>,
     pub codecs: Option<Vec<String>>,
     pub outbound_proxy: Option<String>,
+    pub media: Option<String>,
+    pub srtp: Option<String>,
 }
 
 /// One `[[number]]`.
@@ -119,4 +123,16 @@ pub(crate) struct RawCalls {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawMetrics {
     pub listen: Option<String>,
+}
+
+/// `[media]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMedia {
+    pub mode: Option<String>,
+    pub bind: Option<String>,
+    pub public_ip: Option<String>,
+    pub port_range: Option<String>,
+    pub rtpengine: Option<String>,
+    pub inactivity_secs: Option<u64>,
 }

@@ -70,6 +70,7 @@ pub(crate) fn validate(
             .trickle_deadline_ms
             .unwrap_or(DEFAULT_TRICKLE_DEADLINE_MS),
     };
+    let media = super::media::media(&c, raw.media, &sip, &trunks)?;
     let metrics = MetricsConfig {
         listen: match raw.metrics.listen.filter(|s| !s.is_empty()) {
             None => None,
@@ -90,6 +91,7 @@ pub(crate) fn validate(
         policy,
         calls,
         metrics,
+        media,
     })
 }
 
@@ -450,6 +452,11 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
                 codecs.push(name);
             }
         }
+        let media = match t.media {
+            None => None,
+            Some(text) => Some(super::media::mode(c, &format!("trunk[{i}].media"), &text)?),
+        };
+        let srtp = super::media::srtp(c, &format!("trunk[{i}].srtp"), t.srtp)?;
         let port = target.port.unwrap_or(target.default_port());
         out.push(TrunkConfig {
             name,
@@ -473,6 +480,8 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
             caller_id_from_did: t.caller_id_from_did.unwrap_or(true),
             codecs,
             outbound_proxy,
+            media,
+            srtp,
         });
     }
     Ok(out)

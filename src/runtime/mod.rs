@@ -220,6 +220,12 @@ fn flush(
             Output::ResolveTrunk { trunk } => {
                 let _ = relocate.send(trunk);
             }
+            Output::Anchor(request) => {
+                tracing::warn!(call = %request.call, op = ?request.op, "media anchor not wired yet");
+            }
+            Output::ReleaseMedia { call, .. } => {
+                tracing::warn!(call = %call, "media anchor not wired yet");
+            }
         }
     }
     metrics.set_active(gateway.active_calls());

@@ -96,6 +96,7 @@ mod tests {
             ended: None,
             hangup_by: None,
             jingle_reason: None,
+            media: None,
         }
     }
 

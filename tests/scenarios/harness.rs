@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use stox::call::{Call, CallEvent, CoreConfig, Gateway, Input, Output, PersistKind};
 use stox::config::Config;
+use stox::media::anchor::{AnchorRequest, MediaMode};
 use stox::sip::message::{Response, SipMessage, parse_message};
 use stox::sip::peer::{Peer, Transport};
 use stox::sip::timers::SipTimers;
@@ -52,6 +53,10 @@ pub struct Harness {
     pub resolves: Vec<String>,
     /// Every snapshot the core asked to persist, in order.
     pub persisted: Vec<(PersistKind, Call)>,
+    /// Requests to the media anchor (`Output::Anchor`), in order.
+    pub anchors: Vec<AnchorRequest>,
+    /// Media releases (`Output::ReleaseMedia`), in order.
+    pub releases: Vec<(String, MediaMode)>,
 }
 
 impl Harness {
@@ -71,7 +76,12 @@ impl Harness {
 
     /// A harness whose core configuration `adjust` may change.
     pub fn with_core(config_text: &str, pbx: Peer, adjust: impl FnOnce(&mut CoreConfig)) -> Self {
-        let config = Config::from_toml_str(config_text, &[]).expect("test config is valid");
+        let mut config = Config::from_toml_str(config_text, &[]).expect("test config is valid");
+        if !config_text.contains("[media]") {
+            // The scenarios written before media anchoring check SDP and
+            // Jingle passed through; a test wanting an anchor says so.
+            config.media.mode = MediaMode::Passthrough;
+        }
         let mut trunk_peers = HashMap::new();
         trunk_peers.insert("pbx".to_string(), vec![pbx]);
         let cfg = CoreConfig {
@@ -97,6 +107,8 @@ impl Harness {
             events: Vec::new(),
             resolves: Vec::new(),
             persisted: Vec::new(),
+            anchors: Vec::new(),
+            releases: Vec::new(),
         }
     }
 
@@ -111,6 +123,8 @@ impl Harness {
                 Output::Persist { kind, call } => self.persisted.push((kind, *call)),
                 Output::Event(e) => self.events.push(e),
                 Output::ResolveTrunk { trunk } => self.resolves.push(trunk),
+                Output::Anchor(request) => self.anchors.push(request),
+                Output::ReleaseMedia { call, mode } => self.releases.push((call, mode)),
             }
         }
     }
