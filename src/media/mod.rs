@@ -8,7 +8,7 @@ pub mod anchor;
 #[cfg(feature = "gateway")]
 pub mod engine;
 pub mod rtp;
+pub mod rtpengine;
 #[cfg(feature = "gateway")]
 pub mod srtp;
 pub mod stun;
-pub mod rtpengine;

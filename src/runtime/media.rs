@@ -8,14 +8,14 @@ use crate::media::anchor::{AnchorError, AnchorOp, AnchorReply, AnchorRequest, Me
 use crate::media::engine::counters::MediaCounters;
 use crate::media::engine::dtls::Identity;
 use crate::media::engine::negotiate::{self, PendingOffer, Ports};
-use crate::media::engine::relay::{Port, Relay, RelayPlan};
+use crate::media::engine::relay::{Port, Relay};
 use crate::media::engine::sdp;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
@@ -253,8 +253,8 @@ impl Embedded {
                 sockets.push((Port::SipRtcp(i), rtcp));
             }
         }
-        let relay = Relay::new(plan, &self.identity, Instant::now())
-            .map_err(AnchorError::Unacceptable)?;
+        let relay =
+            Relay::new(plan, &self.identity, Instant::now()).map_err(AnchorError::Unacceptable)?;
         let (stop, stopped) = oneshot::channel();
         tokio::spawn(run_relay(
             relay,

@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod durable;
+pub mod media;
 pub mod resolve;
 pub mod sip_tls;
 pub mod sip_transport;
@@ -31,6 +32,8 @@ pub enum RunError {
     Bind(std::io::Error),
     /// A TLS certificate, key or CA file could not be used.
     Tls(TlsError),
+    /// The media anchor could not start (DTLS certificate, rtpengine socket).
+    Media(String),
 }
 
 impl fmt::Display for RunError {
@@ -38,6 +41,7 @@ impl fmt::Display for RunError {
         match self {
             RunError::Bind(e) => write!(f, "cannot bind a listener: {e}"),
             RunError::Tls(e) => write!(f, "TLS: {e}"),
+            RunError::Media(e) => write!(f, "media anchor: {e}"),
         }
     }
 }
@@ -71,6 +75,10 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let sip = sip_transport::start(&config.sip.listen, tls, in_tx.clone())
         .await
         .map_err(RunError::Bind)?;
+    let mut media = media::MediaAnchors::start(&config, in_tx.clone())
+        .await
+        .map_err(RunError::Media)?;
+    metrics.set_media_counters(media.counters());
     let core_cfg = CoreConfig {
         trunk_peers,
         sent_by: sent_by(&config),
@@ -153,7 +161,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
                 // Drain what else is queued before writing, so bursts batch.
                 while let Ok(input) = in_rx.try_recv() {
                     gateway.handle_input(input, Instant::now());
-                    flush(&mut gateway, &sip, &out_tx, &metrics, &relocate, &writer);
+                    flush(&mut gateway, &sip, &out_tx, &metrics, &relocate, &writer, &mut media);
                 }
             }
             Some(event) = ev_rx.recv() => match event {
@@ -192,7 +200,15 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,
         }
-        flush(&mut gateway, &sip, &out_tx, &metrics, &relocate, &writer);
+        flush(
+            &mut gateway,
+            &sip,
+            &out_tx,
+            &metrics,
+            &relocate,
+            &writer,
+            &mut media,
+        );
     }
     tracing::info!(
         active = gateway.active_calls(),
@@ -209,6 +225,7 @@ fn flush(
     metrics: &Metrics,
     relocate: &mpsc::UnboundedSender<String>,
     writer: &StoreHandle,
+    media: &mut media::MediaAnchors,
 ) {
     while let Some(output) = gateway.poll_output() {
         match output {
@@ -220,12 +237,8 @@ fn flush(
             Output::ResolveTrunk { trunk } => {
                 let _ = relocate.send(trunk);
             }
-            Output::Anchor(request) => {
-                tracing::warn!(call = %request.call, op = ?request.op, "media anchor not wired yet");
-            }
-            Output::ReleaseMedia { call, .. } => {
-                tracing::warn!(call = %call, "media anchor not wired yet");
-            }
+            Output::Anchor(request) => media.request(request),
+            Output::ReleaseMedia { call, mode } => media.release(&call, mode),
         }
     }
     metrics.set_active(gateway.active_calls());

@@ -23,12 +23,36 @@ impl Collector for MediaCollector {
         };
         let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
         let counters = [
-            ("media_xmpp_packets_in", "Packets received from XMPP clients by the embedded anchor", load(&c.xmpp_in)),
-            ("media_xmpp_packets_out", "Packets sent to XMPP clients by the embedded anchor", load(&c.xmpp_out)),
-            ("media_sip_packets_in", "Packets received from SIP peers by the embedded anchor", load(&c.sip_in)),
-            ("media_sip_packets_out", "Packets sent to SIP peers by the embedded anchor", load(&c.sip_out)),
-            ("media_dropped_packets", "Packets the embedded anchor dropped: unverified or foreign source, failed authentication, nowhere to send", load(&c.dropped)),
-            ("media_setup_failures", "Calls whose media the embedded anchor could not set up (no ports, unusable SDP)", load(&c.failures)),
+            (
+                "media_xmpp_packets_in",
+                "Packets received from XMPP clients by the embedded anchor",
+                load(&c.xmpp_in),
+            ),
+            (
+                "media_xmpp_packets_out",
+                "Packets sent to XMPP clients by the embedded anchor",
+                load(&c.xmpp_out),
+            ),
+            (
+                "media_sip_packets_in",
+                "Packets received from SIP peers by the embedded anchor",
+                load(&c.sip_in),
+            ),
+            (
+                "media_sip_packets_out",
+                "Packets sent to SIP peers by the embedded anchor",
+                load(&c.sip_out),
+            ),
+            (
+                "media_dropped_packets",
+                "Packets the embedded anchor dropped: unverified or foreign source, failed authentication, nowhere to send",
+                load(&c.dropped),
+            ),
+            (
+                "media_setup_failures",
+                "Calls whose media the embedded anchor could not set up (no ports, unusable SDP)",
+                load(&c.failures),
+            ),
         ];
         for (name, help, value) in counters {
             let m = ConstCounter::new(value);

@@ -107,7 +107,12 @@ pub struct DtlsLeg {
 
 impl DtlsLeg {
     /// An association in the role `active` (DTLS client) or passive (server).
-    pub fn new(identity: &Identity, active: bool, remote_fingerprints: Vec<String>, now: Instant) -> Self {
+    pub fn new(
+        identity: &Identity,
+        active: bool,
+        remote_fingerprints: Vec<String>,
+        now: Instant,
+    ) -> Self {
         let config = Arc::new(dimpl::Config::default());
         let mut dtls = Dtls::new_12(config, identity.certificate.clone(), now);
         dtls.set_active(active);
@@ -192,7 +197,7 @@ impl DtlsLeg {
                 Output::PeerCert(der) => {
                     if !fingerprint_matches(der, &self.remote_fingerprints) {
                         return Err(
-                            "the client's DTLS certificate does not match its fingerprint".into()
+                            "the client's DTLS certificate does not match its fingerprint".into(),
                         );
                     }
                     self.cert_ok = true;
@@ -205,7 +210,11 @@ impl DtlsLeg {
                         SrtpProfile::AES128_CM_SHA1_80 => SrtpSuite::AesCm128HmacSha1_80,
                         SrtpProfile::AEAD_AES_128_GCM => SrtpSuite::AeadAes128Gcm,
                         SrtpProfile::AEAD_AES_256_GCM => SrtpSuite::AeadAes256Gcm,
-                        other => return Err(format!("DTLS chose an SRTP profile we do not speak: {other:?}")),
+                        other => {
+                            return Err(format!(
+                                "DTLS chose an SRTP profile we do not speak: {other:?}"
+                            ));
+                        }
                     };
                     let (tx, rx) = dtls_srtp_keys(&material, suite, self.active)
                         .map_err(|e| format!("DTLS-SRTP keys: {e}"))?;
@@ -230,7 +239,10 @@ mod tests {
     fn fingerprints_are_checked_by_algorithm() {
         let id = Identity::generate().unwrap();
         let der = &id.certificate.certificate;
-        assert!(fingerprint_matches(der, std::slice::from_ref(&id.fingerprint)));
+        assert!(fingerprint_matches(
+            der,
+            std::slice::from_ref(&id.fingerprint)
+        ));
         assert!(fingerprint_matches(der, &[id.fingerprint.to_lowercase()]));
         assert!(!fingerprint_matches(b"other", &[id.fingerprint.clone()]));
         assert!(!fingerprint_matches(der, &["md5 00".into()]));
@@ -297,6 +309,9 @@ mod tests {
                 }
             }
         }
-        assert!(failed, "the client accepted a certificate that is not the expected one");
+        assert!(
+            failed,
+            "the client accepted a certificate that is not the expected one"
+        );
     }
 }

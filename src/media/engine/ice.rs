@@ -82,9 +82,7 @@ impl IceLite {
         let Some((ours, theirs)) = req.username.split_once(':') else {
             return CheckOutcome::Ignored("USERNAME without ':'".into());
         };
-        if ours != self.local_ufrag
-            || self.remote_ufrag.as_deref().is_some_and(|r| r != theirs)
-        {
+        if ours != self.local_ufrag || self.remote_ufrag.as_deref().is_some_and(|r| r != theirs) {
             return CheckOutcome::Ignored(format!("USERNAME {} is not ours", req.username));
         }
         if req.ice_controlled.is_some() {

@@ -76,7 +76,10 @@ fn stream_transport(from: MediaLeg, offer: &Description, index: usize) -> usize 
         return 0;
     }
     // Unbundled client: one transport per live stream, in order.
-    offer.streams[..index].iter().filter(|s| s.port != 0).count()
+    offer.streams[..index]
+        .iter()
+        .filter(|s| s.port != 0)
+        .count()
 }
 
 /// Handles an offer from `from`: the description for the other leg.
@@ -137,7 +140,9 @@ pub fn offer<R: Rng + ?Sized>(
                 port: ports.sip[i],
                 ice: None,
                 dtls: None,
-                crypto: sdes.as_ref().map(|(ours, _)| srtp::format_crypto_attr(ours)),
+                crypto: sdes
+                    .as_ref()
+                    .map(|(ours, _)| srtp::format_crypto_attr(ours)),
                 rtcp_mux: false,
             },
             MediaLeg::Xmpp => {
@@ -153,7 +158,13 @@ pub fn offer<R: Rng + ?Sized>(
         });
     }
     let streams: Vec<Stream> = offer.streams.to_vec();
-    let text = sdp::write(public_ip, session_id, &streams, &local, to == MediaLeg::Xmpp);
+    let text = sdp::write(
+        public_ip,
+        session_id,
+        &streams,
+        &local,
+        to == MediaLeg::Xmpp,
+    );
     let sent = Description {
         streams,
         bundle: Vec::new(),
@@ -184,7 +195,11 @@ fn rejected() -> LocalTransport {
 
 /// The answer's stream for offer stream `index`: by mid (Jingle drops
 /// rejected contents, so indices may shift), else by position.
-fn answer_stream<'a>(answer: &'a Description, offered: &Stream, index: usize) -> Option<&'a Stream> {
+fn answer_stream<'a>(
+    answer: &'a Description,
+    offered: &Stream,
+    index: usize,
+) -> Option<&'a Stream> {
     let mid = sdp::mid_of(offered, index);
     answer
         .streams
@@ -282,8 +297,8 @@ pub fn answer(
     let mut xmpp: Vec<Option<XmppTransportPlan>> = vec![None; pending.ports.xmpp.len()];
     let mut sdes_theirs = pending.sdes.as_ref().and_then(|(_, t)| t.clone());
     for (i, offered) in pending.offer.streams.iter().enumerate() {
-        let Some(ans) = answer_stream(&answer, &pending.sent.streams[i], i)
-            .filter(|_| offered.port != 0)
+        let Some(ans) =
+            answer_stream(&answer, &pending.sent.streams[i], i).filter(|_| offered.port != 0)
         else {
             let mut s = offered.clone();
             s.port = 0;
@@ -371,7 +386,11 @@ pub fn answer(
                     port: pending.ports.xmpp[x_t],
                     ice: plan.ice.clone(),
                     dtls: plan.dtls.as_ref().map(|(active, _)| {
-                        let setup = if *active { Setup::Active } else { Setup::Passive };
+                        let setup = if *active {
+                            Setup::Active
+                        } else {
+                            Setup::Passive
+                        };
                         (fingerprint.to_string(), setup)
                     }),
                     crypto: None,

@@ -651,7 +651,12 @@ mod tests {
         let now = Instant::now();
         let mut r = relay();
         // Before anything arrived from SIP, media goes where the SDP says.
-        r.handle_datagram(now, Port::Xmpp(0), addr("192.0.2.10:5000"), &rtp_packet(0, 1, 7));
+        r.handle_datagram(
+            now,
+            Port::Xmpp(0),
+            addr("192.0.2.10:5000"),
+            &rtp_packet(0, 1, 7),
+        );
         let out = drain(&mut r);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].to, addr("198.51.100.7:4000"));
@@ -663,12 +668,22 @@ mod tests {
         let out = drain(&mut r);
         assert_eq!(out.len(), 1, "the first SIP packet is forwarded");
         assert_eq!(out[0].to, addr("192.0.2.10:5000"));
-        r.handle_datagram(now, Port::Xmpp(0), addr("192.0.2.10:5000"), &rtp_packet(0, 2, 7));
+        r.handle_datagram(
+            now,
+            Port::Xmpp(0),
+            addr("192.0.2.10:5000"),
+            &rtp_packet(0, 2, 7),
+        );
         assert_eq!(drain(&mut r)[0].to, nat, "replies follow the latch");
 
         // An injector at another address is not forwarded while the phone talks.
         let later = now + Duration::from_millis(20);
-        r.handle_datagram(later, Port::SipRtp(0), addr("198.51.100.66:4000"), &rtp_packet(0, 2, 66));
+        r.handle_datagram(
+            later,
+            Port::SipRtp(0),
+            addr("198.51.100.66:4000"),
+            &rtp_packet(0, 2, 66),
+        );
         assert!(drain(&mut r).is_empty(), "injected RTP was forwarded");
         assert_eq!(r.stats(MediaLeg::Sip).dropped, 1);
         r.handle_datagram(later, Port::SipRtp(0), nat, &rtp_packet(0, 2, 9));
@@ -679,7 +694,12 @@ mod tests {
         let moved = addr("203.0.113.51:31002");
         r.handle_datagram(much_later, Port::SipRtp(0), moved, &rtp_packet(0, 3, 9));
         assert_eq!(drain(&mut r).len(), 1);
-        r.handle_datagram(much_later, Port::Xmpp(0), addr("192.0.2.10:5000"), &rtp_packet(0, 3, 7));
+        r.handle_datagram(
+            much_later,
+            Port::Xmpp(0),
+            addr("192.0.2.10:5000"),
+            &rtp_packet(0, 3, 7),
+        );
         assert_eq!(drain(&mut r)[0].to, moved);
     }
 
@@ -687,12 +707,27 @@ mod tests {
     fn renumbers_payload_types_both_ways() {
         let now = Instant::now();
         let mut r = relay();
-        r.handle_datagram(now, Port::Xmpp(0), addr("192.0.2.10:5000"), &rtp_packet(126, 1, 7));
+        r.handle_datagram(
+            now,
+            Port::Xmpp(0),
+            addr("192.0.2.10:5000"),
+            &rtp_packet(126, 1, 7),
+        );
         assert_eq!(drain(&mut r)[0].bytes[1] & 0x7f, 101);
-        r.handle_datagram(now, Port::SipRtp(0), addr("198.51.100.7:4000"), &rtp_packet(101 | 0x80, 1, 9));
+        r.handle_datagram(
+            now,
+            Port::SipRtp(0),
+            addr("198.51.100.7:4000"),
+            &rtp_packet(101 | 0x80, 1, 9),
+        );
         let out = drain(&mut r);
         assert_eq!(out[0].bytes[1], 126 | 0x80, "marker kept, number mapped");
-        r.handle_datagram(now, Port::SipRtp(0), addr("198.51.100.7:4000"), &rtp_packet(0, 2, 9));
+        r.handle_datagram(
+            now,
+            Port::SipRtp(0),
+            addr("198.51.100.7:4000"),
+            &rtp_packet(0, 2, 9),
+        );
         assert_eq!(drain(&mut r)[0].bytes[1], 0);
     }
 
@@ -715,14 +750,27 @@ mod tests {
     fn a_silent_leg_ends_the_call() {
         let now = Instant::now();
         let mut r = relay();
-        r.handle_datagram(now, Port::SipRtp(0), addr("198.51.100.7:4000"), &rtp_packet(0, 1, 9));
+        r.handle_datagram(
+            now,
+            Port::SipRtp(0),
+            addr("198.51.100.7:4000"),
+            &rtp_packet(0, 1, 9),
+        );
         let t = now + Duration::from_secs(5);
-        r.handle_datagram(t, Port::SipRtp(0), addr("198.51.100.7:4000"), &rtp_packet(0, 2, 9));
+        r.handle_datagram(
+            t,
+            Port::SipRtp(0),
+            addr("198.51.100.7:4000"),
+            &rtp_packet(0, 2, 9),
+        );
         r.handle_timeout(now + Duration::from_secs(9));
         assert!(r.poll_notice().is_none(), "ended before the limit");
         r.handle_timeout(now + Duration::from_secs(11));
         match r.poll_notice() {
-            Some(MediaNotice::Inactive { leg: MediaLeg::Xmpp, secs: 10 | 11 }) => {}
+            Some(MediaNotice::Inactive {
+                leg: MediaLeg::Xmpp,
+                secs: 10 | 11,
+            }) => {}
             other => panic!("{other:?}"),
         }
         assert!(r.poll_notice().is_none());

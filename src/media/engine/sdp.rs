@@ -274,7 +274,8 @@ pub fn parse(sdp: &str) -> Result<Description, String> {
         }
         // Codecs follow the m= line's order.
         let order: Vec<u8> = s.formats.iter().filter_map(|f| f.parse().ok()).collect();
-        s.codecs.sort_by_key(|c| order.iter().position(|p| *p == c.pt));
+        s.codecs
+            .sort_by_key(|c| order.iter().position(|p| *p == c.pt));
     }
     Ok(desc)
 }
@@ -314,7 +315,9 @@ pub fn write(
         out.push_str("\r\n");
     };
     push("v=0".into());
-    push(format!("o=stox {session_id} {session_id} IN {ip} {public_ip}"));
+    push(format!(
+        "o=stox {session_id} {session_id} IN {ip} {public_ip}"
+    ));
     push("s=stox".into());
     push(format!("c=IN {ip} {public_ip}"));
     push("t=0 0".into());
@@ -462,7 +465,10 @@ a=fmtp:111 minptime=10;useinbandfec=1\r\na=rtpmap:126 telephone-event/8000\r\n";
             "a=fingerprint:sha-256 01:02",
             "a=setup:actpass",
         ] {
-            assert!(sdp.contains(&format!("{want}\r\n")), "{want} missing: {sdp}");
+            assert!(
+                sdp.contains(&format!("{want}\r\n")),
+                "{want} missing: {sdp}"
+            );
         }
         assert_eq!(d.streams[0].address, Some("198.51.100.7".parse().unwrap()));
         assert_eq!(d.streams[0].codec(8).unwrap().name, "PCMA");

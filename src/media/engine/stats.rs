@@ -120,7 +120,13 @@ mod tests {
             let at = t0 + Duration::from_millis(20 * u64::from(i));
             steady.record(at, 1, i as u16, i * 160, 8000);
             let wobble = if i % 2 == 0 { 0 } else { 10 };
-            late.record(at + Duration::from_millis(wobble), 1, i as u16, i * 160, 8000);
+            late.record(
+                at + Duration::from_millis(wobble),
+                1,
+                i as u16,
+                i * 160,
+                8000,
+            );
         }
         assert!(steady.jitter() < 0.01, "{}", steady.jitter());
         // 10 ms at 8 kHz is 80 units between neighbours.
