@@ -523,7 +523,8 @@ mod tests {
         }
         assert_eq!(SrtpSuite::from_sdes_name("AES_256_CM_HMAC_SHA1_80"), None);
         assert_eq!(SrtpSuite::from_sdes_name("aes_cm_128_hmac_sha1_80"), None);
-        assert_eq!(SrtpSuite::from_dtls_profile_id(0x0008), None);
+        assert_eq!(SrtpSuite::from_dtls_profile_id(0x0009), None);
+        assert_eq!(SrtpSuite::AeadAes256Gcm.key_len(), 32);
         assert_eq!(SrtpSuite::AeadAes128Gcm.salt_len(), 12);
         assert_eq!(SrtpSuite::AesCm128HmacSha1_32.salt_len(), 14);
     }
