@@ -44,7 +44,7 @@ impl PortPool {
 
     /// Binds a pair (RTP even, RTCP odd) or, with `pair = false`, one even port.
     fn take(&mut self, pair: bool) -> Option<(u16, Vec<StdUdpSocket>)> {
-        let slots = (u32::from(self.hi) - u32::from(self.lo) + 1) / 2;
+        let slots = (u32::from(self.hi) - u32::from(self.lo)) / 2 + 1;
         for _ in 0..slots {
             let port = self.next;
             self.next = if u32::from(port) + 3 > u32::from(self.hi) {

@@ -244,7 +244,10 @@ mod tests {
             std::slice::from_ref(&id.fingerprint)
         ));
         assert!(fingerprint_matches(der, &[id.fingerprint.to_lowercase()]));
-        assert!(!fingerprint_matches(b"other", &[id.fingerprint.clone()]));
+        assert!(!fingerprint_matches(
+            b"other",
+            std::slice::from_ref(&id.fingerprint)
+        ));
         assert!(!fingerprint_matches(der, &["md5 00".into()]));
     }
 

@@ -356,9 +356,9 @@ impl Relay {
             return;
         }
         match port {
-            Port::Xmpp(t) if t < self.xmpp.len() => self.from_xmpp(now, t, from, buf),
-            Port::SipRtp(i) if i < self.sip.len() => self.from_sip(now, i, false, from, buf),
-            Port::SipRtcp(i) if i < self.sip.len() => self.from_sip(now, i, true, from, buf),
+            Port::Xmpp(t) if t < self.xmpp.len() => self.on_xmpp_datagram(now, t, from, buf),
+            Port::SipRtp(i) if i < self.sip.len() => self.on_sip_datagram(now, i, false, from, buf),
+            Port::SipRtcp(i) if i < self.sip.len() => self.on_sip_datagram(now, i, true, from, buf),
             _ => {}
         }
     }
@@ -367,7 +367,7 @@ impl Relay {
         self.stats[leg_index(leg)].dropped += 1;
     }
 
-    fn from_xmpp(&mut self, now: Instant, t: usize, from: SocketAddr, buf: &[u8]) {
+    fn on_xmpp_datagram(&mut self, now: Instant, t: usize, from: SocketAddr, buf: &[u8]) {
         let kind = rtp::classify(buf);
         if kind == PacketKind::Stun {
             let Some(ice) = self.xmpp[t].ice.as_mut() else {
@@ -514,7 +514,14 @@ impl Relay {
         });
     }
 
-    fn from_sip(&mut self, now: Instant, i: usize, rtcp_port: bool, from: SocketAddr, buf: &[u8]) {
+    fn on_sip_datagram(
+        &mut self,
+        now: Instant,
+        i: usize,
+        rtcp_port: bool,
+        from: SocketAddr,
+        buf: &[u8],
+    ) {
         let kind = rtp::classify(buf);
         let rtcp = match kind {
             PacketKind::Rtcp => true,
