@@ -289,6 +289,35 @@ pub fn binding_error(
     msg
 }
 
+/// A Binding request as a full ICE agent sends it (RFC 8445 §7.1.2):
+/// USERNAME `remote_ufrag:local_ufrag`, PRIORITY, ICE-CONTROLLING (with
+/// USE-CANDIDATE when nominating) or ICE-CONTROLLED, MESSAGE-INTEGRITY with
+/// the answering agent's password, FINGERPRINT. stox itself is ICE-lite and
+/// never checks; this is the client side for tests and the load generator.
+pub fn binding_request(
+    transaction_id: &[u8; 12],
+    username: &str,
+    remote_pwd: &str,
+    controlling: Option<u64>,
+    use_candidate: bool,
+) -> Vec<u8> {
+    let mut msg = header(BINDING_REQUEST, transaction_id);
+    push_attribute(&mut msg, ATTR_USERNAME, username.as_bytes());
+    push_attribute(&mut msg, ATTR_PRIORITY, &0x6e00_1eff_u32.to_be_bytes());
+    match controlling {
+        Some(tie) => {
+            push_attribute(&mut msg, ATTR_ICE_CONTROLLING, &tie.to_be_bytes());
+            if use_candidate {
+                push_attribute(&mut msg, ATTR_USE_CANDIDATE, &[]);
+            }
+        }
+        None => push_attribute(&mut msg, ATTR_ICE_CONTROLLED, &1u64.to_be_bytes()),
+    }
+    push_integrity(&mut msg, remote_pwd);
+    push_fingerprint(&mut msg);
+    msg
+}
+
 /// A message header with an empty body.
 fn header(kind: u16, transaction_id: &[u8; 12]) -> Vec<u8> {
     let mut msg = Vec::with_capacity(80);
@@ -516,6 +545,23 @@ mod tests {
         push_integrity(&mut out, pwd);
         push_fingerprint(&mut out);
         out
+    }
+
+    #[test]
+    fn our_requests_parse_and_authenticate() {
+        let txid = [7u8; 12];
+        let req = binding_request(&txid, "ours:theirs", "pw", Some(42), true);
+        let parsed = parse_binding_request(&req, "pw").unwrap();
+        assert_eq!(parsed.username, "ours:theirs");
+        assert!(parsed.use_candidate);
+        assert_eq!(parsed.ice_controlling, Some(42));
+        let controlled = binding_request(&txid, "a:b", "pw", None, true);
+        let parsed = parse_binding_request(&controlled, "pw").unwrap();
+        assert!(parsed.ice_controlled.is_some() && !parsed.use_candidate);
+        assert!(matches!(
+            parse_binding_request(&req, "other"),
+            Err(StunError::BadIntegrity)
+        ));
     }
 
     #[test]

@@ -783,4 +783,98 @@ mod tests {
         assert!(r.poll_notice().is_none());
         assert!(r.poll_timeout().is_none(), "an ended relay sleeps");
     }
+
+    /// ICE-lite + DTLS-SRTP toward a client played by our own DTLS stack:
+    /// nothing passes before a connectivity check, the handshake runs from
+    /// the checked address, then media is SRTP on the XMPP leg and plain on
+    /// the SIP leg, both ways.
+    #[test]
+    fn ice_lite_and_dtls_srtp_toward_the_client() {
+        use crate::media::stun;
+        let ours = Identity::generate().unwrap();
+        let browser = Identity::generate().unwrap();
+        let now = Instant::now();
+        let mut plan = plain_plan();
+        plan.xmpp[0] = XmppTransportPlan {
+            ice: Some(("L".into(), "local-password-0123456".into())),
+            remote_ufrag: Some("R".into()),
+            dtls: Some((true, vec![browser.fingerprint.clone()])),
+            remote: None,
+        };
+        let mut r = Relay::new(plan, &ours, now).unwrap();
+        let client = addr("192.0.2.10:5000");
+        let sip = addr("198.51.100.7:4000");
+
+        // Unchecked: nothing goes anywhere.
+        r.handle_datagram(now, Port::Xmpp(0), client, &rtp_packet(0, 1, 7));
+        assert!(drain(&mut r).is_empty());
+        // A check that claims the controlled role is told to switch (lite).
+        let controlled =
+            stun::binding_request(&[1; 12], "L:R", "local-password-0123456", None, false);
+        r.handle_datagram(now, Port::Xmpp(0), client, &controlled);
+        let out = drain(&mut r);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].bytes[0..2], [0x01, 0x11], "a Binding error response");
+        // A wrong password is ignored.
+        let forged = stun::binding_request(&[2; 12], "L:R", "guess", Some(1), true);
+        r.handle_datagram(now, Port::Xmpp(0), client, &forged);
+        assert!(drain(&mut r).is_empty());
+        // A nominating check: success, then our ClientHello to that address.
+        let check = stun::binding_request(&[3; 12], "L:R", "local-password-0123456", Some(9), true);
+        r.handle_datagram(now, Port::Xmpp(0), client, &check);
+        let out = drain(&mut r);
+        assert_eq!(
+            out[0].bytes[0..2],
+            [0x01, 0x01],
+            "a Binding success response"
+        );
+        assert!(out.len() >= 2, "no ClientHello after the check");
+        assert!(
+            out.iter()
+                .all(|t| t.to == client && t.from == Port::Xmpp(0))
+        );
+
+        let mut peer = DtlsLeg::new(&browser, false, vec![ours.fingerprint.clone()], now);
+        let mut peer_keys = None;
+        let mut to_peer: Vec<Vec<u8>> = out[1..].iter().map(|t| t.bytes.clone()).collect();
+        for _ in 0..10 {
+            let mut to_relay = Vec::new();
+            for p in to_peer.drain(..) {
+                let step = peer.handle_packet(now, &p).unwrap();
+                to_relay.extend(step.packets);
+                if step.keys.is_some() {
+                    peer_keys = step.keys;
+                }
+            }
+            for p in to_relay {
+                r.handle_datagram(now, Port::Xmpp(0), client, &p);
+            }
+            to_peer.extend(drain(&mut r).into_iter().map(|t| t.bytes));
+        }
+        let mut keys = peer_keys.expect("handshake completed");
+
+        // Client → SIP: SRTP in, plain RTP out.
+        let packet = rtp_packet(126, 5, 7);
+        let protected = keys.tx.protect_rtp(&packet).unwrap();
+        r.handle_datagram(now, Port::Xmpp(0), client, &protected);
+        let out = drain(&mut r);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].to, sip);
+        assert_eq!(out[0].bytes[1], 101, "renumbered");
+        assert_eq!(out[0].bytes[12..], packet[12..], "payload intact");
+        // The same packet again is a replay: dropped.
+        r.handle_datagram(now, Port::Xmpp(0), client, &protected);
+        assert!(drain(&mut r).is_empty());
+        // SIP → client: plain in, SRTP out that the client can open.
+        r.handle_datagram(now, Port::SipRtp(0), sip, &rtp_packet(0, 9, 99));
+        let out = drain(&mut r);
+        assert_eq!(out[0].to, client);
+        let opened = keys.rx.unprotect_rtp(&out[0].bytes).unwrap();
+        assert_eq!(opened, rtp_packet(0, 9, 99));
+        // A stranger's DTLS or RTP is dropped.
+        let stranger = addr("203.0.113.9:5000");
+        r.handle_datagram(now, Port::Xmpp(0), stranger, &protected);
+        assert!(drain(&mut r).is_empty());
+        assert!(r.stats(MediaLeg::Xmpp).dropped >= 3);
+    }
 }
