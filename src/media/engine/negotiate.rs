@@ -306,7 +306,10 @@ pub fn answer(
             local.push(rejected());
             continue;
         };
-        let (renumbered, ans_to_offer) = renumber(ans, offered);
+        let (mut renumbered, ans_to_offer) = renumber(ans, offered);
+        // The answer names its streams as the offer did (Chrome refuses an
+        // answer whose mid differs; SIP answers often carry none).
+        renumbered.mid = Some(sdp::mid_of(&pending.sent.streams[i], i));
         let offer_to_ans: Vec<(u8, u8)> = ans_to_offer.iter().map(|(a, o)| (*o, *a)).collect();
         // Which side is which.
         let (x, s_stream, x_t) = match from {
