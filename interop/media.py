@@ -266,11 +266,11 @@ def run_in(checks: Checks, browser: Browser, bs: Baresip, seconds: float) -> Non
 # ----------------------------------------------------------------- running
 
 
-def login(browser: Browser, user: str) -> None:
+def login(browser: Browser, user: str, ipv4_only: bool = False) -> None:
     browser.wait_ready()
     browser.rpc("login", {"ws": f"ws://127.0.0.1:{WS_PORT}/xmpp-websocket", "jid": user,
-                          "password": user.split("@")[0], "resource": "browser", "gateway": DOMAIN},
-                timeout=20)
+                          "password": user.split("@")[0], "resource": "browser", "gateway": DOMAIN,
+                          "ipv4Only": ipv4_only}, timeout=20)
 
 
 def dump(title: str, text: str, n: int = 80) -> None:
@@ -300,6 +300,8 @@ def run(args) -> int:
     rtpengine = Rtpengine(workdir) if args.mode == "rtpengine" else None
     bs = Baresip(workdir, "baresip", BARESIP_PORT, BARESIP_CTRL, OUT_NUMBER, BARESIP_TONE, bs_media)
     web = browser = None
+    # In passthrough baresip gets the browser's own candidates; it is IPv4-only (see call.js).
+    ipv4_only = args.mode == "passthrough"
     try:
         prosody.start()
         if not wait_for(lambda: port_open(WS_PORT), 10):
@@ -315,7 +317,7 @@ def run(args) -> int:
             return finish(checks, workdir, args, stox, bs, browser, prosody, rtpengine, t_start)
         browser = Browser("bob", web.url, workdir)
         try:
-            login(browser, BROWSER_JID)
+            login(browser, BROWSER_JID, ipv4_only)
         except BrowserError as e:
             checks.add("rig: browser logged in", False, str(e))
             return finish(checks, workdir, args, stox, bs, browser, prosody, rtpengine, t_start)
@@ -330,7 +332,7 @@ def run(args) -> int:
             if args.direction == "both":
                 browser.stop()  # a fresh page (and peer connection) for the second call
                 browser = Browser("bob-in", web.url, workdir)
-                login(browser, BROWSER_JID)
+                login(browser, BROWSER_JID, ipv4_only)
                 wait_for(lambda: browser.rpc("info", timeout=5)["discoFrom"], 5, step=0.3)
             run_in(checks, browser, bs, args.seconds)
         checks.add("rig: stox still running", stox.alive(), "")
@@ -349,6 +351,7 @@ def finish(checks, workdir, args, stox, bs, browser, prosody, rtpengine, t_start
                 sdp = browser.rpc("sdp", timeout=5) or {}
                 dump("browser local SDP", sdp.get("local") or "", 60)
                 dump("browser remote SDP", sdp.get("remote") or "", 60)
+                dump("browser Jingle stanzas", "\n".join(browser.rpc("raw", timeout=5)), 40)
             except BrowserError:
                 pass
         dump("baresip events", bs.ladder())

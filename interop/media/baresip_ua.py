@@ -33,7 +33,7 @@ ACCOUNT_MEDIA = {
     # SDES: RTP/SAVP with a=crypto, mandatory (a call without SRTP fails)
     "sdes": ";mediaenc=srtp-mand",
     # WebRTC-style, for the passthrough mode: ICE + DTLS-SRTP (Chrome's offer as is)
-    "webrtc": ";medianat=ice;mediaenc=dtls_srtpf",
+    "webrtc": ";medianat=ice;mediaenc=dtls_srtp",
 }
 
 

@@ -1,7 +1,8 @@
 // The browser end of interop/media.py, bundled by esbuild into dist/call.bundle.js.
 //
 // window.media is driven by drive.js (playwright-core page.evaluate):
-//   login({ws, jid, password, resource, gateway})  StanzaJS over WebSocket, presence with caps
+//   login({ws, jid, password, resource, gateway, ipv4Only})  StanzaJS over WebSocket, presence
+//                                 with caps; ipv4Only: signal no IPv6 ICE candidates
 //   call(target, {tone})          outgoing Jingle RTP audio session carrying a sine tone
 //   answer({tone, timeoutMs})     waits for an incoming session-initiate (or a JMI propose,
 //                                 answered with <proceed/>) and accepts it, sending the tone
@@ -19,6 +20,7 @@ import * as XMPP from 'stanza';
 const NS_JMI = 'urn:xmpp:jingle-message:0';
 const t0 = performance.now();
 const events = [];
+const raw = [];
 
 function note(kind, detail = {}) {
   const e = { t: Math.round(performance.now() - t0), kind, ...detail };
@@ -44,7 +46,7 @@ function waitFor(pred, timeoutMs, what) {
 let client = null;
 let session = null; // the one media session of this page
 let audioCtx = null;
-const state = { accepted: false, terminated: null, remoteTrack: null, discoFrom: [], proposes: [] };
+const state = { ipv4Only: false, incoming: [], accepted: false, terminated: null, remoteTrack: null, discoFrom: [], proposes: [] };
 
 function ctx() {
   if (!audioCtx) audioCtx = new AudioContext();
@@ -95,6 +97,19 @@ function defineJmi() {
 
 function bindSession(s) {
   session = s;
+  if (state.ipv4Only) {
+    // Passthrough hands our candidates to baresip 1.0.0, which is IPv4-only here and
+    // refuses a call whose SDP connection address is IPv6 (Chrome's preferred host
+    // candidate is ::1). So the IPv6 ones are not signalled at all.
+    const signal = s.onIceCandidate.bind(s);
+    s.onIceCandidate = (e) => {
+      if (e.candidate && e.candidate.address && e.candidate.address.includes(':')) {
+        note('candidate-withheld', { address: e.candidate.address, protocol: e.candidate.protocol });
+        return;
+      }
+      signal(e);
+    };
+  }
   s.parent.on('peerTrackAdded', (sess, track, stream) => {
     if (sess !== session) return;
     note('remote-track', { kind: track.kind, id: track.id });
@@ -105,7 +120,8 @@ function bindSession(s) {
   });
 }
 
-async function login({ ws, jid, password, resource = 'browser', gateway = 'sip.test' }) {
+async function login({ ws, jid, password, resource = 'browser', gateway = 'sip.test', ipv4Only = false }) {
+  state.ipv4Only = ipv4Only;
   client = XMPP.createClient({
     jid, password, resource,
     transports: { websocket: ws, bosh: false },
@@ -117,11 +133,20 @@ async function login({ ws, jid, password, resource = 'browser', gateway = 'sip.t
   client.on('session:started', () => note('session-started', { jid: client.jid }));
   client.on('disconnected', () => note('disconnected'));
   client.on('stream:error', (e) => note('stream-error', { e: JSON.stringify(e) }));
+  // Raw Jingle traffic both ways, for the driver's failure report.
+  client.on('raw:incoming', (xml) => { if (xml.includes('urn:xmpp:jingle')) raw.push(`<- ${xml}`); });
+  client.on('raw:outgoing', (xml) => { if (xml.includes('urn:xmpp:jingle')) raw.push(`-> ${xml}`); });
+  client.on('iq:set:jingle', (iq) => note('jingle-in', { action: iq.jingle.action, from: iq.from,
+    contents: (iq.jingle.contents || []).map((c) => c.name) }));
   client.on('iq:get:disco', (iq) => {
     note('disco-query', { from: iq.from, node: iq.disco && iq.disco.node });
     state.discoFrom.push(iq.from);
   });
-  client.on('jingle:incoming', (s) => note('jingle-incoming', { from: s.peerID, sid: s.sid }));
+  // Kept from login on, so a session-initiate racing answer() is not lost.
+  client.on('jingle:incoming', (s) => {
+    note('jingle-incoming', { from: s.peerID, sid: s.sid });
+    state.incoming.push(s);
+  });
   client.on('jingle:outgoing', (s) => note('jingle-outgoing', { to: s.peerID, sid: s.sid }));
   client.on('jingle:ringing', (s) => note('jingle-ringing', { sid: s.sid }));
   client.on('jingle:accepted', (s) => {
@@ -173,8 +198,8 @@ async function call(target, { tone = 1000 } = {}) {
 }
 
 async function answer({ tone = 440, timeoutMs = 20000 } = {}) {
+  note('answering', { tone });
   const handled = new Set();
-  const incoming = new Promise((resolve) => client.on('jingle:incoming', resolve));
   // A JMI propose (should the gateway send one) gets <ringing/> and <proceed/>.
   const jmi = setInterval(() => {
     for (const p of state.proposes) {
@@ -185,11 +210,8 @@ async function answer({ tone = 440, timeoutMs = 20000 } = {}) {
       note('jmi-proceed-sent', { to: p.from, id: p.id });
     }
   }, 50);
-  let timer;
-  const s = await Promise.race([
-    incoming,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('no incoming session')), timeoutMs); }),
-  ]).finally(() => { clearInterval(jmi); clearTimeout(timer); });
+  const s = await waitFor(() => state.incoming.find((x) => x !== session && x.state === 'pending'),
+    timeoutMs, 'an incoming session').finally(() => clearInterval(jmi));
   bindSession(s);
   // The tracks the session-initiate announced may already be there.
   for (const r of s.pc.getReceivers()) {
@@ -307,6 +329,7 @@ async function stats() {
 window.media = {
   login, call, answer, waitAccepted, waitTerminated, hangup, measure, stats,
   events: () => events,
+  raw: () => raw,
   info: () => ({ accepted: state.accepted, terminated: state.terminated, remoteTrack: !!state.remoteTrack,
     discoFrom: state.discoFrom, proposes: state.proposes }),
   sdp: () => session && { local: session.pc.localDescription && session.pc.localDescription.sdp,
