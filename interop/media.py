@@ -189,9 +189,22 @@ def recording_check(checks: Checks, name: str, bs: Baresip, before: set[Path], e
     tone_check(checks, name, tone.analyse(new[-1], expect), expect, seconds, f" ({new[-1].name})")
 
 
+# What baresip logs once its side of the media is encrypted, per account flavour.
+SECURED_LOG = {"sdes": "SRTP is Enabled", "webrtc": "DTLS-SRTP complete"}
+
+
+def secured_check(checks: Checks, name: str, bs: Baresip, since: int) -> None:
+    """SDES / DTLS-SRTP toward baresip really was negotiated (not just offered) in
+    this call: its log after offset `since` says so."""
+    line = SECURED_LOG.get(bs.media)
+    if line:
+        ok = wait_for(lambda: line in bs.log_text()[since:], 5, step=0.2)
+        checks.add(name, ok, f"baresip logged {line!r}" if ok else f"baresip never logged {line!r}")
+
+
 def run_out(checks: Checks, browser: Browser, bs: Baresip, seconds: float) -> None:
     """The browser calls the trunk's number; baresip answers; the browser hangs up."""
-    mark, recs = len(bs.events), bs.recordings()
+    mark, recs, log_mark = len(bs.events), bs.recordings(), len(bs.log_text())
     target = f"{OUT_NUMBER}@{DOMAIN}/stox"
     try:
         browser.rpc("call", target, {"tone": BROWSER_TONE}, timeout=15)
@@ -204,6 +217,7 @@ def run_out(checks: Checks, browser: Browser, bs: Baresip, seconds: float) -> No
                       f"session-accept {'yes' if acc['accepted'] else 'no (' + str(acc['terminated']) + ')'}; "
                       f"baresip {'established' if est else 'not established'}"):
         return
+    secured_check(checks, f"out: baresip's media is {bs.media}", bs, log_mark)
     try:
         m = browser.rpc("measure", {"expect": BARESIP_TONE, "seconds": seconds}, timeout=seconds + 20)
         tone_check(checks, f"out: browser hears baresip's {BARESIP_TONE} Hz", m, BARESIP_TONE, seconds)
@@ -225,7 +239,7 @@ def run_out(checks: Checks, browser: Browser, bs: Baresip, seconds: float) -> No
 
 def run_in(checks: Checks, browser: Browser, bs: Baresip, seconds: float) -> None:
     """baresip calls bob's DID; the browser accepts; baresip hangs up."""
-    mark, recs = len(bs.events), bs.recordings()
+    mark, recs, log_mark = len(bs.events), bs.recordings(), len(bs.log_text())
     pending = browser.start("answer", {"tone": BROWSER_TONE, "timeoutMs": 20000})
     r = bs.dial(f"sip:{IN_DID}@127.0.0.1:{GATEWAY_SIP_PORT}")
     if not r.get("ok"):
@@ -243,6 +257,7 @@ def run_in(checks: Checks, browser: Browser, bs: Baresip, seconds: float) -> Non
                       f"browser accepted {ans['from']} via {how}; baresip "
                       f"{'established' if est else 'not established in 10 s'}"):
         return
+    secured_check(checks, f"in: baresip's media is {bs.media}", bs, log_mark)
     try:
         m = browser.rpc("measure", {"expect": BARESIP_TONE, "seconds": seconds}, timeout=seconds + 20)
         tone_check(checks, f"in: browser hears baresip's {BARESIP_TONE} Hz", m, BARESIP_TONE, seconds)
@@ -300,7 +315,10 @@ def run(args) -> int:
     rtpengine = Rtpengine(workdir) if args.mode == "rtpengine" else None
     bs = Baresip(workdir, "baresip", BARESIP_PORT, BARESIP_CTRL, OUT_NUMBER, BARESIP_TONE, bs_media)
     web = browser = None
-    # In passthrough baresip gets the browser's own candidates; it is IPv4-only (see call.js).
+    # In passthrough baresip's ICE meets Chrome's directly. baresip 1.0.0 is IPv4-only
+    # here and keeps the pair of the SDP's default address rather than Chrome's
+    # nominated one, so the page shows it one IPv4 path: no IPv6 candidates either
+    # way (call.js) and no loopback candidates (drive.js --no-loopback).
     ipv4_only = args.mode == "passthrough"
     try:
         prosody.start()
@@ -315,7 +333,7 @@ def run(args) -> int:
         if why:
             checks.add("rig: start-up", False, why)
             return finish(checks, workdir, args, stox, bs, browser, prosody, rtpengine, t_start)
-        browser = Browser("bob", web.url, workdir)
+        browser = Browser("bob", web.url, workdir, loopback=not ipv4_only)
         try:
             login(browser, BROWSER_JID, ipv4_only)
         except BrowserError as e:
@@ -331,7 +349,7 @@ def run(args) -> int:
         if args.direction in ("in", "both"):
             if args.direction == "both":
                 browser.stop()  # a fresh page (and peer connection) for the second call
-                browser = Browser("bob-in", web.url, workdir)
+                browser = Browser("bob-in", web.url, workdir, loopback=not ipv4_only)
                 login(browser, BROWSER_JID, ipv4_only)
                 wait_for(lambda: browser.rpc("info", timeout=5)["discoFrom"], 5, step=0.3)
             run_in(checks, browser, bs, args.seconds)

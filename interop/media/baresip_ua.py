@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import socket
 import subprocess
 import threading
@@ -144,7 +145,9 @@ class Baresip:
         return set(self.dir.glob("dump-*-dec.wav"))
 
     def log_text(self) -> str:
-        return self.proc.text() if self.proc else ""
+        # without the "[0:00:04] audio=64000/64000 (bit/s)" status line -v redraws every 100 ms
+        text = self.proc.text() if self.proc else ""
+        return re.sub(r"(\[\d+:\d\d:\d\d\] audio=\d+/\d+ \(bit/s\)\s*)+", "", text)
 
     def stop(self) -> None:
         if self.sock:

@@ -46,13 +46,14 @@ class BrowserError(Exception):
 class Browser:
     """One Chromium with one page (one XMPP user). rpc(op, *args) runs window.media[op](...args)."""
 
-    def __init__(self, label: str, url: str, workdir: Path):
+    def __init__(self, label: str, url: str, workdir: Path, loopback: bool = True):
         self.label = label
         self.log_path = workdir / f"browser-{label}.log"
         self.log = open(self.log_path, "w")
         self.profile = workdir / f"chromium-{label}"
         self.p = subprocess.Popen(
-            ["node", str(WEB / "drive.js"), "--url", url, "--profile", str(self.profile)],
+            ["node", str(WEB / "drive.js"), "--url", url, "--profile", str(self.profile)]
+            + ([] if loopback else ["--no-loopback"]),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, bufsize=1,
             cwd=WEB, start_new_session=True)
         self.ids = itertools.count(1)

@@ -3,8 +3,9 @@
 1. browser <-> browser: alice@test/browser calls bob@test/browser through Prosody
    (StanzaJS Jingle, Chrome's WebRTC both ends); each detects the other's tone
    with Web Audio; alice hangs up and bob sees session-terminate <success/>.
-2. baresip <-> baresip: one instance (the trunk's config) answers, a second
-   dials it; each recording holds the other's tone; the dialler hangs up.
+2. baresip <-> baresip, plain RTP and then SDES-SRTP (the SIP-side flavours of
+   the anchor modes): one instance (the trunk's config) answers, a second dials
+   it; each recording holds the other's tone; the dialler hangs up.
 
 If both pass, a failure of the stox runs is the gateway's, not the harness's.
 """
@@ -57,25 +58,34 @@ def browsers(checks: m.Checks, url: str, workdir: Path, seconds: float) -> list[
     return [alice, bob]
 
 
-def phones(checks: m.Checks, workdir: Path, seconds: float) -> list[Baresip]:
-    callee = Baresip(workdir, "baresip", m.BARESIP_PORT, m.BARESIP_CTRL, m.OUT_NUMBER, m.BARESIP_TONE)
-    caller = Baresip(workdir, "baresip-caller", m.SELFTEST_PORT, m.SELFTEST_CTRL, "caller", m.BROWSER_TONE)
+def phones(checks: m.Checks, workdir: Path, seconds: float, media: str) -> list[Baresip]:
+    """Two baresips with the account flavour `media` ("rtp" or "sdes") call each other."""
+    callee = Baresip(workdir, f"baresip-{media}", m.BARESIP_PORT, m.BARESIP_CTRL, m.OUT_NUMBER,
+                     m.BARESIP_TONE, media)
+    caller = Baresip(workdir, f"baresip-{media}-caller", m.SELFTEST_PORT, m.SELFTEST_CTRL, "caller",
+                     m.BROWSER_TONE, media)
     for b in (callee, caller):
         why = b.start()
         if why:
-            checks.add("baresip: started", False, why)
+            checks.add(f"baresip {media}: started", False, why)
             return [callee, caller]
     caller.dial(f"sip:{m.OUT_NUMBER}@127.0.0.1:{m.BARESIP_PORT}")
     est = caller.wait_event({"CALL_ESTABLISHED"}, 10) and callee.wait_event({"CALL_ESTABLISHED"}, 5)
-    if not checks.add("baresip: call answered", bool(est), "auto-answer" if est else "not established"):
+    if not checks.add(f"baresip {media}: call answered", bool(est),
+                      "auto-answer" if est else "not established"):
         return [callee, caller]
+    if media == "sdes":
+        # the media really is SRTP: both ends logged the negotiated crypto
+        secured = all("SRTP is Enabled" in b.log_text() for b in (callee, caller))
+        checks.add("baresip sdes: SRTP negotiated", secured,
+                   "both logged 'SRTP is Enabled' (srtp-mand: RTP/SAVP + a=crypto)")
     time.sleep(seconds)
     caller.hangup()
     closed = callee.wait_event({"CALL_CLOSED"}, 5)
-    checks.add("baresip: hang-up", closed is not None, closed.get("param", "") if closed else "not closed")
+    checks.add(f"baresip {media}: hang-up", closed is not None, closed.get("param", "") if closed else "not closed")
     time.sleep(0.5)
     for who, b, expect in (("callee", callee, m.BROWSER_TONE), ("caller", caller, m.BARESIP_TONE)):
-        m.recording_check(checks, f"baresip: {who} records {expect} Hz", b, set(), expect, seconds)
+        m.recording_check(checks, f"baresip {media}: {who} records {expect} Hz", b, set(), expect, seconds)
     return [callee, caller]
 
 
@@ -94,7 +104,11 @@ def selftest(args) -> int:
                    f"ws://127.0.0.1:{m.WS_PORT}/xmpp-websocket")
         web = WebServer(m.WEB_PORT)
         pieces += browsers(checks, web.url, workdir, args.seconds)
-        pieces += phones(checks, workdir, args.seconds)
+        for media in ("rtp", "sdes"):
+            phones_ = phones(checks, workdir, args.seconds, media)
+            pieces += phones_
+            for p in phones_:  # the next pair binds the same ports
+                p.stop()
     finally:
         if checks.failed or args.verbose:
             for p in pieces:

@@ -120,8 +120,34 @@ function bindSession(s) {
   });
 }
 
+// Remote IPv6 candidates are ignored as well, so that Chrome cannot nominate an
+// IPv6 pair baresip does not use (see bindSession).
+function ignoreRemoteIpv6() {
+  const proto = RTCPeerConnection.prototype;
+  const setRemote = proto.setRemoteDescription;
+  proto.setRemoteDescription = function (desc) {
+    if (desc && desc.sdp) {
+      const lines = desc.sdp.split('\r\n');
+      const kept = lines.filter((l) => !(l.startsWith('a=candidate:') && l.split(' ')[4].includes(':')));
+      if (kept.length !== lines.length) note('remote-ipv6-candidates-ignored', { count: lines.length - kept.length });
+      desc = { type: desc.type, sdp: kept.join('\r\n') };
+    }
+    return setRemote.call(this, desc);
+  };
+  const addCandidate = proto.addIceCandidate;
+  proto.addIceCandidate = function (c) {
+    const line = c && (c.candidate || '');
+    if (line && line.split(' ')[4] && line.split(' ')[4].includes(':')) {
+      note('remote-ipv6-candidate-ignored', {});
+      return Promise.resolve();
+    }
+    return addCandidate.apply(this, arguments);
+  };
+}
+
 async function login({ ws, jid, password, resource = 'browser', gateway = 'sip.test', ipv4Only = false }) {
   state.ipv4Only = ipv4Only;
+  if (ipv4Only) ignoreRemoteIpv6();
   client = XMPP.createClient({
     jid, password, resource,
     transports: { websocket: ws, bosh: false },

@@ -2,7 +2,7 @@
 // Headless Chromium (Debian's /usr/bin/chromium) under playwright-core, as a
 // line-based RPC bridge for interop/media.py:
 //
-//   node drive.js --url http://127.0.0.1:P/call.html --profile DIR [--chromium /usr/bin/chromium]
+//   node drive.js --url http://127.0.0.1:P/call.html --profile DIR [--chromium /usr/bin/chromium] [--no-loopback]
 //
 // stdin:  one JSON command a line: {"id": 1, "op": "login", "args": [{...}]}
 //         -> window.media[op](...args) in the page
@@ -37,10 +37,15 @@ async function main() {
   const url = arg('--url');
   const profile = arg('--profile');
   if (!url || !profile) throw new Error('usage: drive.js --url URL --profile DIR [--chromium PATH]');
+  // --no-loopback: Chrome then gathers on the machine's real interface only, one
+  // IPv4 socket, so an ICE agent that does not follow Chrome's nomination
+  // (baresip 1.0.0 keeps the pair of the SDP's default address) ends up on the same pair.
+  const flags = process.argv.includes('--no-loopback')
+    ? FLAGS.filter((f) => f !== '--allow-loopback-in-peer-connection') : FLAGS;
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: arg('--chromium', '/usr/bin/chromium'),
     headless: true,
-    args: FLAGS,
+    args: flags,
     ignoreDefaultArgs: ['--mute-audio'],
   });
   const page = context.pages()[0] || (await context.newPage());
