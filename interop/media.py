@@ -281,11 +281,19 @@ def run_in(checks: Checks, browser: Browser, bs: Baresip, seconds: float) -> Non
 # ----------------------------------------------------------------- running
 
 
-def login(browser: Browser, user: str, ipv4_only: bool = False) -> None:
+def login(browser: Browser, user: str, ipv4_only: bool = False, tell_gateway: bool = True) -> None:
     browser.wait_ready()
     browser.rpc("login", {"ws": f"ws://127.0.0.1:{WS_PORT}/xmpp-websocket", "jid": user,
                           "password": user.split("@")[0], "resource": "browser", "gateway": DOMAIN,
-                          "ipv4Only": ipv4_only}, timeout=20)
+                          "ipv4Only": ipv4_only, "tellGateway": tell_gateway}, timeout=20)
+
+
+def login_for_calls(browser: Browser, ipv4_only: bool, ring: str) -> None:
+    """Logs the browser user in; with ring=direct waits until the gateway has asked
+    its caps (then it rings with session-initiate), with ring=jmi tells it nothing."""
+    login(browser, BROWSER_JID, ipv4_only, tell_gateway=ring == "direct")
+    if ring == "direct":
+        wait_for(lambda: browser.rpc("info", timeout=5)["discoFrom"], 5, step=0.3)
 
 
 def dump(title: str, text: str, n: int = 80) -> None:
@@ -305,7 +313,8 @@ def run(args) -> int:
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="stox-media-"))
     bs_media = "webrtc" if args.mode == "passthrough" else ("sdes" if args.srtp == "sdes" else "rtp")
-    say(f"{stamp()} media: mode {args.mode}, baresip media {bs_media}, direction {args.direction}, "
+    say(f"{stamp()} media: mode {args.mode}, baresip media {bs_media}, direction {args.direction} "
+        f"(ringing {args.ring}), "
         f"{args.seconds:.0f} s of audio; stox {binary}; work dir {workdir}")
     t_start = time.monotonic()
     checks = Checks()
@@ -335,13 +344,12 @@ def run(args) -> int:
             return finish(checks, workdir, args, stox, bs, browser, prosody, rtpengine, t_start)
         browser = Browser("bob", web.url, workdir, loopback=not ipv4_only)
         try:
-            login(browser, BROWSER_JID, ipv4_only)
+            # The gateway asks the browser's caps (disco#info) on its directed presence;
+            # once answered it knows to ring this device with session-initiate.
+            login_for_calls(browser, ipv4_only, args.ring)
         except BrowserError as e:
             checks.add("rig: browser logged in", False, str(e))
             return finish(checks, workdir, args, stox, bs, browser, prosody, rtpengine, t_start)
-        # The gateway asks the browser's caps (disco#info) on its directed presence;
-        # once answered it knows to ring this device with session-initiate.
-        wait_for(lambda: browser.rpc("info", timeout=5)["discoFrom"], 5, step=0.3)
         say(f"{stamp()} browser up: {BROWSER_JID}/browser over ws://127.0.0.1:{WS_PORT}, "
             f"caps queried by {browser.rpc('info', timeout=5)['discoFrom'] or 'nobody'}")
         if args.direction in ("out", "both"):
@@ -350,8 +358,7 @@ def run(args) -> int:
             if args.direction == "both":
                 browser.stop()  # a fresh page (and peer connection) for the second call
                 browser = Browser("bob-in", web.url, workdir, loopback=not ipv4_only)
-                login(browser, BROWSER_JID, ipv4_only)
-                wait_for(lambda: browser.rpc("info", timeout=5)["discoFrom"], 5, step=0.3)
+                login_for_calls(browser, ipv4_only, args.ring)
             run_in(checks, browser, bs, args.seconds)
         checks.add("rig: stox still running", stox.alive(), "")
     finally:
@@ -403,6 +410,10 @@ def main() -> int:
     ap.add_argument("--srtp", choices=["none", "sdes"], default="none",
                     help="what the anchor speaks toward baresip (not with passthrough)")
     ap.add_argument("--direction", choices=["out", "in", "both"], default="both")
+    ap.add_argument("--ring", choices=["direct", "jmi"], default="direct",
+                    help="how the gateway rings the browser on `in`: direct (the page's caps, sent "
+                         "to the gateway, show Jingle without JMI) or jmi (the gateway knows nothing "
+                         "of the device and proposes; call.js answers with <proceed/>)")
     ap.add_argument("--seconds", type=float, default=5.0, help="audio analysed per call")
     ap.add_argument("--stox", help="the binary (default STOX_BIN or target/release/stox)")
     ap.add_argument("--selftest", action="store_true",

@@ -1,8 +1,9 @@
 // The browser end of interop/media.py, bundled by esbuild into dist/call.bundle.js.
 //
 // window.media is driven by drive.js (playwright-core page.evaluate):
-//   login({ws, jid, password, resource, gateway, ipv4Only})  StanzaJS over WebSocket, presence
-//                                 with caps; ipv4Only: signal no IPv6 ICE candidates
+//   login({ws, jid, password, resource, gateway, ipv4Only, tellGateway})  StanzaJS over
+//                                 WebSocket, presence with caps (also sent to the gateway
+//                                 unless tellGateway=false); ipv4Only: no IPv6 ICE candidates
 //   call(target, {tone})          outgoing Jingle RTP audio session carrying a sine tone
 //   answer({tone, timeoutMs})     waits for an incoming session-initiate (or a JMI propose,
 //                                 answered with <proceed/>) and accepts it, sending the tone
@@ -145,7 +146,8 @@ function ignoreRemoteIpv6() {
   };
 }
 
-async function login({ ws, jid, password, resource = 'browser', gateway = 'sip.test', ipv4Only = false }) {
+async function login({ ws, jid, password, resource = 'browser', gateway = 'sip.test', ipv4Only = false,
+  tellGateway = true }) {
   state.ipv4Only = ipv4Only;
   if (ipv4Only) ignoreRemoteIpv6();
   client = XMPP.createClient({
@@ -209,8 +211,11 @@ async function login({ ws, jid, password, resource = 'browser', gateway = 'sip.t
   client.sendPresence({ legacyCapabilities: caps });
   // Directed presence: the gateway learns the device (and asks disco#info for the caps)
   // only from presence addressed to it.
-  client.sendPresence({ to: gateway, legacyCapabilities: caps });
-  note('presence-sent', { to: gateway, ver: caps && caps[0] && caps[0].value });
+  // tellGateway=false leaves the gateway knowing nothing of this device, so it rings by JMI.
+  if (tellGateway) {
+    client.sendPresence({ to: gateway, legacyCapabilities: caps });
+    note('presence-sent', { to: gateway, ver: caps && caps[0] && caps[0].value });
+  }
   return { jid: client.jid, features: client.disco.getNodeInfo('').features || [] };
 }
 
