@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -202,7 +203,37 @@ def secured_check(checks: Checks, name: str, bs: Baresip, since: int) -> None:
         checks.add(name, ok, f"baresip logged {line!r}" if ok else f"baresip never logged {line!r}")
 
 
-def run_out(checks: Checks, browser: Browser, bs: Baresip, seconds: float) -> None:
+def port_range_of(mode: str) -> tuple[int, int] | None:
+    if mode == "embedded":
+        lo, hi = MEDIA_PORTS.split("-")
+        return int(lo), int(hi)
+    return RTPENGINE_PORTS if mode == "rtpengine" else None
+
+
+def path_check(checks: Checks, name: str, mode: str, bs: Baresip, since: int, stats: dict | None) -> None:
+    """Where the media went: in passthrough baresip receives from the browser's own
+    socket (the pair Chrome selected); with an anchor both ends talk to the
+    anchor's ports and not to each other."""
+    heard = re.findall(r"receiving from (\S+):(\d+)", bs.log_text()[since:])
+    pair = (stats or {}).get("selectedPair") or {}
+    local = (pair.get("local") or " ").split()[0]  # "ip:port"
+    remote = (pair.get("remote") or " ").split()[0]
+    if not heard:
+        checks.add(name, False, "baresip logged no incoming RTP source")
+        return
+    src = f"{heard[-1][0]}:{heard[-1][1]}"
+    span = port_range_of(mode)
+    if span is None:
+        ok = src == local
+        checks.add(name, ok, f"direct: baresip receives from {src}, the browser's socket is {local}")
+        return
+    lo, hi = span
+    b_port = int(remote.rsplit(":", 1)[1]) if ":" in remote else -1
+    ok = lo <= int(heard[-1][1]) <= hi and lo <= b_port <= hi
+    checks.add(name, ok, f"anchored ({lo}-{hi}): baresip receives from {src}, the browser's peer is {remote}")
+
+
+def run_out(checks: Checks, browser: Browser, bs: Baresip, seconds: float, mode: str) -> None:
     """The browser calls the trunk's number; baresip answers; the browser hangs up."""
     mark, recs, log_mark = len(bs.events), bs.recordings(), len(bs.log_text())
     target = f"{OUT_NUMBER}@{DOMAIN}/stox"
@@ -222,6 +253,7 @@ def run_out(checks: Checks, browser: Browser, bs: Baresip, seconds: float) -> No
         m = browser.rpc("measure", {"expect": BARESIP_TONE, "seconds": seconds}, timeout=seconds + 20)
         tone_check(checks, f"out: browser hears baresip's {BARESIP_TONE} Hz", m, BARESIP_TONE, seconds)
         say(f"      {stats_line(m['stats'])}")
+        path_check(checks, "out: media path", mode, bs, log_mark, m["stats"])
     except BrowserError as e:
         checks.add(f"out: browser hears baresip's {BARESIP_TONE} Hz", False, str(e))
     try:
@@ -237,7 +269,7 @@ def run_out(checks: Checks, browser: Browser, bs: Baresip, seconds: float) -> No
                     BROWSER_TONE, seconds)
 
 
-def run_in(checks: Checks, browser: Browser, bs: Baresip, seconds: float) -> None:
+def run_in(checks: Checks, browser: Browser, bs: Baresip, seconds: float, mode: str) -> None:
     """baresip calls bob's DID; the browser accepts; baresip hangs up."""
     mark, recs, log_mark = len(bs.events), bs.recordings(), len(bs.log_text())
     pending = browser.start("answer", {"tone": BROWSER_TONE, "timeoutMs": 20000})
@@ -262,6 +294,7 @@ def run_in(checks: Checks, browser: Browser, bs: Baresip, seconds: float) -> Non
         m = browser.rpc("measure", {"expect": BARESIP_TONE, "seconds": seconds}, timeout=seconds + 20)
         tone_check(checks, f"in: browser hears baresip's {BARESIP_TONE} Hz", m, BARESIP_TONE, seconds)
         say(f"      {stats_line(m['stats'])}")
+        path_check(checks, "in: media path", mode, bs, log_mark, m["stats"])
     except BrowserError as e:
         checks.add(f"in: browser hears baresip's {BARESIP_TONE} Hz", False, str(e))
     bs.hangup()
@@ -353,13 +386,13 @@ def run(args) -> int:
         say(f"{stamp()} browser up: {BROWSER_JID}/browser over ws://127.0.0.1:{WS_PORT}, "
             f"caps queried by {browser.rpc('info', timeout=5)['discoFrom'] or 'nobody'}")
         if args.direction in ("out", "both"):
-            run_out(checks, browser, bs, args.seconds)
+            run_out(checks, browser, bs, args.seconds, args.mode)
         if args.direction in ("in", "both"):
             if args.direction == "both":
                 browser.stop()  # a fresh page (and peer connection) for the second call
                 browser = Browser("bob-in", web.url, workdir, loopback=not ipv4_only)
                 login_for_calls(browser, ipv4_only, args.ring)
-            run_in(checks, browser, bs, args.seconds)
+            run_in(checks, browser, bs, args.seconds, args.mode)
         checks.add("rig: stox still running", stox.alive(), "")
     finally:
         if web:
