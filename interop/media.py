@@ -334,6 +334,61 @@ def dump(title: str, text: str, n: int = 80) -> None:
     say(indent(tail(text, n), "    | "))
 
 
+class Rig:
+    """Everything one run starts, so that it is all reported and stopped whatever happens."""
+
+    def __init__(self, args, binary: Path, workdir: Path, bs_media: str):
+        self.workdir = workdir
+        self.prosody = Prosody(workdir)
+        self.stox = Stox(binary, workdir, self.prosody)
+        self.rtpengine = Rtpengine(workdir) if args.mode == "rtpengine" else None
+        self.bs = Baresip(workdir, "baresip", BARESIP_PORT, BARESIP_CTRL, OUT_NUMBER, BARESIP_TONE, bs_media)
+        self.web: WebServer | None = None
+        self.browser: Browser | None = None
+
+    def start(self, args) -> str | None:
+        """None when Prosody (with WebSocket), baresip, stox (and rtpengine) are up."""
+        os.environ["PROSODY_HTTP_PORT"] = str(WS_PORT)
+        self.prosody.start()
+        if not wait_for(lambda: port_open(WS_PORT), 10):
+            return f"Prosody: nothing listens on {WS_PORT} (WebSocket)"
+        self.web = WebServer(WEB_PORT)
+        why = self.rtpengine.start() if self.rtpengine else None
+        why = why or self.bs.start()
+        return why or self.stox.start("media", stox_config(self.workdir, args.mode, args.srtp,
+                                                           f"udp:127.0.0.1:{RTPENGINE_NG}"))
+
+    def new_browser(self, label: str, ipv4_only: bool, ring: str) -> Browser:
+        if self.browser:
+            self.browser.stop()
+        self.browser = Browser(label, self.web.url, self.workdir, loopback=not ipv4_only)
+        login_for_calls(self.browser, ipv4_only, ring)
+        return self.browser
+
+    def report(self) -> None:
+        if self.browser:
+            dump("browser ladder", self.browser.ladder(), 120)
+            try:
+                sdp = self.browser.rpc("sdp", timeout=5) or {}
+                dump("browser local SDP", sdp.get("local") or "", 60)
+                dump("browser remote SDP", sdp.get("remote") or "", 60)
+                dump("browser Jingle stanzas", "\n".join(self.browser.rpc("raw", timeout=5)), 40)
+            except BrowserError:
+                pass
+        dump("baresip events", self.bs.ladder())
+        dump("baresip log", self.bs.log_text(), 60)
+        if self.stox.proc:
+            dump("stox log", self.stox.log_since(0), 120)
+        if self.rtpengine:
+            dump("rtpengine log", self.rtpengine.log_text(), 40)
+        dump("prosody log", self.prosody.log_text(), 30)
+
+    def stop(self) -> None:
+        for piece in (self.browser, self.bs, self.stox, self.rtpengine, self.web, self.prosody):
+            if piece:
+                piece.stop()
+
+
 def run(args) -> int:
     binary = Path(args.stox or os.environ.get("STOX_BIN") or ROOT / "target" / "release" / "stox")
     if not os.access(binary, os.X_OK):
@@ -347,93 +402,48 @@ def run(args) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="stox-media-"))
     bs_media = "webrtc" if args.mode == "passthrough" else ("sdes" if args.srtp == "sdes" else "rtp")
     say(f"{stamp()} media: mode {args.mode}, baresip media {bs_media}, direction {args.direction} "
-        f"(ringing {args.ring}), "
-        f"{args.seconds:.0f} s of audio; stox {binary}; work dir {workdir}")
+        f"(ringing {args.ring}), {args.seconds:.0f} s of audio; stox {binary}; work dir {workdir}")
     t_start = time.monotonic()
     checks = Checks()
-    os.environ["PROSODY_HTTP_PORT"] = str(WS_PORT)
-    prosody = Prosody(workdir)
-    stox = Stox(binary, workdir, prosody)
-    rtpengine = Rtpengine(workdir) if args.mode == "rtpengine" else None
-    bs = Baresip(workdir, "baresip", BARESIP_PORT, BARESIP_CTRL, OUT_NUMBER, BARESIP_TONE, bs_media)
-    web = browser = None
+    rig = Rig(args, binary, workdir, bs_media)
     # In passthrough baresip's ICE meets Chrome's directly. baresip 1.0.0 is IPv4-only
     # here and keeps the pair of the SDP's default address rather than Chrome's
     # nominated one, so the page shows it one IPv4 path: no IPv6 candidates either
     # way (call.js) and no loopback candidates (drive.js --no-loopback).
     ipv4_only = args.mode == "passthrough"
+    started = False
     try:
-        prosody.start()
-        if not wait_for(lambda: port_open(WS_PORT), 10):
-            checks.add("rig: Prosody WebSocket", False, f"nothing listens on {WS_PORT}")
-            return finish(checks, workdir, args, stox, bs, browser, prosody, rtpengine, t_start)
-        web = WebServer(WEB_PORT)
-        why = rtpengine.start() if rtpengine else None
-        why = why or bs.start()
-        why = why or stox.start("media", stox_config(workdir, args.mode, args.srtp,
-                                                     f"udp:127.0.0.1:{RTPENGINE_NG}"))
+        why = rig.start(args)
         if why:
             checks.add("rig: start-up", False, why)
-            return finish(checks, workdir, args, stox, bs, browser, prosody, rtpengine, t_start)
-        browser = Browser("bob", web.url, workdir, loopback=not ipv4_only)
-        try:
-            # The gateway asks the browser's caps (disco#info) on its directed presence;
-            # once answered it knows to ring this device with session-initiate.
-            login_for_calls(browser, ipv4_only, args.ring)
-        except BrowserError as e:
-            checks.add("rig: browser logged in", False, str(e))
-            return finish(checks, workdir, args, stox, bs, browser, prosody, rtpengine, t_start)
-        say(f"{stamp()} browser up: {BROWSER_JID}/browser over ws://127.0.0.1:{WS_PORT}, "
-            f"caps queried by {browser.rpc('info', timeout=5)['discoFrom'] or 'nobody'}")
-        if args.direction in ("out", "both"):
-            run_out(checks, browser, bs, args.seconds, args.mode)
-        if args.direction in ("in", "both"):
-            if args.direction == "both":
-                browser.stop()  # a fresh page (and peer connection) for the second call
-                browser = Browser("bob-in", web.url, workdir, loopback=not ipv4_only)
-                login_for_calls(browser, ipv4_only, args.ring)
-            run_in(checks, browser, bs, args.seconds, args.mode)
-        checks.add("rig: stox still running", stox.alive(), "")
+        else:
+            started = True
+            browser = rig.new_browser("bob", ipv4_only, args.ring)
+            say(f"{stamp()} browser up: {BROWSER_JID}/browser over ws://127.0.0.1:{WS_PORT}, "
+                f"caps queried by {browser.rpc('info', timeout=5)['discoFrom'] or 'nobody'}")
+            if args.direction in ("out", "both"):
+                run_out(checks, browser, rig.bs, args.seconds, args.mode)
+            if args.direction in ("in", "both"):
+                if args.direction == "both":  # a fresh page (and peer connection) for the second call
+                    browser = rig.new_browser("bob-in", ipv4_only, args.ring)
+                run_in(checks, browser, rig.bs, args.seconds, args.mode)
+            checks.add("rig: stox still running", rig.stox.alive(), "")
+    except BrowserError as e:
+        checks.add("rig: browser", False, str(e))
     finally:
-        if web:
-            web.stop()
-    return finish(checks, workdir, args, stox, bs, browser, prosody, rtpengine, t_start)
-
-
-def finish(checks, workdir, args, stox, bs, browser, prosody, rtpengine, t_start) -> int:
+        if checks.failed or args.verbose:
+            rig.report()
+        rig.stop()
     failed = checks.failed
-    if failed or args.verbose:
-        if browser:
-            dump("browser ladder", browser.ladder(), 120)
-            try:
-                sdp = browser.rpc("sdp", timeout=5) or {}
-                dump("browser local SDP", sdp.get("local") or "", 60)
-                dump("browser remote SDP", sdp.get("remote") or "", 60)
-                dump("browser Jingle stanzas", "\n".join(browser.rpc("raw", timeout=5)), 40)
-            except BrowserError:
-                pass
-        dump("baresip events", bs.ladder())
-        dump("baresip log", bs.log_text(), 60)
-        if stox.proc:
-            dump("stox log", stox.log_since(0), 120)
-        if rtpengine:
-            dump("rtpengine log", rtpengine.log_text(), 40)
-        dump("prosody log", prosody.log_text(), 30)
-    if browser:
-        browser.stop()
-    bs.stop()
-    stox.stop()
-    if rtpengine:
-        rtpengine.stop()
-    prosody.stop()
-    dt = time.monotonic() - t_start
     verdict = "PASS" if not failed and checks.results else "FAIL"
     say(f"{verdict}  media {args.mode}/{args.srtp}/{args.direction}: "
-        f"{len(checks.results) - failed}/{len(checks.results)} checks ({dt:.0f} s)")
+        f"{len(checks.results) - failed}/{len(checks.results)} checks ({time.monotonic() - t_start:.0f} s)")
     if failed or args.keep:
         say(f"{stamp()} logs kept in {workdir}")
     else:
         shutil.rmtree(workdir, ignore_errors=True)
+    if not started:
+        return 2
     return 1 if failed or not checks.results else 0
 
 
