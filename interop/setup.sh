@@ -7,6 +7,7 @@
 #   sipvicious   (PyPI)    — into interop/.venv, the scanners the gateway must not answer usefully
 #   kamailio     (Debian)  — via kamailio/setup.sh: the registrar/authenticating proxy trunk
 #   ejabberd     (Debian)  — via ejabberd/setup.sh: two gateway instances on one domain (cluster.py)
+#   chromium, baresip, sox, rtpengine, npm web deps — via media/setup.sh (media.py)
 # Runs as root on Debian 12. Skips what is already present; fails loudly otherwise.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -60,6 +61,9 @@ fi
 # ejabberd (Debian 23.01, its system service stopped): the server of interop/cluster.py,
 # which accepts several component connections for one domain (Prosody does not).
 "$HERE/ejabberd/setup.sh"
+
+# Chromium, baresip, sox, rtpengine and the StanzaJS page bundle: interop/media.py (issue 6).
+"$HERE/media/setup.sh"
 
 # Final check: never leave a half-installed harness behind silently.
 for tool in prosody prosodyctl sipp kamailio ejabberdctl; do

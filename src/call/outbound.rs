@@ -545,6 +545,10 @@ impl Gateway {
             call.xmpp.sid.clone(),
         );
         let mut accept = answer;
+        // The SIP answer may carry no a=mid: name its contents as the XMPP offer did.
+        if let Some(offer) = self.calls.get(call_id).and_then(|c| c.xmpp.media.as_ref()) {
+            crate::translate::adopt_offer_names(&mut accept, offer);
+        }
         accept.action = Some("session-accept".into());
         accept.sid = Some(sid);
         accept.initiator = Some(user.clone());

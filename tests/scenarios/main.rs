@@ -72,6 +72,12 @@ fn answer(h: &mut Harness, invite: &stox::sip::Request) {
         .expect("200 becomes session-accept");
     assert_eq!(accept.attr("to"), Some("alice@test/phone"));
     assert!(find(accept, "payload-type").is_some());
+    // ANSWER_SDP has no a=mid (as baresip's and most phones'): the content keeps
+    // the name alice offered, or a WebRTC client refuses the answer.
+    assert_eq!(
+        find(accept, "content").and_then(|c| c.attr("name")),
+        Some("0")
+    );
 }
 
 #[test]
