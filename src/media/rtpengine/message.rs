@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | SIP | `ICE: remove`, `DTLS: off` | SIP peers do neither |
 //! | SIP | `transport-protocol: RTP/AVP` (or `RTP/SAVP`) | plain RTP, or SDES-SRTP when the trunk says `srtp = sdes` |
-//! | SIP | `SDES: [off]`, or with SDES `no-` every suite but AES-CM-128 and AEAD-AES-GCM | no `a=crypto` on plain RTP; never NULL (no encryption) or the rarely implemented F8, AES-192 and AES-256 suites, which would only lengthen the offer |
+//! | SIP | `SDES: [off]`, or with SDES `no-` every suite but AES-CM-128 | no `a=crypto` on plain RTP; never NULL (no encryption), the rarely implemented F8, AES-192 and AES-256 suites, nor the AEAD-GCM ones (SIP phones get their SDES keys wrong: see `UNWANTED_SDES_SUITES`) |
 //! | SIP | `rtcp-mux: [demux]` | accept the WebRTC side's `a=rtcp-mux`, offer RTCP on its own port to SIP |
 //! | XMPP | `ICE: force` | rtpengine is a full ICE agent with its own candidates |
 //! | XMPP | `transport-protocol: UDP/TLS/RTP/SAVPF` | DTLS-SRTP (rtpengine's DTLS default): it offers `setup:actpass` and, answering an `actpass` offer, picks `active` itself |
@@ -40,7 +40,15 @@ use crate::media::anchor::{AnchorOp, AnchorRequest, MediaLeg, SipSrtp};
 
 /// SRTP suites rtpengine 10.5 would also offer toward SIP and that we do not
 /// want there (see the module table).
-const UNWANTED_SDES_SUITES: [&str; 8] = [
+///
+/// The AEAD (GCM) suites go too: RFC 7714's SDES keys are rarely right in SIP
+/// phones (baresip 1.0 picks AEAD_AES_256_GCM first and then refuses its own
+/// key length: "srtp keylen is 42 (should be 44)", measured in
+/// interop/media.py), so we offer what every SDES phone speaks and what the
+/// embedded anchor offers: AES_CM_128_HMAC_SHA1_80 and _32.
+const UNWANTED_SDES_SUITES: [&str; 10] = [
+    "no-AEAD_AES_256_GCM",
+    "no-AEAD_AES_128_GCM",
     "no-NULL_HMAC_SHA1_80",
     "no-NULL_HMAC_SHA1_32",
     "no-F8_128_HMAC_SHA1_80",
