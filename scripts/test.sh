@@ -91,6 +91,9 @@ step "benches (test mode)" cargo test --bench '*'
 step "dns (dnsmasq: NAPTR/SRV, fail-over)" interop/dns.sh
 step "rtpengine (ng client against the daemon)" interop/rtpengine.sh test
 step "interop (Prosody + sipp + slixmpp)" scripts/interop.sh
+# Real audio both ways, Chromium ⇄ baresip, in every media mode (needs the
+# release build the interop step made).
+step "media (Chromium + baresip: passthrough, embedded, rtpengine)" interop/media.sh
 step "restart (kill -9, SQLite and Postgres)" python3 interop/restart.py
 step "cluster (ejabberd, two instances, Postgres)" python3 interop/cluster.py
 step "slow database (latency, outage)" interop/slowdb.py
