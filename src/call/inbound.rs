@@ -4,7 +4,7 @@
 //! Also every other SIP request the gateway receives (BYE, ACK, OPTIONS, …).
 
 use super::gateway::{CallTimer, Gateway, IqPurpose, bare};
-use super::io::{CallEvent, PersistKind};
+use super::io::{CallEvent, Output, PersistKind};
 use super::model::{Call, CallDirection, CallState, Side, SipLeg, XmppLeg};
 use super::outbound::{ALLOW, xml_to_element};
 use super::reasons;
@@ -198,6 +198,20 @@ impl Gateway {
         };
         if !request.body.is_empty() {
             tracing::info!(call = %id, method = %request.method, "SIP re-offer answered with the current session (no media change mapped yet)");
+            // The anchor follows a moved address or a hold at once.
+            if let Some(mode) = self
+                .calls
+                .get(id)
+                .and_then(|c| c.media.as_ref())
+                .map(|m| m.mode)
+            {
+                self.out.push_back(Output::MediaUpdate {
+                    call: id.to_string(),
+                    leg: MediaLeg::Sip,
+                    sdp: String::from_utf8_lossy(&request.body).into_owned(),
+                    mode,
+                });
+            }
         }
         // A target refresh (RFC 3261 §12.2.2, RFC 3311 §5.2): a moved peer
         // (SBC fail-over, new NAT binding) gets our next requests.

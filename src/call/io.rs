@@ -2,7 +2,7 @@
 
 use super::model::{Call, CallDirection};
 
-use crate::media::anchor::{AnchorReply, AnchorRequest, MediaMode, MediaNotice};
+use crate::media::anchor::{AnchorReply, AnchorRequest, MediaLeg, MediaMode, MediaNotice};
 use crate::sip::peer::Peer;
 use minidom::Element;
 use std::time::Duration;
@@ -140,6 +140,19 @@ pub enum Output {
     /// Ask the call's media anchor for one offer/answer exchange; the call
     /// waits for [`Input::Anchored`].
     Anchor(AnchorRequest),
+    /// A leg's description changed in dialog (a re-INVITE or UPDATE with
+    /// SDP: a moved address, hold): the anchor follows it. Our answer stays
+    /// the anchor's description (same ports), so nothing waits for a reply.
+    MediaUpdate {
+        /// The call's correlation id.
+        call: String,
+        /// The leg that sent the new description.
+        leg: MediaLeg,
+        /// Its SDP.
+        sdp: String,
+        /// Which anchor holds it.
+        mode: MediaMode,
+    },
     /// The call ended: free its media at the anchor (rtpengine `delete`,
     /// or the embedded relay's ports). Emitted once per anchored call.
     ReleaseMedia {

@@ -4,11 +4,13 @@
 
 use crate::call::Input;
 use crate::config::Config;
-use crate::media::anchor::{AnchorError, AnchorOp, AnchorReply, AnchorRequest, MediaMode};
+use crate::media::anchor::{
+    AnchorError, AnchorOp, AnchorReply, AnchorRequest, MediaLeg, MediaMode,
+};
 use crate::media::engine::counters::MediaCounters;
 use crate::media::engine::dtls::Identity;
 use crate::media::engine::negotiate::{self, PendingOffer, Ports};
-use crate::media::engine::relay::{Port, Relay};
+use crate::media::engine::relay::{Port, Relay, SipUpdate};
 use crate::media::engine::sdp;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -18,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// A port range handed out in even-aligned pairs, skipping ports something
 /// else holds.
@@ -91,8 +93,14 @@ struct Allocation {
 }
 
 struct Running {
-    stop: oneshot::Sender<()>,
+    control: mpsc::UnboundedSender<Control>,
     slots: Vec<u16>,
+}
+
+/// What the loop tells a running relay.
+enum Control {
+    /// The SIP leg's description changed.
+    UpdateSip(Vec<SipUpdate>),
 }
 
 /// The embedded anchor.
@@ -118,7 +126,8 @@ impl Embedded {
             }
         }
         if let Some(r) = self.running.remove(call) {
-            let _ = r.stop.send(());
+            // Dropping the sender stops the relay.
+            drop(r.control);
             for s in r.slots {
                 self.pool.give_back(s);
             }
@@ -255,11 +264,11 @@ impl Embedded {
         }
         let relay =
             Relay::new(plan, &self.identity, Instant::now()).map_err(AnchorError::Unacceptable)?;
-        let (stop, stopped) = oneshot::channel();
+        let (control, controls) = mpsc::unbounded_channel();
         tokio::spawn(run_relay(
             relay,
             sockets,
-            stopped,
+            controls,
             self.counters.clone(),
             self.notices.clone(),
             self.ended_tx.clone(),
@@ -268,7 +277,7 @@ impl Embedded {
         self.running.insert(
             req.call.clone(),
             Running {
-                stop,
+                control,
                 slots: alloc.slots,
             },
         );
@@ -386,6 +395,48 @@ impl MediaAnchors {
         }
     }
 
+    /// A leg's new in-dialog description (re-INVITE / UPDATE): the embedded
+    /// relay follows the SIP leg's address and hold state. rtpengine learns
+    /// a moved peer by its own latching; a re-offer through ng is issue 7's.
+    pub fn update(&mut self, call: &str, leg: MediaLeg, sdp: &str, mode: MediaMode) {
+        if mode == MediaMode::Rtpengine || leg != MediaLeg::Sip {
+            tracing::debug!(
+                call,
+                ?leg,
+                ?mode,
+                "in-dialog media change not passed to the anchor"
+            );
+            return;
+        }
+        let Some(e) = self.embedded.as_mut() else {
+            return;
+        };
+        let Some(running) = e.running.get(call) else {
+            return;
+        };
+        let desc = match sdp::parse(sdp) {
+            Ok(d) => d,
+            Err(why) => {
+                tracing::warn!(call, %why, "unreadable re-offer: media left as it was");
+                return;
+            }
+        };
+        let streams = desc
+            .streams
+            .iter()
+            .filter(|s| s.port != 0)
+            .map(|s| {
+                let (rtp, rtcp) = negotiate::sip_addresses(s);
+                SipUpdate {
+                    rtp,
+                    rtcp,
+                    held: s.direction.as_deref().is_some_and(|d| d != "sendrecv"),
+                }
+            })
+            .collect();
+        let _ = running.control.send(Control::UpdateSip(streams));
+    }
+
     /// Frees a call's media.
     pub fn release(&mut self, call: &str, mode: MediaMode) {
         match mode {
@@ -441,7 +492,7 @@ async fn recv_any(sockets: &[(Port, UdpSocket)], buf: &mut [u8]) -> (usize, usiz
 async fn run_relay(
     mut relay: Relay,
     sockets: Vec<(Port, StdUdpSocket)>,
-    mut stop: oneshot::Receiver<()>,
+    mut control: mpsc::UnboundedReceiver<Control>,
     counters: Arc<MediaCounters>,
     notices: mpsc::Sender<Input>,
     ended: mpsc::UnboundedSender<String>,
@@ -484,7 +535,10 @@ async fn run_relay(
             }
             _ = tokio::time::sleep_until(deadline.into()) => relay.handle_timeout(Instant::now()),
             _ = tick.tick() => flush(&relay, &counters, &mut flushed),
-            _ = &mut stop => break,
+            c = control.recv() => match c {
+                Some(Control::UpdateSip(streams)) => relay.update_sip(&streams),
+                None => break,
+            },
         }
     }
     flush(&relay, &counters, &mut flushed);

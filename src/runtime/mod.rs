@@ -239,6 +239,12 @@ fn flush(
             }
             Output::Anchor(request) => media.request(request),
             Output::ReleaseMedia { call, mode } => media.release(&call, mode),
+            Output::MediaUpdate {
+                call,
+                leg,
+                sdp,
+                mode,
+            } => media.update(&call, leg, &sdp, mode),
         }
     }
     metrics.set_active(gateway.active_calls());

@@ -57,6 +57,8 @@ pub struct Harness {
     pub anchors: Vec<AnchorRequest>,
     /// Media releases (`Output::ReleaseMedia`), in order.
     pub releases: Vec<(String, MediaMode)>,
+    /// In-dialog description changes for the anchor (`Output::MediaUpdate`).
+    pub updates: Vec<(String, stox::media::anchor::MediaLeg, String)>,
 }
 
 impl Harness {
@@ -109,6 +111,7 @@ impl Harness {
             persisted: Vec::new(),
             anchors: Vec::new(),
             releases: Vec::new(),
+            updates: Vec::new(),
         }
     }
 
@@ -125,6 +128,7 @@ impl Harness {
                 Output::ResolveTrunk { trunk } => self.resolves.push(trunk),
                 Output::Anchor(request) => self.anchors.push(request),
                 Output::ReleaseMedia { call, mode } => self.releases.push((call, mode)),
+                Output::MediaUpdate { call, leg, sdp, .. } => self.updates.push((call, leg, sdp)),
             }
         }
     }

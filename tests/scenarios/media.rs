@@ -635,3 +635,32 @@ fn stored_snapshots_keep_the_anchored_sdp_and_old_ones_still_load() {
     assert!(value.get("media").is_none(), "{value}");
     assert!(value.get("xmpp").unwrap().get("media").is_some());
 }
+
+#[test]
+fn a_sip_re_invite_with_sdp_updates_the_anchor_and_keeps_our_answer() {
+    let mut h = Harness::with_config(&config(), trunk());
+    let (call, _) = inbound_to_accept(&mut h);
+    h.input(reply(&call, AnchorOp::Answer, Ok(ANCHOR_TO_SIP.into())));
+    let rs = h.responses();
+    let to = rs[0].headers.get("To").unwrap().to_string();
+    let ack = format!(
+        "ACK sip:stox@127.0.0.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKack1\nFrom: <sip:+15557770000@127.0.0.1:5080>;tag=caller1\nTo: {to}\nCall-ID: in1@pbx\nCSeq: 1 ACK\nContent-Length: 0\n\n"
+    );
+    h.sip_from(trunk(), &ack);
+    let hold = "v=0\r\no=- 1 2 IN IP4 198.51.100.9\r\ns=-\r\nc=IN IP4 198.51.100.9\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\na=sendonly\r\n";
+    let reinvite = format!(
+        "INVITE sip:stox@127.0.0.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKre1\nFrom: <sip:+15557770000@127.0.0.1:5080>;tag=caller1\nTo: {to}\nCall-ID: in1@pbx\nCSeq: 2 INVITE\nContact: <sip:pbx@127.0.0.1:5080>\nContent-Type: application/sdp\nContent-Length: {}\n\n{hold}",
+        hold.len()
+    );
+    h.sip_from(trunk(), &reinvite);
+    let rs = h.responses();
+    assert_eq!(rs.last().map(|r| r.status), Some(200));
+    assert_eq!(
+        String::from_utf8(rs.last().unwrap().body.clone()).unwrap(),
+        ANCHOR_TO_SIP,
+        "the answer stays the anchor's description"
+    );
+    assert_eq!(h.updates.len(), 1);
+    assert_eq!(h.updates[0], (call, MediaLeg::Sip, hold.to_string()));
+    assert!(h.anchors.len() == 2, "no new offer/answer exchange");
+}

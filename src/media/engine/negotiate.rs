@@ -266,7 +266,9 @@ fn clocks(s: &Stream) -> Vec<(u8, u32)> {
     s.codecs.iter().map(|c| (c.pt, c.clock)).collect()
 }
 
-fn sip_addresses(s: &Stream) -> (Option<SocketAddr>, Option<SocketAddr>) {
+/// Where a SIP description says to send RTP and RTCP (none for a 0.0.0.0
+/// hold or a missing address).
+pub fn sip_addresses(s: &Stream) -> (Option<SocketAddr>, Option<SocketAddr>) {
     let Some(ip) = s.address.filter(|ip| !ip.is_unspecified()) else {
         return (None, None);
     };

@@ -22,6 +22,23 @@ use std::time::{Duration, Instant};
 /// any other address are dropped as injected.
 pub const RELATCH_AFTER: Duration = Duration::from_secs(5);
 
+/// How long a call on hold (a leg's description is `sendonly`, `recvonly` or
+/// `inactive`) may go without packets: rtpengine's `silent-timeout` default.
+/// A held phone often sends nothing at all, so the normal inactivity limit
+/// would cut every call left on hold for a minute.
+pub const HOLD_INACTIVITY: Duration = Duration::from_secs(3600);
+
+/// A SIP leg's new description of one stream (re-INVITE / UPDATE).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipUpdate {
+    /// Where to send RTP now.
+    pub rtp: Option<SocketAddr>,
+    /// Where to send RTCP now.
+    pub rtcp: Option<SocketAddr>,
+    /// Whether the stream is on hold (not `sendrecv`).
+    pub held: bool,
+}
+
 /// The sockets of a relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Port {
@@ -159,6 +176,8 @@ pub struct Relay {
     transmits: VecDeque<Transmit>,
     notices: VecDeque<MediaNotice>,
     ended: bool,
+    /// A leg put the call on hold: [`HOLD_INACTIVITY`] applies.
+    held: bool,
     /// XMPP SSRCs seen per stream, to send their RTCP to the right SIP port.
     xmpp_ssrcs: Vec<(u32, usize)>,
 }
@@ -224,6 +243,7 @@ impl Relay {
             transmits: VecDeque::new(),
             notices: VecDeque::new(),
             ended: false,
+            held: false,
             xmpp_ssrcs: Vec::new(),
         })
     }
@@ -246,6 +266,35 @@ impl Relay {
         .unwrap_or(8000);
         s.jitter_ms = self.sources[i].jitter() * 1000.0 / f64::from(clock.max(1));
         s
+    }
+
+    /// The SIP leg sent a new description: follow its addresses (a changed
+    /// address also frees the latch, so the new source is learnt) and its
+    /// hold state. `streams` are the accepted streams in order.
+    pub fn update_sip(&mut self, streams: &[SipUpdate]) {
+        for (i, u) in streams.iter().enumerate().take(self.plan.streams.len()) {
+            let plan = &mut self.plan.streams[i];
+            if u.rtp.is_some() && plan.sip_rtp != u.rtp {
+                self.sip[i].rtp = Latch::default();
+                self.sip[i].rtcp = Latch::default();
+            }
+            if u.rtp.is_some() {
+                plan.sip_rtp = u.rtp;
+                plan.sip_rtcp = u.rtcp;
+            }
+        }
+        self.held = streams.iter().any(|u| u.held);
+        tracing::info!(call = %self.plan.call, held = self.held, "SIP leg's media updated");
+    }
+
+    fn inactivity(&self) -> Option<Duration> {
+        self.plan.inactivity.map(|limit| {
+            if self.held {
+                limit.max(HOLD_INACTIVITY)
+            } else {
+                limit
+            }
+        })
     }
 
     /// The next datagram to send.
@@ -273,7 +322,7 @@ impl Relay {
                 earliest(last + CONSENT_TIMEOUT);
             }
         }
-        if let Some(limit) = self.plan.inactivity {
+        if let Some(limit) = self.inactivity() {
             for last in self.last_rx {
                 earliest(last + limit);
             }
@@ -307,7 +356,7 @@ impl Relay {
                 return;
             }
         }
-        if let Some(limit) = self.plan.inactivity {
+        if let Some(limit) = self.inactivity() {
             for leg in [MediaLeg::Xmpp, MediaLeg::Sip] {
                 let idle = now.saturating_duration_since(self.last_rx[leg_index(leg)]);
                 if idle >= limit {
@@ -876,5 +925,51 @@ mod tests {
         r.handle_datagram(now, Port::Xmpp(0), stranger, &protected);
         assert!(drain(&mut r).is_empty());
         assert!(r.stats(MediaLeg::Xmpp).dropped >= 3);
+    }
+
+    #[test]
+    fn a_re_invite_moves_the_sip_destination_and_hold_suspends_the_timeout() {
+        let now = Instant::now();
+        let mut r = relay();
+        r.handle_datagram(
+            now,
+            Port::SipRtp(0),
+            addr("198.51.100.7:4000"),
+            &rtp_packet(0, 1, 9),
+        );
+        drain(&mut r);
+        let moved = addr("198.51.100.8:6000");
+        r.update_sip(&[SipUpdate {
+            rtp: Some(moved),
+            rtcp: Some(addr("198.51.100.8:6001")),
+            held: true,
+        }]);
+        r.handle_datagram(
+            now,
+            Port::Xmpp(0),
+            addr("192.0.2.10:5000"),
+            &rtp_packet(0, 2, 7),
+        );
+        assert_eq!(
+            drain(&mut r)[0].to,
+            moved,
+            "media follows the new description"
+        );
+        // The new source latches at once (the old latch was freed).
+        r.handle_datagram(now, Port::SipRtp(0), moved, &rtp_packet(0, 2, 9));
+        assert_eq!(drain(&mut r).len(), 1);
+        // On hold, a minute of silence is no reason to end the call.
+        r.handle_timeout(now + Duration::from_secs(120));
+        assert!(r.poll_notice().is_none());
+        r.update_sip(&[SipUpdate {
+            rtp: None,
+            rtcp: None,
+            held: false,
+        }]);
+        r.handle_timeout(now + Duration::from_secs(121));
+        assert!(matches!(
+            r.poll_notice(),
+            Some(MediaNotice::Inactive { .. })
+        ));
     }
 }
