@@ -479,4 +479,30 @@ a=fmtp:111 minptime=10;useinbandfec=1\r\na=rtpmap:126 telephone-event/8000\r\n";
         assert!(parse("v=0\r\n").is_err());
         assert!(parse("m=audio x RTP/AVP 0").is_err());
     }
+
+    proptest::proptest! {
+        /// Hostile SDP never panics the reader or the offer it leads to.
+        #[test]
+        fn never_panics(lines in proptest::collection::vec("[a-z]=[ -~]{0,40}", 0..30)) {
+            let text = lines.join("\r\n");
+            if let Ok(d) = parse(&text) {
+                let ports = crate::media::engine::negotiate::Ports {
+                    xmpp: vec![20000; d.streams.len()],
+                    sip: vec![20002; d.streams.len()],
+                };
+                let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1);
+                for from in [crate::media::anchor::MediaLeg::Xmpp, crate::media::anchor::MediaLeg::Sip] {
+                    let _ = crate::media::engine::negotiate::offer(
+                        &mut rng,
+                        from,
+                        &text,
+                        crate::media::anchor::SipSrtp::Sdes,
+                        ports.clone(),
+                        "192.0.2.1".parse().unwrap(),
+                        "sha-256 00",
+                    );
+                }
+            }
+        }
+    }
 }
