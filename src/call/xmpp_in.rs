@@ -280,8 +280,16 @@ impl Gateway {
                 _ => true,
             })
         });
+        // The embedded anchor is ICE-lite: it answers the client's checks
+        // and needs none of its candidates, so the call goes on at once
+        // (rtpengine is a full agent: it waits like passthrough).
+        let lite_anchor = call
+            .media
+            .clone()
+            .or_else(|| self.anchor_for(call.trunk.as_deref()))
+            .is_some_and(|m| m.mode == crate::media::anchor::MediaMode::Embedded);
         let key = (call_id.to_string(), super::gateway::CallTimer::Gathered);
-        if !needs_wait {
+        if !needs_wait || lite_anchor {
             self.gathered_now(call_id);
             return;
         }
