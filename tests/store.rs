@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use stox::call::{Call, CallDirection, CallEnd, CallState, PersistKind, Side, SipLeg, XmppLeg};
+use stox::call::{
+    Call, CallDirection, CallEnd, CallMedia, CallState, PersistKind, Side, SipLeg, XmppLeg,
+};
+use stox::media::anchor::{MediaMode, SipSrtp};
+use stox::media::stats::{LegStats, MediaStats};
 use stox::sip::peer::{Peer, Transport};
 use stox::sip::{Method, Request};
 use stox::store::{
@@ -260,6 +264,59 @@ async fn upsert_end_and_cdr_once<S: CallStore>(s: &S) {
     assert_eq!(c.trunk.as_deref(), Some("pbx"));
 }
 
+/// An anchored call's last media report lands in its CDR's per-leg
+/// columns and reads back whole; a passthrough call's columns stay NULL.
+async fn cdr_media_columns<S: CallStore>(s: &S) {
+    let leg = |n: u64, jitter_ms: f64| LegStats {
+        packets_in: n,
+        bytes_in: n * 172,
+        packets_out: n - 2,
+        bytes_out: (n - 2) * 172,
+        dropped: 3,
+        lost: 2,
+        jitter_ms,
+    };
+    // Past i64::MAX nothing is stored as is; everything below must be.
+    let stats = MediaStats {
+        xmpp: leg(1_500, 2.75),
+        sip: LegStats {
+            bytes_in: i64::MAX as u64,
+            ..leg(9_000_000_000, 31.125)
+        },
+    };
+    let mut anchored = call("m1", CallDirection::XmppToSip);
+    anchored.media = Some(CallMedia {
+        mode: MediaMode::Embedded,
+        sip_srtp: SipSrtp::None,
+        pending: None,
+        offer: None,
+        answer: None,
+        stats: Some(stats),
+    });
+    let passthrough = call("m2", CallDirection::SipToXmpp);
+    s.apply(&[
+        Write::End {
+            call_id: "m1".into(),
+            cdr: CdrRecord::from_call(&anchored, "a", 1_000, Some(1_500), 61_500),
+        },
+        Write::End {
+            call_id: "m2".into(),
+            cdr: CdrRecord::from_call(&passthrough, "a", 1_000, None, 62_000),
+        },
+    ])
+    .await
+    .unwrap();
+    let cdrs = s.cdrs_since(0).await.unwrap();
+    assert_eq!(cdrs.len(), 2);
+    assert_eq!((cdrs[0].id.as_str(), cdrs[0].media), ("m1", Some(stats)));
+    assert_eq!((cdrs[1].id.as_str(), cdrs[1].media), ("m2", None));
+    // And `--json` names them per leg.
+    let json = serde_json::to_value(&cdrs[0]).unwrap();
+    assert_eq!(json["media"]["sip"]["lost"], 2);
+    assert_eq!(json["media"]["xmpp"]["jitter_ms"], 2.75);
+    assert!(serde_json::to_value(&cdrs[1]).unwrap()["media"].is_null());
+}
+
 async fn no_resurrection<S: CallStore>(s: &S) {
     s.apply(&[Write::Upsert(record("c2", "a", 1_000))])
         .await
@@ -417,7 +474,7 @@ async fn migrations_apply_once() {
                 .iter()
                 .map(|m| (m.version, m.description.as_str()))
                 .collect::<Vec<_>>(),
-            [(1, "store"), (2, "forwards")],
+            [(1, "store"), (2, "forwards"), (3, "cdr_media")],
             "{url}"
         );
         assert!(s.migrate().await.unwrap().is_empty(), "{url}: again");
@@ -429,6 +486,11 @@ async fn migrations_apply_once() {
 #[tokio::test]
 async fn upsert_end_cdr_idempotent() {
     on_both!(upsert_end_and_cdr_once);
+}
+
+#[tokio::test]
+async fn cdrs_keep_the_media_counts() {
+    on_both!(cdr_media_columns);
 }
 
 #[tokio::test]

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use stox::call::{Call, CallDirection, CallState, SipLeg, XmppLeg};
+use stox::call::{Call, CallDirection, CallMedia, CallState, SipLeg, XmppLeg};
+use stox::media::anchor::{MediaMode, SipSrtp};
+use stox::media::stats::{LegStats, MediaStats};
 use stox::sip::peer::{Peer, Transport};
 use stox::store::{CallRecord, CallStore, CdrRecord, Store, Write, now_ms};
 
@@ -94,7 +96,10 @@ async fn migrate_calls_and_cdr() {
     let (stdout, stderr, code) = out(&f.stox(&["migrate"]));
     assert_eq!(
         (stdout.as_str(), code),
-        ("applied 1 store\napplied 2 forwards\n", Some(0)),
+        (
+            "applied 1 store\napplied 2 forwards\napplied 3 cdr_media\n",
+            Some(0)
+        ),
         "{stderr}"
     );
     let (stdout, _, code) = out(&f.stox(&["migrate"]));
@@ -110,7 +115,27 @@ async fn migrate_calls_and_cdr() {
         .await
         .unwrap();
     let c = call("c-live");
-    let ended = call("c-done");
+    let mut ended = call("c-done");
+    let leg = |n: u64| LegStats {
+        packets_in: n,
+        bytes_in: n * 172,
+        packets_out: n - 1,
+        bytes_out: (n - 1) * 172,
+        dropped: 0,
+        lost: 4,
+        jitter_ms: 1.3,
+    };
+    ended.media = Some(CallMedia {
+        mode: MediaMode::Embedded,
+        sip_srtp: SipSrtp::None,
+        pending: None,
+        offer: None,
+        answer: None,
+        stats: Some(MediaStats {
+            xmpp: leg(400),
+            sip: leg(399),
+        }),
+    });
     store
         .apply(&[
             Write::Upsert(
@@ -168,6 +193,15 @@ async fn migrate_calls_and_cdr() {
         "{stdout}"
     );
     assert!(stdout.contains(" 8s "), "{stdout}");
+    let header = stdout.lines().next().unwrap();
+    assert!(header.contains("  INSTANCE  XMPP MEDIA  "), "{stdout}");
+    assert!(header.ends_with("  SIP MEDIA"), "{stdout}");
+    assert!(
+        stdout.lines().nth(1).unwrap().ends_with(
+            "400/399pkt 68800/68628B lost:4 drop:0 jit:1.3ms  399/398pkt 68628/68456B lost:4 drop:0 jit:1.3ms"
+        ),
+        "{stdout}"
+    );
     let (stdout, _, _) = out(&f.stox(&["cdr", "--since", "1970-01-01T00:00:00Z", "--json"]));
     let ids: Vec<String> = stdout
         .lines()
@@ -179,6 +213,13 @@ async fn migrate_calls_and_cdr() {
         })
         .collect();
     assert_eq!(ids, ["c-old", "c-done"]);
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(records[0]["media"].is_null(), "{stdout}");
+    assert_eq!(records[1]["media"]["sip"]["packets_in"], 399, "{stdout}");
+    assert_eq!(records[1]["media"]["xmpp"]["lost"], 4, "{stdout}");
 
     let (_, stderr, code) = out(&f.stox(&["cdr", "--since", "yesterday"]));
     assert_eq!(code, Some(2));

@@ -21,6 +21,7 @@ use super::model::{AnchoredSdp, CallDirection, CallMedia, CallState, Side};
 use crate::media::anchor::{
     AnchorError, AnchorOp, AnchorReply, AnchorRequest, MediaLeg, MediaMode, MediaNotice, SipSrtp,
 };
+use crate::media::stats::MediaStats;
 use crate::sip::message::Method;
 
 /// How many ended calls whose offer was still at the anchor are remembered
@@ -40,6 +41,7 @@ impl Gateway {
             pending: None,
             offer: None,
             answer: None,
+            stats: None,
         })
     }
 
@@ -213,11 +215,23 @@ impl Gateway {
 
     /// The anchor saw a leg's media stop or fail: an established call ends
     /// on both sides, with the reason in the BYE and the session-terminate.
+    /// A stats report only replaces the call's latest counts.
     pub(crate) fn media_notice(&mut self, call_id: &str, notice: MediaNotice) {
-        let Some(call) = self.calls.get(call_id) else {
+        let Some(call) = self.calls.get_mut(call_id) else {
             tracing::debug!(call = %call_id, ?notice, "media notice for no call: ignored");
             return;
         };
+        if let MediaNotice::Stats { xmpp, sip } = notice {
+            // Kept for the Ended snapshot (and so the CDR); no write of its
+            // own: four writes a call is the store's budget.
+            match call.media.as_mut() {
+                Some(media) => media.stats = Some(MediaStats { xmpp, sip }),
+                None => {
+                    tracing::debug!(call = %call_id, "media stats for a call without an anchor: ignored")
+                }
+            }
+            return;
+        }
         if call.state != CallState::Active {
             tracing::info!(call = %call_id, ?notice, state = ?call.state, "media notice before the call is up: ignored");
             return;
@@ -235,6 +249,8 @@ impl Gateway {
                 488,
                 format!("{} media failed: {why}", leg.label()),
             ),
+            // Handled above.
+            MediaNotice::Stats { .. } => return,
         };
         tracing::warn!(call = %call_id, %text, "media lost: ending the call");
         let cause = format!(

@@ -6,6 +6,7 @@
 
 use crate::jingle::Jingle;
 use crate::media::anchor::{AnchorOp, MediaLeg, MediaMode, SipSrtp};
+use crate::media::stats::MediaStats;
 use crate::sip::dialog::Dialog;
 use crate::sip::message::Request;
 use crate::sip::peer::Peer;
@@ -222,7 +223,7 @@ pub struct Call {
 /// The exchanged SDP is kept so that a restarted process could set the
 /// anchor up again by replaying the offer and the answer (media is not
 /// restored yet: a restart releases it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallMedia {
     /// The anchor handling the call (never passthrough).
     pub mode: MediaMode,
@@ -237,6 +238,18 @@ pub struct CallMedia {
     /// The answer, likewise.
     #[serde(default)]
     pub answer: Option<AnchoredSdp>,
+    /// The anchor's latest counts of both legs ([`MediaNotice::Stats`],
+    /// every [`STATS_EVERY`] while media flows, and once more when the
+    /// anchor ends the call itself). Kept without a store write of its own:
+    /// the `Ended` snapshot carries the last one into the CDR, so a CDR's
+    /// media counts cover the call up to the last report, at most
+    /// `STATS_EVERY` before its end. `None` until the first report (and
+    /// always with rtpengine, which sends none).
+    ///
+    /// [`MediaNotice::Stats`]: crate::media::anchor::MediaNotice::Stats
+    /// [`STATS_EVERY`]: crate::media::anchor::STATS_EVERY
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<MediaStats>,
 }
 
 /// One half of the offer/answer exchange as the anchor saw it.

@@ -6,6 +6,7 @@ use super::time::{format_duration, format_utc, parse_since};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use stox::media::stats::LegStats;
 use stox::store::{CallStore, now_ms};
 
 /// Arguments of `stox cdr`.
@@ -18,7 +19,8 @@ pub struct Cdr {
     /// (2026-05-01T08:00:00Z) or this long ago (30m, 1h, 2d, 1h30m).
     #[arg(long)]
     since: String,
-    /// One JSON object per line (the `cdrs` columns) instead of a table.
+    /// One JSON object per line (the `cdrs` columns; the media counts as
+    /// `media: {xmpp: {...}, sip: {...}}`, null without them) instead of a table.
     #[arg(long)]
     json: bool,
 }
@@ -61,6 +63,8 @@ impl Cdr {
                         opt(c.jingle_reason.clone()),
                         c.ended_by.clone(),
                         c.instance.clone(),
+                        media_cell(c.media.as_ref().map(|m| &m.xmpp)),
+                        media_cell(c.media.as_ref().map(|m| &m.sip)),
                     ]
                 })
                 .collect();
@@ -77,10 +81,55 @@ impl Cdr {
                     "REASON",
                     "BY",
                     "INSTANCE",
+                    "XMPP MEDIA",
+                    "SIP MEDIA",
                 ],
                 &rows,
             );
             Ok(ExitCode::SUCCESS)
         })
+    }
+}
+
+/// One leg's counts in a cell: packets and bytes in/out, RTP loss, drops
+/// and jitter; `-` for a call without counts (passthrough, rtpengine).
+fn media_cell(leg: Option<&LegStats>) -> String {
+    leg.map_or_else(
+        || "-".into(),
+        |l| {
+            format!(
+                "{}/{}pkt {}/{}B lost:{} drop:{} jit:{:.1}ms",
+                l.packets_in,
+                l.packets_out,
+                l.bytes_in,
+                l.bytes_out,
+                l.lost,
+                l.dropped,
+                l.jitter_ms
+            )
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_cells() {
+        assert_eq!(media_cell(None), "-");
+        let leg = LegStats {
+            packets_in: 250,
+            bytes_in: 43_000,
+            packets_out: 249,
+            bytes_out: 42_828,
+            dropped: 1,
+            lost: 3,
+            jitter_ms: 2.345,
+        };
+        assert_eq!(
+            media_cell(Some(&leg)),
+            "250/249pkt 43000/42828B lost:3 drop:1 jit:2.3ms"
+        );
     }
 }

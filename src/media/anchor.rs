@@ -13,6 +13,7 @@
 //! anchor binds ports), so the core emits [`AnchorRequest`] as an output and
 //! waits for [`AnchorReply`] as an input before it continues the call.
 
+use crate::media::stats::LegStats;
 use serde::{Deserialize, Serialize};
 
 /// The two legs of an anchored call.
@@ -180,4 +181,19 @@ pub enum MediaNotice {
         /// Why, for the log and the Jingle reason text.
         why: String,
     },
+    /// Both legs' counters so far (cumulative). The embedded relay reports
+    /// every [`STATS_EVERY`] while it runs, and once more just before an
+    /// `Inactive` or `Failed` notice, so that the call's CDR has them; when
+    /// the core releases the media no report follows (the call has ended and
+    /// its CDR is written by then). Never ends a call.
+    Stats {
+        /// The leg toward the XMPP client.
+        xmpp: LegStats,
+        /// The leg toward the SIP peer.
+        sip: LegStats,
+    },
 }
+
+/// How often a running relay reports [`MediaNotice::Stats`]: the CDR's media
+/// counters are at most this old when the core ends the call.
+pub const STATS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);

@@ -11,4 +11,5 @@ pub mod rtp;
 pub mod rtpengine;
 #[cfg(feature = "gateway")]
 pub mod srtp;
+pub mod stats;
 pub mod stun;

@@ -5,7 +5,8 @@
 use crate::call::Input;
 use crate::config::Config;
 use crate::media::anchor::{
-    AnchorError, AnchorOp, AnchorReply, AnchorRequest, MediaLeg, MediaMode,
+    AnchorError, AnchorOp, AnchorReply, AnchorRequest, MediaLeg, MediaMode, MediaNotice,
+    STATS_EVERY,
 };
 use crate::media::engine::counters::MediaCounters;
 use crate::media::engine::dtls::Identity;
@@ -504,25 +505,26 @@ async fn run_relay(
         .collect();
     let mut buf = vec![0u8; 2048];
     let mut flushed = (Default::default(), Default::default());
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut reports = Reports::default();
+    let mut tick = tokio::time::interval(TICK);
     loop {
         while let Some(t) = relay.poll_transmit() {
             if let Some((_, s)) = sockets.iter().find(|(p, _)| *p == t.from) {
                 let _ = s.try_send_to(&t.bytes, t.to);
             }
         }
-        let mut done = false;
-        while let Some(notice) = relay.poll_notice() {
-            tracing::info!(call = %call, ?notice, "media notice");
-            let _ = notices
-                .send(Input::Media {
-                    call: call.clone(),
-                    notice,
-                })
-                .await;
-            done = true;
-        }
-        if done {
+        let last = last_words(&mut relay);
+        if !last.is_empty() {
+            for notice in last {
+                reports.observe_jitter(&counters, &notice);
+                tracing::info!(call = %call, ?notice, "media notice");
+                let _ = notices
+                    .send(Input::Media {
+                        call: call.clone(),
+                        notice,
+                    })
+                    .await;
+            }
             break;
         }
         let deadline = relay
@@ -534,7 +536,18 @@ async fn run_relay(
                 relay.handle_datagram(Instant::now(), port, from, &buf[..n]);
             }
             _ = tokio::time::sleep_until(deadline.into()) => relay.handle_timeout(Instant::now()),
-            _ = tick.tick() => flush(&relay, &counters, &mut flushed),
+            _ = tick.tick() => {
+                flush(&relay, &counters, &mut flushed);
+                if let Some(report) = reports.tick(&relay) {
+                    reports.observe_jitter(&counters, &report);
+                    let input = Input::Media { call: call.clone(), notice: report };
+                    // Never stall the media on the loop's queue: the next
+                    // report carries the same totals, a little later.
+                    if notices.try_send(input).is_err() {
+                        tracing::debug!(call = %call, "media stats report dropped: event loop busy");
+                    }
+                }
+            }
             c = control.recv() => match c {
                 Some(Control::UpdateSip(streams)) => relay.update_sip(&streams),
                 None => break,
@@ -542,8 +555,8 @@ async fn run_relay(
         }
     }
     flush(&relay, &counters, &mut flushed);
-    let x = relay.stats(crate::media::anchor::MediaLeg::Xmpp);
-    let s = relay.stats(crate::media::anchor::MediaLeg::Sip);
+    let x = relay.stats(MediaLeg::Xmpp);
+    let s = relay.stats(MediaLeg::Sip);
     tracing::info!(
         call = %call,
         xmpp_in = x.packets_in, xmpp_out = x.packets_out, xmpp_lost = x.lost, xmpp_jitter_ms = x.jitter_ms,
@@ -555,12 +568,71 @@ async fn run_relay(
     let _ = ended.send(call);
 }
 
+/// The relay task's tick: counters go to `/metrics` at each.
+const TICK: Duration = Duration::from_secs(1);
+
+/// The stats reports of one relay: every `STATS_EVERY / TICK`-th tick, and
+/// the packets each leg had received at the last report (jitter is sampled
+/// only for a leg that received media since).
+#[derive(Debug, Default)]
+struct Reports {
+    ticks: u64,
+    last_in: [u64; 2],
+}
+
+impl Reports {
+    /// The report due at this tick, if any.
+    fn tick(&mut self, relay: &Relay) -> Option<MediaNotice> {
+        self.ticks += 1;
+        let every = (STATS_EVERY.as_secs() / TICK.as_secs()).max(1);
+        self.ticks.is_multiple_of(every).then(|| relay.report())
+    }
+
+    /// Feeds `stox_media_jitter_ms` from a report: one sample per leg that
+    /// received packets since the previous report (a silent leg's jitter is
+    /// stale, and a leg that never received any has none).
+    fn observe_jitter(&mut self, counters: &MediaCounters, notice: &MediaNotice) {
+        let MediaNotice::Stats { xmpp, sip } = notice else {
+            return;
+        };
+        for (i, (leg, stats)) in [(MediaLeg::Xmpp, xmpp), (MediaLeg::Sip, sip)]
+            .into_iter()
+            .enumerate()
+        {
+            if stats.packets_in > self.last_in[i] {
+                counters.jitter(leg).observe(stats.jitter_ms);
+                self.last_in[i] = stats.packets_in;
+            }
+        }
+    }
+}
+
+/// What the relay has to tell the core, when it stopped by itself
+/// (inactivity, a failed leg): its final counts first, then why, so that
+/// the call still exists when the counts arrive and its `Ended` snapshot,
+/// written as the core handles the notice, has them. Empty while it runs.
+fn last_words(relay: &mut Relay) -> Vec<MediaNotice> {
+    let why: Vec<MediaNotice> = std::iter::from_fn(|| relay.poll_notice()).collect();
+    if why.is_empty() {
+        return why;
+    }
+    std::iter::once(relay.report()).chain(why).collect()
+}
+
 type Snapshot = crate::media::engine::stats::LegStats;
 
 fn flush(relay: &Relay, counters: &MediaCounters, last: &mut (Snapshot, Snapshot)) {
-    use crate::media::anchor::MediaLeg;
     let x = relay.stats(MediaLeg::Xmpp);
     let s = relay.stats(MediaLeg::Sip);
+    // Loss can shrink (a late packet fills a gap): count only new highs, so
+    // the counter never goes back and a gap filled late is not counted twice.
+    counters
+        .xmpp_lost
+        .fetch_add(x.lost.saturating_sub(last.0.lost), Ordering::Relaxed);
+    counters
+        .sip_lost
+        .fetch_add(s.lost.saturating_sub(last.1.lost), Ordering::Relaxed);
+    let (x_lost, s_lost) = (x.lost.max(last.0.lost), s.lost.max(last.1.lost));
     counters
         .xmpp_in
         .fetch_add(x.packets_in - last.0.packets_in, Ordering::Relaxed);
@@ -578,4 +650,104 @@ fn flush(relay: &Relay, counters: &MediaCounters, last: &mut (Snapshot, Snapshot
         Ordering::Relaxed,
     );
     *last = (x, s);
+    last.0.lost = x_lost;
+    last.1.lost = s_lost;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::engine::dtls::Identity;
+    use crate::media::engine::relay::tests::{plain_plan, rtp_packet};
+
+    fn relay(now: Instant) -> Relay {
+        Relay::new(plain_plan(), &Identity::generate().unwrap(), now).unwrap()
+    }
+
+    /// A running relay reports every fifth tick (5 s) what it counted so far.
+    #[test]
+    fn a_running_relay_reports_every_fifth_tick() {
+        let now = Instant::now();
+        let mut r = relay(now);
+        let mut reports = Reports::default();
+        let sip = "198.51.100.7:4000".parse().unwrap();
+        let mut got = Vec::new();
+        for t in 1..=10u16 {
+            r.handle_datagram(now, Port::SipRtp(0), sip, &rtp_packet(0, t, 9));
+            if let Some(report) = reports.tick(&r) {
+                got.push((t, report));
+            }
+        }
+        let counted: Vec<(u16, u64)> = got
+            .iter()
+            .map(|(t, n)| match n {
+                MediaNotice::Stats { sip, .. } => (*t, sip.packets_in),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(counted, [(5, 5), (10, 10)]);
+        assert!(
+            last_words(&mut r).is_empty(),
+            "a running relay has no last words"
+        );
+    }
+
+    /// A relay that stops by itself reports its final counts before why.
+    #[test]
+    fn a_relay_that_stops_by_itself_reports_first() {
+        let now = Instant::now();
+        let mut r = relay(now);
+        let sip = "198.51.100.7:4000".parse().unwrap();
+        r.handle_datagram(now, Port::SipRtp(0), sip, &rtp_packet(0, 1, 9));
+        r.handle_datagram(now, Port::SipRtp(0), sip, &rtp_packet(0, 3, 9));
+        r.handle_timeout(now + Duration::from_secs(11));
+        let last = last_words(&mut r);
+        assert_eq!(last.len(), 2, "{last:?}");
+        match &last[0] {
+            MediaNotice::Stats { sip, xmpp } => {
+                assert_eq!((sip.packets_in, sip.lost, xmpp.packets_in), (2, 1, 0));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(last[1], MediaNotice::Inactive { .. }), "{last:?}");
+    }
+
+    /// Loss reaches `/metrics` as new highs only, and jitter is sampled for
+    /// legs that received media since the last report.
+    #[test]
+    fn loss_and_jitter_reach_the_counters() {
+        let now = Instant::now();
+        let mut r = relay(now);
+        let counters = MediaCounters::default();
+        let mut flushed = (Snapshot::default(), Snapshot::default());
+        let sip = "198.51.100.7:4000".parse().unwrap();
+        for seq in [1u16, 4] {
+            r.handle_datagram(now, Port::SipRtp(0), sip, &rtp_packet(0, seq, 9));
+        }
+        flush(&r, &counters, &mut flushed);
+        assert_eq!(counters.sip_lost.load(Ordering::Relaxed), 2);
+        // A late packet fills a gap (loss 2 → 1): the counter keeps 2, and
+        // the next real gap adds to that high, not to 1.
+        r.handle_datagram(now, Port::SipRtp(0), sip, &rtp_packet(0, 2, 9));
+        flush(&r, &counters, &mut flushed);
+        assert_eq!(counters.sip_lost.load(Ordering::Relaxed), 2);
+        r.handle_datagram(now, Port::SipRtp(0), sip, &rtp_packet(0, 8, 9));
+        flush(&r, &counters, &mut flushed);
+        assert_eq!(counters.sip_lost.load(Ordering::Relaxed), 4);
+        assert_eq!(counters.xmpp_lost.load(Ordering::Relaxed), 0);
+
+        let mut reports = Reports::default();
+        reports.observe_jitter(&counters, &r.report());
+        reports.observe_jitter(&counters, &r.report());
+        assert_eq!(
+            counters.sip_jitter.snapshot().1,
+            1,
+            "no new packets, no sample"
+        );
+        assert_eq!(
+            counters.xmpp_jitter.snapshot().1,
+            0,
+            "no packets, no jitter"
+        );
+    }
 }

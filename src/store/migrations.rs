@@ -27,6 +27,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/postgres/0002_forwards.sql"),
         include_str!("../../migrations/sqlite/0002_forwards.sql"),
     ),
+    (
+        3,
+        "cdr_media",
+        include_str!("../../migrations/postgres/0003_cdr_media.sql"),
+        include_str!("../../migrations/sqlite/0003_cdr_media.sql"),
+    ),
 ];
 
 /// Which SQL dialect.

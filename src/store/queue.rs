@@ -118,6 +118,7 @@ mod tests {
                 jingle_reason: None,
                 ended_by: "sip".into(),
                 instance: "a".into(),
+                media: None,
             },
         }
     }

@@ -4,6 +4,7 @@
 use super::StoreError;
 use super::parties::{bare, parties};
 use crate::call::{Call, Side};
+use crate::media::stats::{LegStats, MediaStats};
 use serde::Serialize;
 
 /// One `calls` row: the latest snapshot of a call and the columns it is
@@ -84,7 +85,7 @@ impl CallRecord {
 }
 
 /// One `cdrs` row: a call detail record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CdrRecord {
     /// The call's correlation id (one CDR per call).
     pub id: String,
@@ -112,6 +113,10 @@ pub struct CdrRecord {
     pub ended_by: String,
     /// The instance that ended the call.
     pub instance: String,
+    /// Both legs' media counts as the anchor last reported them (at most
+    /// `STATS_EVERY`, 5 s, before the end); `None` for a call the anchor
+    /// sent none for: passthrough, rtpengine, ended before media ran.
+    pub media: Option<MediaStats>,
 }
 
 impl CdrRecord {
@@ -141,13 +146,55 @@ impl CdrRecord {
             jingle_reason: end.and_then(|e| e.jingle_reason.as_deref()).map(clean),
             ended_by: end.map_or(Side::Gateway, |e| e.by).label().to_owned(),
             instance: clean(instance),
+            media: call.media.as_ref().and_then(|m| m.stats),
         }
     }
 }
 
+/// One leg's `cdrs` columns in the order `cdr_columns!` names them
+/// (`<leg>_packets_in`, `_packets_out`, `_bytes_in`, `_bytes_out`, `_lost`,
+/// `_dropped`, then `_jitter_ms`), all NULL without counts. Counts past
+/// `i64::MAX` (never, in practice) are stored as `i64::MAX`.
+pub(crate) fn leg_columns(leg: Option<&LegStats>) -> ([Option<i64>; 6], Option<f64>) {
+    let Some(l) = leg else {
+        return ([None; 6], None);
+    };
+    let n = |v: u64| Some(i64::try_from(v).unwrap_or(i64::MAX));
+    (
+        [
+            n(l.packets_in),
+            n(l.packets_out),
+            n(l.bytes_in),
+            n(l.bytes_out),
+            n(l.lost),
+            n(l.dropped),
+        ],
+        Some(l.jitter_ms),
+    )
+}
+
+/// The leg back from its columns: `None` when the row has no counts (its
+/// `packets_in` is NULL: the columns are written all or none).
+pub(crate) fn leg_from_columns(
+    counts: [Option<i64>; 6],
+    jitter_ms: Option<f64>,
+) -> Option<LegStats> {
+    counts[0]?;
+    let n = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+    Some(LegStats {
+        packets_in: n(counts[0]),
+        packets_out: n(counts[1]),
+        bytes_in: n(counts[2]),
+        bytes_out: n(counts[3]),
+        lost: n(counts[4]),
+        dropped: n(counts[5]),
+        jitter_ms: jitter_ms.unwrap_or(0.0),
+    })
+}
+
 /// One change, applied with others in one transaction by
 /// [`super::CallStore::apply`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Write {
     /// Insert or replace the call's row, unless its CDR exists (an ended call
     /// is never brought back by a late snapshot).
@@ -185,5 +232,32 @@ mod tests {
     #[test]
     fn nul_is_replaced() {
         assert_eq!(clean("a\0b"), "a\u{fffd}b");
+    }
+
+    #[test]
+    fn leg_columns_round_trip_and_none_is_all_null() {
+        let leg = LegStats {
+            packets_in: 1,
+            bytes_in: 2,
+            packets_out: 3,
+            bytes_out: 4,
+            dropped: 5,
+            lost: 6,
+            jitter_ms: 7.5,
+        };
+        let (counts, jitter) = leg_columns(Some(&leg));
+        assert_eq!(
+            counts,
+            [Some(1), Some(3), Some(2), Some(4), Some(6), Some(5)]
+        );
+        assert_eq!(leg_from_columns(counts, jitter), Some(leg));
+        let (counts, jitter) = leg_columns(None);
+        assert_eq!((counts, jitter), ([None; 6], None));
+        assert_eq!(leg_from_columns(counts, jitter), None);
+        let huge = LegStats {
+            bytes_in: u64::MAX,
+            ..leg
+        };
+        assert_eq!(leg_columns(Some(&huge)).0[2], Some(i64::MAX));
     }
 }

@@ -15,11 +15,16 @@ macro_rules! call_columns {
     };
 }
 
-/// The `cdrs` columns in [`super::CdrRecord`] order.
+/// The `cdrs` columns in [`super::CdrRecord`] order, its `media` as each
+/// leg's [`super::record::leg_columns`].
 macro_rules! cdr_columns {
     () => {
         "id, direction, caller, callee, trunk, start_ms, answer_ms, end_ms, duration_ms, \
-         sip_status, jingle_reason, ended_by, instance"
+         sip_status, jingle_reason, ended_by, instance, \
+         xmpp_packets_in, xmpp_packets_out, xmpp_bytes_in, xmpp_bytes_out, xmpp_lost, \
+         xmpp_dropped, xmpp_jitter_ms, \
+         sip_packets_in, sip_packets_out, sip_bytes_in, sip_bytes_out, sip_lost, \
+         sip_dropped, sip_jitter_ms"
     };
 }
 
@@ -138,6 +143,14 @@ macro_rules! impl_call_store {
                             .push_bind(&c.jingle_reason)
                             .push_bind(&c.ended_by)
                             .push_bind(&c.instance);
+                        let media = c.media.as_ref();
+                        for leg in [media.map(|m| &m.xmpp), media.map(|m| &m.sip)] {
+                            let (counts, jitter_ms) = $crate::store::record::leg_columns(leg);
+                            for n in counts {
+                                b.push_bind(n);
+                            }
+                            b.push_bind(jitter_ms);
+                        }
                     });
                     q.push(" ON CONFLICT (id) DO NOTHING");
                     q.build().execute(&mut *tx).await?;
@@ -325,7 +338,33 @@ macro_rules! impl_call_store {
                 jingle_reason: r.try_get("jingle_reason")?,
                 ended_by: r.try_get("ended_by")?,
                 instance: r.try_get("instance")?,
+                media: match (leg(r, "xmpp")?, leg(r, "sip")?) {
+                    (Some(xmpp), Some(sip)) => Some($crate::media::stats::MediaStats { xmpp, sip }),
+                    _ => None,
+                },
             })
+        }
+
+        /// One leg's media columns (`<prefix>_packets_in`…).
+        fn leg(
+            r: &$row,
+            prefix: &str,
+        ) -> Result<Option<$crate::media::stats::LegStats>, sqlx::Error> {
+            use sqlx::Row;
+            let mut counts = [None; 6];
+            let names = [
+                "packets_in",
+                "packets_out",
+                "bytes_in",
+                "bytes_out",
+                "lost",
+                "dropped",
+            ];
+            for (slot, name) in counts.iter_mut().zip(names) {
+                *slot = r.try_get::<Option<i64>, _>(format!("{prefix}_{name}").as_str())?;
+            }
+            let jitter: Option<f64> = r.try_get(format!("{prefix}_jitter_ms").as_str())?;
+            Ok($crate::store::record::leg_from_columns(counts, jitter))
         }
     };
 }

@@ -10,7 +10,9 @@ use stox::call::{CallMedia, Input, PersistKind, Side};
 use stox::media::anchor::{
     AnchorError, AnchorOp, AnchorReply, MediaLeg, MediaMode, MediaNotice, SipSrtp,
 };
+use stox::media::stats::{LegStats, MediaStats};
 use stox::sip::SipMessage;
+use stox::store::CdrRecord;
 
 const GW: &str = "+15551230001@sip.test";
 
@@ -523,6 +525,112 @@ fn no_media_ends_an_established_call_on_both_sides_with_the_reason() {
         },
     });
     assert!(h.take_sip().is_empty() && h.take_stanzas().is_empty());
+}
+
+fn leg(packets: u64, lost: u64, jitter_ms: f64) -> LegStats {
+    LegStats {
+        packets_in: packets,
+        bytes_in: packets * 172,
+        packets_out: packets,
+        bytes_out: packets * 172,
+        dropped: 0,
+        lost,
+        jitter_ms,
+    }
+}
+
+fn stats(call: &str, xmpp: LegStats, sip: LegStats) -> Input {
+    Input::Media {
+        call: call.to_string(),
+        notice: MediaNotice::Stats { xmpp, sip },
+    }
+}
+
+/// Reports only update the call: nothing is sent or stored for them, the
+/// latest one rides in the Ended snapshot into the CDR, and one for a call
+/// that is gone changes nothing.
+#[test]
+fn the_last_stats_report_reaches_the_ended_snapshot_and_the_cdr() {
+    let mut h = Harness::with_config(&config(), trunk());
+    let (call, invite) = outbound_answered(&mut h);
+    let writes = h.persisted.len();
+    h.advance(Duration::from_secs(5));
+    h.input(stats(&call, leg(250, 1, 2.5), leg(249, 0, 4.0)));
+    h.advance(Duration::from_secs(5));
+    let (xmpp, sip) = (leg(500, 3, 3.5), leg(498, 2, 6.25));
+    h.take_sip();
+    h.take_stanzas();
+    h.input(stats(&call, xmpp, sip));
+    assert!(h.take_sip().is_empty() && h.take_stanzas().is_empty());
+    assert_eq!(h.persisted.len(), writes, "a report is not a store write");
+    assert_eq!(h.gw.active_calls(), 1, "a report does not end the call");
+
+    // The SIP side hangs up 3 s after the last report.
+    h.advance(Duration::from_secs(3));
+    let to = format!("{};tag=far", invite.headers.get("To").unwrap());
+    let bye = format!(
+        "BYE sip:stox@127.0.0.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKbye7\nFrom: {to}\nTo: {}\nCall-ID: {}\nCSeq: 5 BYE\nContent-Length: 0\n\n",
+        invite.headers.get("From").unwrap(),
+        invite.headers.get("Call-ID").unwrap()
+    );
+    h.sip_from(trunk(), &bye);
+    assert_eq!(h.statuses(), vec![200]);
+    assert_eq!(reason(&h.take_stanzas()[0]).as_deref(), Some("success"));
+    assert_eq!(h.persisted.len(), writes + 1, "only the Ended snapshot");
+    let ended = last_persisted(&h, PersistKind::Ended);
+    let expected = MediaStats { xmpp, sip };
+    assert_eq!(ended.media.as_ref().unwrap().stats, Some(expected));
+    // The stored form keeps them, and the CDR maps them.
+    let back: stox::call::Call =
+        serde_json::from_str(&serde_json::to_string(&ended).unwrap()).unwrap();
+    assert_eq!(back.media.unwrap().stats, Some(expected));
+    let cdr = CdrRecord::from_call(&ended, "gw", 0, Some(1_000), 14_000);
+    assert_eq!(cdr.media, Some(expected));
+
+    // A late report (the relay's, racing its release) for the gone call.
+    h.input(stats(&call, leg(600, 3, 3.5), sip));
+    assert!(h.take_sip().is_empty() && h.take_stanzas().is_empty());
+    assert_eq!(h.persisted.len(), writes + 1);
+}
+
+/// The relay's final report comes before its Inactive notice: the Ended
+/// snapshot of a call the anchor ended has the counts up to that moment.
+#[test]
+fn a_final_report_before_the_inactive_notice_is_in_the_cdr() {
+    let mut h = Harness::with_config(&config(), trunk());
+    let (call, _) = outbound_answered(&mut h);
+    let (xmpp, sip) = (leg(300, 0, 1.0), leg(120, 0, 2.0));
+    h.input(stats(&call, xmpp, sip));
+    h.input(Input::Media {
+        call: call.clone(),
+        notice: MediaNotice::Inactive {
+            leg: MediaLeg::Sip,
+            secs: 60,
+        },
+    });
+    h.expect_request("BYE");
+    let ended = last_persisted(&h, PersistKind::Ended);
+    assert_eq!(ended.ended.unwrap().sip_status, Some(408));
+    assert_eq!(ended.media.unwrap().stats, Some(MediaStats { xmpp, sip }));
+}
+
+/// A passthrough call has no anchor and so no counts: a report (there is
+/// none in practice) is ignored and the CDR's media is empty.
+#[test]
+fn a_passthrough_cdr_has_no_media_counts() {
+    let config = format!("{CONFIG}[media]\nmode = \"passthrough\"\n");
+    let mut h = Harness::with_config(&config, trunk());
+    h.stanza(&propose("s1", GW));
+    h.stanza(&session_initiate("s1", "+15551230001@sip.test/stox"));
+    h.advance(Duration::from_millis(250));
+    let (_, invite) = h.expect_request("INVITE");
+    h.sip_from(trunk(), &respond(&invite, 200, "far", Some(ANSWER_SDP)));
+    let call = h.persisted[0].1.id.clone();
+    h.input(stats(&call, leg(1, 0, 0.0), leg(1, 0, 0.0)));
+    h.stanza("<iq from='alice@test/phone' to='+15551230001@sip.test/stox' type='set' id='t1'><jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='s1'/></iq>");
+    let ended = last_persisted(&h, PersistKind::Ended);
+    assert!(ended.media.is_none());
+    assert_eq!(CdrRecord::from_call(&ended, "gw", 0, None, 1).media, None);
 }
 
 #[test]

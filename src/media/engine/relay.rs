@@ -297,6 +297,14 @@ impl Relay {
         })
     }
 
+    /// Both legs' counters as the notice the core keeps for the CDR.
+    pub fn report(&self) -> MediaNotice {
+        MediaNotice::Stats {
+            xmpp: self.stats(MediaLeg::Xmpp),
+            sip: self.stats(MediaLeg::Sip),
+        }
+    }
+
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
@@ -651,7 +659,7 @@ impl Relay {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn addr(s: &str) -> SocketAddr {
@@ -661,7 +669,7 @@ mod tests {
     /// A plain client on the XMPP side (no ICE, no DTLS) and a SIP peer at
     /// 198.51.100.7:4000 per its description; PCMU on both, telephone-event
     /// 101 toward SIP numbered 126 toward XMPP.
-    fn plain_plan() -> RelayPlan {
+    pub(crate) fn plain_plan() -> RelayPlan {
         RelayPlan {
             call: "c1".into(),
             xmpp: vec![XmppTransportPlan {
@@ -686,7 +694,7 @@ mod tests {
         }
     }
 
-    fn rtp_packet(pt: u8, seq: u16, ssrc: u32) -> Vec<u8> {
+    pub(crate) fn rtp_packet(pt: u8, seq: u16, ssrc: u32) -> Vec<u8> {
         let mut p = vec![0x80, pt, (seq >> 8) as u8, seq as u8, 0, 0, 0, 160];
         p.extend_from_slice(&ssrc.to_be_bytes());
         p.extend_from_slice(&[0xff; 160]);
@@ -800,6 +808,35 @@ mod tests {
         assert_eq!(out[0].to, addr("198.51.100.7:4001"));
         r.handle_datagram(now, Port::SipRtp(0), addr("198.51.100.7:4000"), b"hello");
         assert!(drain(&mut r).is_empty());
+    }
+
+    /// The report the core keeps for the CDR: both legs' counts, with the
+    /// SIP source's gap counted as loss.
+    #[test]
+    fn the_report_carries_both_legs_counts_and_loss() {
+        let now = Instant::now();
+        let mut r = relay();
+        let sip = addr("198.51.100.7:4000");
+        for seq in [1u16, 2, 5] {
+            r.handle_datagram(now, Port::SipRtp(0), sip, &rtp_packet(0, seq, 9));
+        }
+        r.handle_datagram(
+            now,
+            Port::Xmpp(0),
+            addr("192.0.2.10:5000"),
+            &rtp_packet(0, 1, 7),
+        );
+        drain(&mut r);
+        let MediaNotice::Stats { xmpp, sip } = r.report() else {
+            panic!("not a report");
+        };
+        assert_eq!((sip.packets_in, sip.lost, sip.bytes_in), (3, 2, 3 * 172));
+        assert_eq!((sip.packets_out, xmpp.packets_in, xmpp.lost), (1, 1, 0));
+        assert_eq!(xmpp.packets_out, 3, "the SIP packets went to the client");
+        assert!(
+            r.poll_notice().is_none(),
+            "a report is asked for, not queued"
+        );
     }
 
     #[test]

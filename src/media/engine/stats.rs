@@ -4,28 +4,11 @@
 //! extended highest sequence number; §6.4.1 jitter in timestamp units,
 //! reported here in milliseconds) for the leg's first RTP source.
 
-use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-/// Counters of one leg, as metrics and the CDR read them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct LegStats {
-    /// RTP and RTCP packets received from the leg.
-    pub packets_in: u64,
-    /// Their bytes (UDP payload).
-    pub bytes_in: u64,
-    /// Packets sent to the leg.
-    pub packets_out: u64,
-    /// Their bytes.
-    pub bytes_out: u64,
-    /// Packets dropped: from an unverified or foreign address, failed
-    /// authentication, or nowhere to send them yet.
-    pub dropped: u64,
-    /// RTP packets the leg's first source should have sent but did not arrive.
-    pub lost: u64,
-    /// Interarrival jitter of that source, milliseconds.
-    pub jitter_ms: f64,
-}
+/// The counters' type lives in the pure `media::stats` (the call core
+/// keeps them); it is re-exported here, where the relay fills it in.
+pub use crate::media::stats::LegStats;
 
 /// Sequence and jitter tracking of one RTP source.
 #[derive(Debug, Clone, Default)]
