@@ -229,7 +229,7 @@ async fn run(args: LoadArgs) -> Result<String, String> {
 pub struct Pacing {
     /// At the window's start and end.
     pub snapshots: (Snapshot, Snapshot),
-    /// How far behind its schedule the pacer got, at most.
+    /// How far behind its schedule the pacer got inside the window, at most.
     pub lag_max_ns: u64,
     /// `try_send` failures (socket buffer full).
     pub send_errors: u64,
@@ -262,7 +262,9 @@ async fn pace(senders: &mut [Sender], args: &LoadArgs, shared: &Shared, t0: u64)
             if due > now {
                 break;
             }
-            lag_max_ns = lag_max_ns.max(now - due);
+            if now >= start {
+                lag_max_ns = lag_max_ns.max(now - due);
+            }
             let s = &mut senders[(slot % n) as usize];
             slot += 1;
             let sent = packet::ns_since(shared.epoch);
