@@ -7,6 +7,8 @@
 #   bench/media.sh --anchors embedded --kinds dtls --calls 500 --no-build
 #   bench/media.sh --json results.jsonl              # also keep the raw JSON lines
 #
+# `none` (first, plain RTP only) is `load --direct`: no anchor, each leg sends
+# straight to the other, the generator's and kernel's own latency floor.
 # Each (calls, kind, anchor) gets a fresh anchor process: the embedded one is
 # `media_bench anchor` (stox's MediaAnchors on stox's multi-thread runtime,
 # behind a minimal ng shim), rtpengine is `interop/rtpengine.sh run` with
@@ -22,7 +24,7 @@ ROOT="$(cd "$HERE/.." && pwd)"
 CALLS="100 250 500"
 SECONDS_=20
 WARMUP=3
-ANCHORS="embedded rtpengine"
+ANCHORS="none embedded rtpengine"
 KINDS="rtp dtls"
 BUILD=1
 JSON=""
@@ -85,6 +87,7 @@ start_anchor() { # NAME → sets ANCHOR_PID and NG
             "$ROOT/interop/rtpengine.sh" run "$WORK/rtpengine" "$NG_RTPENGINE" "$PORT_MIN" "$PORT_MAX" 2>>"$WORK/rtpengine-run.log"
             ANCHOR_PID=$(cat "$WORK/rtpengine/rtpengine.pid")
             ;;
+        none) NG=""; ANCHOR_PID="" ;; # load --direct: the generator's own floor
         *) log "unknown anchor $1"; exit 2 ;;
     esac
 }
@@ -101,9 +104,15 @@ RESULTS="$WORK/results.jsonl"
 for n in $CALLS; do
     for kind in $KINDS; do
         for anchor in $ANCHORS; do
+            [[ $anchor == none && $kind != rtp ]] && continue
             start_anchor "$anchor"
-            log "$anchor $kind $n calls (anchor pid $ANCHOR_PID)"
-            if ! "$WORK/media_bench" load --ng "$NG" --pid "$ANCHOR_PID" --calls "$n" \
+            log "$anchor $kind $n calls (anchor pid ${ANCHOR_PID:-none})"
+            if [[ $anchor == none ]]; then
+                target=(--direct)
+            else
+                target=(--ng "$NG" --pid "$ANCHOR_PID")
+            fi
+            if ! "$WORK/media_bench" load "${target[@]}" --calls "$n" \
                 --seconds "$SECONDS_" --warmup "$WARMUP" --kind "$kind" --label "$anchor" \
                 >>"$RESULTS" 2>>"$WORK/load.log"; then
                 log "load failed ($anchor $kind $n): $(tail -n 3 "$WORK/load.log")"

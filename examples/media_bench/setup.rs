@@ -156,6 +156,32 @@ pub async fn signal(
     })
 }
 
+/// A call without an anchor: each leg sends straight to the other (the
+/// generator's own latency floor, `load --direct`).
+pub async fn direct(index: u32, prefix: &str) -> Result<Call, String> {
+    let xmpp = UdpSocket::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let sip = UdpSocket::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = |s: &UdpSocket| s.local_addr().map_err(|e| e.to_string());
+    Ok(Call {
+        index,
+        id: format!("{prefix}-{index}"),
+        xmpp_remote: Remote {
+            addr: addr(&sip)?,
+            ice: None,
+            fingerprints: Vec::new(),
+            setup: None,
+        },
+        sip_remote: addr(&xmpp)?,
+        xmpp: Rc::new(xmpp),
+        sip: Rc::new(sip),
+        ice: None,
+    })
+}
+
 fn send_all(sock: &UdpSocket, to: SocketAddr, packets: &[Vec<u8>]) {
     for p in packets {
         let _ = sock.try_send_to(p, to);

@@ -29,10 +29,10 @@ use tokio::net::UdpSocket;
 #[derive(clap::Args, Debug, Clone)]
 pub struct LoadArgs {
     /// The anchor's ng control address.
-    #[arg(long)]
-    pub ng: SocketAddr,
-    /// The anchor's process id (for its CPU time).
-    #[arg(long)]
+    #[arg(long, required_unless_present = "direct")]
+    pub ng: Option<SocketAddr>,
+    /// The anchor's process id (for its CPU time); this process by default.
+    #[arg(long, default_value_t = std::process::id())]
     pub pid: u32,
     /// Concurrent calls.
     #[arg(long)]
@@ -52,6 +52,10 @@ pub struct LoadArgs {
     /// A name for the anchor in the report (`embedded`, `rtpengine`).
     #[arg(long, default_value = "anchor")]
     pub label: String,
+    /// No anchor: each call's legs send to each other (plain RTP only), to
+    /// measure the generator's own latency floor; CPU is then this process's.
+    #[arg(long)]
+    pub direct: bool,
     /// ICE + DTLS handshakes run at once.
     #[arg(long, default_value_t = 16)]
     pub handshakes: usize,
@@ -94,12 +98,8 @@ struct Sender {
 
 async fn run(args: LoadArgs) -> Result<String, String> {
     let epoch = Instant::now();
-    let mut ng = NgClient::connect(args.ng)
-        .await
-        .map_err(|e| format!("ng: {e}"))?;
-    let pong = ng.command(&stox::media::rtpengine::message::ping()).await?;
-    if pong.result != "pong" {
-        return Err(format!("ping answered {}", pong.result));
+    if args.direct && args.kind != Kind::Rtp {
+        return Err("--direct is plain RTP only".into());
     }
     let identity = match args.kind {
         Kind::Dtls => Some(Identity::generate()?),
@@ -108,11 +108,29 @@ async fn run(args: LoadArgs) -> Result<String, String> {
     let prefix = format!("bench{:06x}", rand::random::<u32>() & 0xff_ffff);
     let mut calls = Vec::new();
     let mut failures = Vec::new();
-    for i in 0..args.calls {
-        match setup::signal(&mut ng, args.kind, i, &prefix, identity.as_ref()).await {
-            Ok(c) => calls.push(c),
-            Err(e) => failures.push(e),
+    let mut ng = None;
+    if args.direct {
+        for i in 0..args.calls {
+            calls.push(setup::direct(i, &prefix).await?);
         }
+    } else {
+        let addr = args.ng.ok_or("--ng is needed")?;
+        let mut client = NgClient::connect(addr)
+            .await
+            .map_err(|e| format!("ng: {e}"))?;
+        let pong = client
+            .command(&stox::media::rtpengine::message::ping())
+            .await?;
+        if pong.result != "pong" {
+            return Err(format!("ping answered {}", pong.result));
+        }
+        for i in 0..args.calls {
+            match setup::signal(&mut client, args.kind, i, &prefix, identity.as_ref()).await {
+                Ok(c) => calls.push(c),
+                Err(e) => failures.push(e),
+            }
+        }
+        ng = Some(client);
     }
     let signalled = epoch.elapsed();
     let mut secure: Vec<Option<Secure>> = Vec::new();
@@ -221,7 +239,9 @@ async fn run(args: LoadArgs) -> Result<String, String> {
             total_s: set_up.as_secs_f64(),
         },
     );
-    release(&mut ng, &calls).await;
+    if let Some(ng) = &mut ng {
+        release(ng, &calls).await;
+    }
     Ok(summary)
 }
 
