@@ -309,7 +309,7 @@ async fn pace(senders: &mut [Sender], args: &LoadArgs, shared: &Shared, t0: u64)
             }
             s.packets += 1;
             if let Some(ice) = &s.ice
-                && s.packets % consent_every == 0
+                && s.packets.is_multiple_of(consent_every)
             {
                 let _ = s.xmpp.try_send_to(&ice.check(&rand::random()), s.xmpp_to);
             }
