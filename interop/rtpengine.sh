@@ -7,6 +7,8 @@
 #                                                     # start a private daemon, wait for its ping; pid in DIR/rtpengine.pid
 #   interop/rtpengine.sh stop DIR                     # stop the daemon started with DIR
 #   interop/rtpengine.sh test                         # install, run on a scratch DIR, run tests/rtpengine.rs, stop
+#   RTPENGINE_LOG_LEVEL (default 6) and RTPENGINE_NUM_THREADS (default: rtpengine's, one per core)
+#   change `run`'s daemon (bench/media.sh runs it at log level 4 with 2 threads).
 #
 # The private daemon is userspace only (--table=-1: no kernel module, no
 # iptables), on 127.0.0.1, reads no system config (--config-file=none), uses
@@ -91,7 +93,8 @@ run() {
         --interface=127.0.0.1 \
         --listen-ng="127.0.0.1:$ng" \
         --port-min="$min" --port-max="$max" \
-        --foreground --log-stderr --log-level=6 \
+        --foreground --log-stderr --log-level="${RTPENGINE_LOG_LEVEL:-6}" \
+        ${RTPENGINE_NUM_THREADS:+--num-threads="$RTPENGINE_NUM_THREADS"} \
         --pidfile="$dir/rtpengine.pid" \
         --no-redis-required \
         --delete-delay=0 \
