@@ -17,6 +17,17 @@ use crate::xmpp::stanza::{self, JmiKind};
 use minidom::Element;
 
 impl Gateway {
+    /// The configuration of the trunk a call goes through, if any.
+    fn trunk_of(&self, call: &super::model::Call) -> Option<crate::config::TrunkConfig> {
+        let name = call.trunk.as_ref()?;
+        self.cfg
+            .config
+            .trunks
+            .iter()
+            .find(|t| t.name == *name)
+            .cloned()
+    }
+
     /// The route and the targets to try in order (a trunk's located targets
     /// from its live one on, or the one address dialled directly).
     fn route_for(&self, caller: &str, callee: &str) -> Result<(OutboundRoute, Vec<Peer>), u16> {
@@ -186,14 +197,7 @@ impl Gateway {
         }
         let media = call.xmpp.media.clone().unwrap_or_default();
         let user = call.xmpp.user.clone();
-        let trunk = call.trunk.as_ref().and_then(|name| {
-            self.cfg
-                .config
-                .trunks
-                .iter()
-                .find(|t| t.name == *name)
-                .cloned()
-        });
+        let trunk = self.trunk_of(call);
         let session_id: u64 = rand::Rng::random_range(&mut self.rng, 1..u64::MAX / 2);
         let host = host_of(&self.cfg.sent_by);
         let origin = SdpOrigin {
@@ -242,14 +246,7 @@ impl Gateway {
             return;
         }
         let user = call.xmpp.user.clone();
-        let trunk = call.trunk.as_ref().and_then(|name| {
-            self.cfg
-                .config
-                .trunks
-                .iter()
-                .find(|t| t.name == *name)
-                .cloned()
-        });
+        let trunk = self.trunk_of(call);
         let request_uri = call
             .sip
             .invite
