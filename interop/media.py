@@ -106,12 +106,11 @@ def stox_config(workdir: Path, mode: str, srtp: str, rtpengine: str) -> Path:
         trunk_name="baresip", trunk_uri=f"sip:127.0.0.1:{BARESIP_PORT}", trunk_extra=trunk_extra)
     # a browser needs more than the 3 s the signalling scenarios ring
     text = text.replace("ring_timeout_secs = 3", "ring_timeout_secs = 20")
-    if mode != "passthrough":
-        # Only then: a gateway without the media anchor rejects the unknown section.
-        text += (f'\n[media]\nmode = "{mode}"\nbind = "127.0.0.1"\npublic_ip = "127.0.0.1"\n'
-                 f'port_range = "{MEDIA_PORTS}"\n')
-        if mode == "rtpengine":
-            text += f'rtpengine = "{rtpengine}"\n'
+    # Always written: the default mode is embedded, so passthrough must be asked for.
+    text += (f'\n[media]\nmode = "{mode}"\nbind = "127.0.0.1"\npublic_ip = "127.0.0.1"\n'
+             f'port_range = "{MEDIA_PORTS}"\n')
+    if mode == "rtpengine":
+        text += f'rtpengine = "{rtpengine}"\n'
     path = workdir / "stox-media.toml"
     path.write_text(text)
     return path

@@ -119,6 +119,13 @@ pub fn offer<R: Rng + ?Sized>(
                     let ours = srtp::generate_sdes(rng, t.tag, t.keys.suite);
                     Some((ours, Some(t)))
                 }
+                None if first.is_some_and(Stream::dtls) => {
+                    return Err(AnchorError::Unacceptable(
+                        "the SIP peer offers DTLS-SRTP, which the embedded anchor does not speak \
+                         toward SIP: use media = \"passthrough\" or \"rtpengine\" for this trunk"
+                            .into(),
+                    ));
+                }
                 None if requires => {
                     return Err(AnchorError::Unacceptable(
                         "the SIP offer requires SRTP with no crypto suite we support".into(),
@@ -435,4 +442,87 @@ pub fn answer(
             inactivity,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn ports() -> Ports {
+        Ports {
+            xmpp: vec![20000],
+            sip: vec![20002],
+        }
+    }
+
+    #[test]
+    fn a_dtls_sip_offer_is_refused_with_advice() {
+        let sdp = "v=0\r\nc=IN IP4 192.0.2.9\r\nm=audio 4000 UDP/TLS/RTP/SAVPF 0\r\na=fingerprint:sha-256 AA\r\na=setup:actpass\r\n";
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let err = offer(
+            &mut rng,
+            MediaLeg::Sip,
+            sdp,
+            SipSrtp::None,
+            ports(),
+            "192.0.2.1".parse().unwrap(),
+            "sha-256 00",
+        )
+        .unwrap_err();
+        assert_eq!(err.sip_status(), 488);
+        assert!(err.to_string().contains("passthrough"), "{err}");
+    }
+
+    #[test]
+    fn an_sdes_sip_offer_is_answered_with_our_own_key_of_its_suite() {
+        let sdp = "v=0\r\nc=IN IP4 192.0.2.9\r\nm=audio 4000 RTP/SAVP 0\r\na=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n";
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let (pending, to_xmpp) = offer(
+            &mut rng,
+            MediaLeg::Sip,
+            sdp,
+            SipSrtp::None,
+            ports(),
+            "192.0.2.1".parse().unwrap(),
+            "sha-256 00",
+        )
+        .unwrap();
+        assert!(
+            !to_xmpp.contains("a=crypto"),
+            "no SDES toward XMPP: {to_xmpp}"
+        );
+        let (ours, theirs) = pending.sdes.clone().expect("SDES chosen");
+        assert_eq!(ours.tag, 2);
+        assert_eq!(ours.keys.suite, SrtpSuite::AesCm128HmacSha1_32);
+        assert_ne!(
+            Some(ours.keys.master_key.clone()),
+            theirs.map(|t| t.keys.master_key)
+        );
+        let answer = "v=0\r\nc=IN IP4 192.0.2.20\r\nm=audio 5000 UDP/TLS/RTP/SAVPF 0\r\na=mid:audio\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 BB\r\na=setup:active\r\na=rtcp-mux\r\n";
+        let (to_sip, plan) = super::answer(
+            "c",
+            &pending,
+            answer,
+            "192.0.2.1".parse().unwrap(),
+            "sha-256 00",
+            None,
+        )
+        .unwrap();
+        assert!(to_sip.contains("m=audio 20002 RTP/SAVP 0"), "{to_sip}");
+        assert!(
+            to_sip.contains("a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"),
+            "{to_sip}"
+        );
+        assert_eq!(
+            plan.xmpp[0].dtls.as_ref().map(|d| d.0),
+            Some(false),
+            "the client is active: we are passive"
+        );
+        assert_eq!(
+            plan.streams[0].sip_rtp,
+            Some("192.0.2.9:4000".parse().unwrap())
+        );
+        assert!(plan.sdes.is_some());
+    }
 }
