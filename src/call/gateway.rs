@@ -529,6 +529,7 @@ impl Gateway {
                 let status = reasons::status_for_stanza_error(condition);
                 self.inbound_refuse(&call_id, Side::Xmpp, status, None, None);
             }
+            IqPurpose::SessionAccept if self.early_accept_refused(&call_id) => {}
             IqPurpose::SessionAccept => {
                 self.hangup_sip(&call_id);
                 self.end_call(&call_id, Side::Xmpp, None);

@@ -47,6 +47,7 @@ impl Gateway {
             (Method::Ack, _) => {
                 if let Some(id) = call_id
                     && self.calls.get(&id).map(|c| c.state) == Some(CallState::Accepted)
+                    && self.late_offer_ack(&id, &request)
                 {
                     self.mark_answered(&id);
                 }
@@ -386,22 +387,15 @@ impl Gateway {
             self.respond(&key, r);
             return;
         }
-        if request.body.is_empty() {
-            // Delayed offer: Jingle needs the offer in session-initiate (§2b);
-            // answering it from the anchor's capabilities is issue 7.
-            self.event(CallEvent::Failed {
-                direction: CallDirection::SipToXmpp,
-                status: 488,
-            });
-            let mut r = self.response(&request, 488, Some(&local_tag));
-            r.headers.push(
-                "Warning",
-                "399 stox \"INVITE without SDP offer not supported\"",
-            );
-            self.respond(&key, r);
-            return;
-        }
-        let body = String::from_utf8_lossy(&request.body).to_string();
+        let body = if request.body.is_empty() {
+            // Delayed offer: the anchor offers for us (`call::late_offer`).
+            match self.late_offer(trunk.as_deref(), &request, &key, &local_tag) {
+                Some(sdp) => sdp,
+                None => return,
+            }
+        } else {
+            String::from_utf8_lossy(&request.body).to_string()
+        };
         // Translated even when anchored: an offer we cannot read is refused
         // (400/488) before the anchor allocates anything for it.
         let offer = match sdp_to_jingle(&body, Role::Initiator) {

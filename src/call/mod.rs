@@ -7,6 +7,7 @@
 
 mod anchored;
 mod auth;
+mod early;
 mod failover;
 mod gateway;
 mod in_dialog;
@@ -15,6 +16,7 @@ mod inbound_auth;
 mod info;
 mod io;
 mod keepalive;
+mod late_offer;
 mod model;
 mod outbound;
 mod ownership;
@@ -31,7 +33,8 @@ mod xmpp_in;
 pub use gateway::{CoreConfig, Gateway};
 pub use io::{CallEvent, Input, Output, PersistKind};
 pub use model::{
-    AnchoredSdp, Call, CallDirection, CallEnd, CallMedia, CallState, Side, SipLeg, XmppLeg,
+    AnchoredSdp, Call, CallDirection, CallEnd, CallMedia, CallState, EarlyAnswer, Side, SipLeg,
+    XmppLeg,
 };
 #[cfg(feature = "gateway")]
 pub(crate) use outbound::host_of;

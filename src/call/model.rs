@@ -121,6 +121,14 @@ pub struct SipLeg {
     /// Outbound: how many 3xx redirects the INVITE followed.
     #[serde(default)]
     pub redirects: u8,
+    /// Outbound: the first early dialog's SDP answer (a 18x with SDP) and
+    /// what became of it (`call::early`).
+    #[serde(default)]
+    pub early: Option<EarlyAnswer>,
+    /// Inbound delayed offer: the SIP peer's answer, from its ACK
+    /// (`call::late_offer`).
+    #[serde(default)]
+    pub ack_answer: Option<String>,
 }
 
 impl SipLeg {
@@ -143,8 +151,27 @@ impl SipLeg {
             early_cseq: 0,
             reliable: None,
             redirects: 0,
+            early: None,
+            ack_answer: None,
         }
     }
+}
+
+/// An SDP answer that came in a provisional response (early media,
+/// checklist 11, 12 and 18), kept for a 2xx that carries none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarlyAnswer {
+    /// The answer.
+    pub sdp: String,
+    /// The To tag of the early dialog it came in: only the first fork's
+    /// answer is used, and it answers only that dialog's 2xx.
+    pub tag: Option<String>,
+    /// Whether it came reliably (100rel): RFC 3262 makes it the answer, so
+    /// even a passthrough call may put it into session-accept.
+    pub reliable: bool,
+    /// Anchored: the session-accept with the anchor's answer was sent at
+    /// the 18x (the call is still unanswered).
+    pub accepted: bool,
 }
 
 /// RFC 4028 session timer state of a dialog: plain data, so it survives a

@@ -415,6 +415,8 @@ impl Gateway {
         if !self.prack_if_reliable(call_id, response) {
             return; // a retransmitted reliable provisional
         }
+        // Early media (`call::early`): a 18x's SDP answer.
+        self.early_answer(call_id, response);
         let call = self.calls.get_mut(call_id).expect("caller checked");
         call.sip.provisional = true;
         if call.cancel_pending {
@@ -488,7 +490,11 @@ impl Gateway {
             self.end_call(call_id, Side::Xmpp, Some(487));
             return;
         }
-        let body = String::from_utf8_lossy(&response.body).to_string();
+        // Which SDP answers the 2xx: its own, or an early one (`call::early`).
+        let body = match self.final_answer(call_id, &response) {
+            super::early::FinalAnswer::Use(sdp) => sdp,
+            super::early::FinalAnswer::Done => return,
+        };
         let Some(answer) = self.translate_sip_answer(call_id, &body) else {
             return;
         };
@@ -505,6 +511,9 @@ impl Gateway {
 
     /// The anchor's answer for the XMPP user: translated and accepted.
     pub(crate) fn outbound_accept_sdp(&mut self, call_id: &str, sdp: &str) {
+        if self.early_accept(call_id, sdp) {
+            return; // early media: accepted, not answered (`call::early`)
+        }
         if let Some(answer) = self.translate_sip_answer(call_id, sdp) {
             self.send_session_accept(call_id, answer);
         }
@@ -533,6 +542,13 @@ impl Gateway {
 
     /// Session-accept to the XMPP user; the call is answered.
     fn send_session_accept(&mut self, call_id: &str, answer: Jingle) {
+        self.send_session_accept_iq(call_id, answer);
+        self.mark_answered(call_id);
+    }
+
+    /// The session-accept IQ alone: early media sends it before the call is
+    /// answered (`call::early`).
+    pub(crate) fn send_session_accept_iq(&mut self, call_id: &str, answer: Jingle) {
         let Some(call) = self.calls.get(call_id) else {
             return;
         };
@@ -552,7 +568,6 @@ impl Gateway {
         accept.responder = Some(our.clone());
         let payload = xml_to_element(&jingle_element(&accept).to_compact_string());
         self.send_iq(call_id, &our, &user, payload, IqPurpose::SessionAccept);
-        self.mark_answered(call_id);
     }
 
     /// The SIP callee did not answer within `calls.ring_timeout_secs`: tell the
