@@ -265,4 +265,42 @@ mod tests {
         let only_video = gateway_offer(&["VP8".to_string()], 7);
         assert!(only_video.contains("RTP/AVP 0 8 9 96 101"), "{only_video}");
     }
+
+    /// The embedded anchor takes our offer: the XMPP side is offered ICE and
+    /// DTLS with our codecs; the client's answer gives the SIP-facing offer
+    /// for the 200 (the client's codecs, our port, no crypto), and the relay
+    /// sends nothing toward SIP until the ACK's answer names an address.
+    #[cfg(feature = "gateway")]
+    #[test]
+    fn the_embedded_anchor_offers_from_it_and_waits_for_the_acks_address() {
+        use crate::media::anchor::{MediaLeg, SipSrtp};
+        use crate::media::engine::negotiate::{self, Ports};
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let ip: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        let ports = Ports {
+            xmpp: vec![20000],
+            sip: vec![20002],
+        };
+        let (pending, to_xmpp) = negotiate::offer(
+            &mut rng,
+            MediaLeg::Sip,
+            &gateway_offer(&[], 5),
+            SipSrtp::None,
+            ports,
+            ip,
+            "sha-256 00",
+        )
+        .unwrap();
+        assert!(to_xmpp.contains("UDP/TLS/RTP/SAVPF 0 8 9 96 101"), "{to_xmpp}");
+        assert!(to_xmpp.contains("a=ice-ufrag:"), "{to_xmpp}");
+        assert!(to_xmpp.contains("a=setup:actpass"), "{to_xmpp}");
+        let client = "v=0\r\nc=IN IP4 192.0.2.20\r\nm=audio 5000 UDP/TLS/RTP/SAVPF 96 0\r\na=mid:0\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 BB\r\na=setup:active\r\na=rtcp-mux\r\na=sendrecv\r\n";
+        let (to_sip, plan) =
+            negotiate::answer("c", &pending, client, ip, "sha-256 00", None).unwrap();
+        assert!(to_sip.contains("m=audio 20002 RTP/AVP 96 0"), "{to_sip}");
+        assert!(to_sip.contains("c=IN IP4 192.0.2.1"), "{to_sip}");
+        assert!(!to_sip.contains("a=crypto") && !to_sip.contains("ice-ufrag"));
+        assert_eq!(plan.streams[0].sip_rtp, None, "no address before the ACK");
+    }
 }
