@@ -364,6 +364,26 @@ def scenarios() -> list[Scenario]:
             "bob lets it ring: after ring_timeout_secs (3) the caller gets 480 and bob a JMI <retract/>",
             [Peer("bob/phone", bob_phone, ["answer", "--mode", "ignore", "--expect-retract"])],
             [Sipp("uac_480.xml", "uac", "+15550001000")]),
+        # ---- early media and delayed offer (issue 7) ----
+        Scenario(
+            "out-early-media",
+            "the trunk answers alice's INVITE with a reliable 183 with SDP (Require: 100rel, "
+            "RSeq: 1): the gateway PRACKs it (RAck 1 1 INVITE, 200), alice gets <ringing/> and, "
+            "from the embedded anchor, session-accept with payload-types within 1.5 s of her "
+            "session-initiate, although the trunk's 200 (without SDP) comes 2 s after the 183; "
+            "the 183's answer stands, the call runs until the trunk's BYE -> <success/>",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "success",
+                                   "--expect-ringing", "--expect-answered",
+                                   "--expect-accept-within", "1.5"])],
+            [Sipp("uas_early_media_bye.xml", "uas")]),
+        Scenario(
+            "in-late-offer",
+            "an INVITE without SDP to +15550001000: the embedded anchor makes the offer, bob is "
+            "proposed to and answers; the 200 carries the gateway's SDP offer (m=audio, RTP/AVP, "
+            "PCMU), sipp's ACK carries the answer, sipp's BYE ends bob's session with <success/>",
+            [Peer("bob/phone", bob_phone, ["answer", "--mode", "accept", "--delay", "0.5",
+                                           "--expect-terminate", "success"])],
+            [Sipp("uac_late_offer.xml", "uac", "+15550001000")]),
         Scenario(
             "in-unknown",
             "an INVITE to +15550009999 (no [[number]] entry) is answered 404",

@@ -530,6 +530,8 @@ class Caller(Peer):
         j = jingle_element("session-initiate", self.sid, initiator=self.boundjid.full)
         j.append(offer_content(a.content_name))
         self.initiated = True
+        # early media (issue 7): when the session-initiate left, for --expect-accept-within
+        self.initiated_at = asyncio.get_running_loop().time()
         if a.cancel_after is not None:
             self.later(a.cancel_after, self.cancel)
         ok = await self.send_jingle(self.peer_jid, j, "session-initiate")
@@ -596,6 +598,9 @@ class Caller(Peer):
                 self.finish(False, "session-accept without an ICE-UDP or raw-UDP transport")
                 return
             self.answered = True
+            # early media (issue 7): seconds from session-initiate to session-accept
+            if getattr(self, "initiated_at", None) is not None and not hasattr(self, "accept_delay"):
+                self.accept_delay = asyncio.get_running_loop().time() - self.initiated_at
             if a.expect_reject:
                 self.finish(False, "answered, but a reject was expected")
             elif a.cancel_after is not None:
@@ -625,6 +630,12 @@ class Caller(Peer):
             return False, reason + "; but the call was never answered"
         if ok and a.expect_dtmf is not None and "".join(self.dtmf) != a.expect_dtmf:
             return False, reason + f"; DTMF {''.join(self.dtmf)!r} received, {a.expect_dtmf!r} expected"
+        # early media (issue 7): the session-accept came at the 183, before the far end's 200
+        within = getattr(a, "expect_accept_within", None)
+        if ok and within is not None:
+            delay = getattr(self, "accept_delay", None)
+            if delay is None or delay > within:
+                return False, reason + f"; session-accept {delay} s after session-initiate, expected <= {within} s"
         return ok, reason
 
 
@@ -859,6 +870,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="assert <session-info><ringing/> (or JMI ringing) arrived")
     c.add_argument("--expect-dtmf", metavar="DIGITS",
                    help="assert these XEP-0181 <dtmf/> digits arrived in session-info, in order")
+    # early media (issue 7)
+    c.add_argument("--expect-accept-within", type=float, metavar="S",
+                   help="assert the session-accept arrived at most S s after session-initiate "
+                        "(early media: before a far end's delayed 200)")
 
     an = sub.add_parser("answer", help="wait for a call and handle it")
     an.add_argument("--mode", choices=("accept", "reject", "ignore"), default="accept")
