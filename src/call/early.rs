@@ -98,8 +98,7 @@ impl Gateway {
             // Cancelling: the user hung up while the anchor worked.
             return true;
         }
-        let answer = match crate::translate::sdp_to_jingle(sdp, crate::translate::Role::Responder)
-        {
+        let answer = match crate::translate::sdp_to_jingle(sdp, crate::translate::Role::Responder) {
             Ok(t) => t.value,
             Err(e) => {
                 tracing::warn!(call = %call_id, error = %e, "cannot translate the anchor's early answer: cancelling");

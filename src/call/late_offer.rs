@@ -251,7 +251,10 @@ mod tests {
         assert!(sdp.contains("c=IN IP4 0.0.0.0\r\n"), "{sdp}");
         assert!(sdp.contains("m=audio 9 RTP/AVP 0 8 9 96 101\r\n"), "{sdp}");
         assert!(sdp.contains("a=rtpmap:96 opus/48000/2\r\n"), "{sdp}");
-        assert!(sdp.contains("a=rtpmap:101 telephone-event/8000\r\n"), "{sdp}");
+        assert!(
+            sdp.contains("a=rtpmap:101 telephone-event/8000\r\n"),
+            "{sdp}"
+        );
         assert!(sdp.ends_with("a=sendrecv\r\n"));
     }
 
@@ -292,7 +295,10 @@ mod tests {
             "sha-256 00",
         )
         .unwrap();
-        assert!(to_xmpp.contains("UDP/TLS/RTP/SAVPF 0 8 9 96 101"), "{to_xmpp}");
+        assert!(
+            to_xmpp.contains("UDP/TLS/RTP/SAVPF 0 8 9 96 101"),
+            "{to_xmpp}"
+        );
         assert!(to_xmpp.contains("a=ice-ufrag:"), "{to_xmpp}");
         assert!(to_xmpp.contains("a=setup:actpass"), "{to_xmpp}");
         let client = "v=0\r\nc=IN IP4 192.0.2.20\r\nm=audio 5000 UDP/TLS/RTP/SAVPF 96 0\r\na=mid:0\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 BB\r\na=setup:active\r\na=rtcp-mux\r\na=sendrecv\r\n";

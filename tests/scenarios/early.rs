@@ -90,9 +90,16 @@ fn early_accepted(h: &mut Harness) -> (String, stox::sip::Request) {
     assert_eq!(prack.headers.get("RAck"), Some("1 1 INVITE"));
     h.sip_from(trunk(), &respond(&prack, 200, "far", None));
     let out = h.take_stanzas();
-    assert_eq!(by_action(&out, "session-info").len(), 1, "ringing as before");
+    assert_eq!(
+        by_action(&out, "session-info").len(),
+        1,
+        "ringing as before"
+    );
     assert!(find(&out[0], "ringing").is_some());
-    assert!(by_action(&out, "session-accept").is_empty(), "waits for the anchor");
+    assert!(
+        by_action(&out, "session-accept").is_empty(),
+        "waits for the anchor"
+    );
     assert_eq!(h.anchors.len(), 2);
     let request = &h.anchors[1];
     assert_eq!(
@@ -237,7 +244,11 @@ fn a_200_while_the_early_answer_is_at_the_anchor_accepts_when_it_replies() {
     let (call, invite) = anchored_invite(&mut h);
     h.sip_from(trunk(), &respond(&invite, 183, "far", Some(EARLY_SDP)));
     h.take_stanzas();
-    assert_eq!(h.anchors.len(), 2, "unreliable early SDP goes to the anchor too");
+    assert_eq!(
+        h.anchors.len(),
+        2,
+        "unreliable early SDP goes to the anchor too"
+    );
     h.sip_from(trunk(), &respond(&invite, 200, "far", None));
     h.expect_request("ACK");
     assert!(h.take_stanzas().is_empty());
@@ -256,7 +267,10 @@ fn forked_early_media_uses_the_first_dialog_only() {
     h.sip_from(trunk(), &reliable(&invite, 183, "fork2", 1, ANSWER_SDP));
     h.take_sip(); // its PRACK
     assert_eq!(h.anchors.len(), 2, "the second fork's SDP is not used");
-    assert!(h.take_stanzas().is_empty(), "one provisional to Jingle only");
+    assert!(
+        h.take_stanzas().is_empty(),
+        "one provisional to Jingle only"
+    );
     // The other fork answers without SDP: no answer for that dialog.
     h.sip_from(trunk(), &respond(&invite, 200, "fork2", None));
     let sent = h.take_sip();
@@ -411,7 +425,10 @@ fn delayed_offer_200(h: &mut Harness) -> (String, stox::sip::Response) {
     let out = h.take_stanzas();
     let si = by_action(&out, "session-initiate");
     assert_eq!(si.len(), 1);
-    assert_eq!(find(si[0], "candidate").unwrap().attr("ip"), Some("203.0.113.5"));
+    assert_eq!(
+        find(si[0], "candidate").unwrap().attr("ip"),
+        Some("203.0.113.5")
+    );
     h.stanza(&format!("<iq from='bob@test/phone' to='+15557770000@sip.test/stox' type='set' id='sa'><jingle xmlns='urn:xmpp:jingle:1' action='session-accept' sid='{sid}' responder='bob@test/phone'><content creator='initiator' name='0'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='0' name='PCMU' clockrate='8000'/><rtcp-mux/></description><transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='bobu' pwd='bobpasswordbobpassword'><fingerprint xmlns='urn:xmpp:jingle:apps:dtls:0' hash='sha-256' setup='active'>BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB</fingerprint></transport></content></jingle></iq>"));
     h.take_stanzas();
     assert_eq!(h.anchors.len(), 2);
@@ -450,7 +467,10 @@ fn delayed_offer_gets_the_anchors_offer_in_the_200_and_the_ack_answer_moves_the_
     let mut h = Harness::with_config(&anchored(), trunk());
     let (call, ok) = delayed_offer_200(&mut h);
     assert_eq!(answered_events(&h), 0);
-    h.sip_from(trunk(), &ack_for(&ok, Some(ANSWER_SDP)).replace("\r\n", "\n"));
+    h.sip_from(
+        trunk(),
+        &ack_for(&ok, Some(ANSWER_SDP)).replace("\r\n", "\n"),
+    );
     assert_eq!(
         h.updates,
         vec![(call.clone(), MediaLeg::Sip, ANSWER_SDP.to_string())]
