@@ -352,6 +352,26 @@ fn passthrough_holds_early_sdp_back_and_a_reliable_one_answers_a_200_without_sdp
 }
 
 #[test]
+fn passthrough_2xx_with_its_own_sdp_is_the_answer_even_after_a_reliable_early_one() {
+    let mut h = Harness::new();
+    let invite = passthrough_invite(&mut h);
+    h.sip_from(trunk(), &reliable(&invite, 183, "far", 1, EARLY_SDP));
+    h.expect_request("PRACK");
+    h.take_stanzas();
+    h.sip_from(trunk(), &respond(&invite, 200, "far", Some(ANSWER_SDP)));
+    h.expect_request("ACK");
+    let out = h.take_stanzas();
+    let accept = by_action(&out, "session-accept");
+    assert_eq!(accept.len(), 1);
+    let pt = find(accept[0], "payload-type").unwrap();
+    assert_eq!(pt.attr("name"), Some("PCMU"), "the 2xx's own answer");
+    assert_eq!(
+        find(accept[0], "candidate").unwrap().attr("ip"),
+        Some("127.0.0.1")
+    );
+}
+
+#[test]
 fn passthrough_without_sdp_anywhere_ends_with_bye_reason_and_terminate() {
     let mut h = Harness::new();
     let invite = passthrough_invite(&mut h);
