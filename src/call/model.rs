@@ -121,6 +121,12 @@ pub struct SipLeg {
     /// Outbound: how many 3xx redirects the INVITE followed.
     #[serde(default)]
     pub redirects: u8,
+    /// Trickle ICE with the peer and its ICE restarts (`call::trickle`).
+    #[serde(
+        default,
+        skip_serializing_if = "super::trickle::TrickleIce::is_default"
+    )]
+    pub trickle: super::trickle::TrickleIce,
 }
 
 impl SipLeg {
@@ -143,6 +149,7 @@ impl SipLeg {
             early_cseq: 0,
             reliable: None,
             redirects: 0,
+            trickle: Default::default(),
         }
     }
 }

@@ -245,9 +245,9 @@ impl Gateway {
             }
         }
         if !gathering {
-            if added > 0 {
-                // Trickle ICE toward SIP (RFC 8840 INFO) is issue 7.
-                tracing::info!(call = %call_id, added, "late candidates not forwarded to SIP");
+            if added > 0 || complete {
+                // Trickle ICE toward SIP: RFC 8840 INFO (`call::trickle`).
+                self.trickle_from_xmpp(call_id, update);
             }
             return;
         }
