@@ -326,6 +326,8 @@ class Peer(ClientXMPP):
         self.answered = False
         self.ringing = False
         self.dtmf: list[str] = []  # XEP-0181 digits received in session-info
+        # trickle ICE (issue 7): candidates received in transport-info, as "ip:port"
+        self.trickled_in: list[str] = []
         self.ended = False
         self.offer: ET.Element | None = None  # inbound session-initiate <jingle/>
         self.tasks: list[asyncio.Task] = []
@@ -529,6 +531,7 @@ class Caller(Peer):
         a = self.args
         j = jingle_element("session-initiate", self.sid, initiator=self.boundjid.full)
         j.append(offer_content(a.content_name))
+        self.offer = j  # trickle ICE (issue 7): later transport-infos reuse its credentials
         self.initiated = True
         if a.cancel_after is not None:
             self.later(a.cancel_after, self.cancel)
@@ -546,6 +549,25 @@ class Caller(Peer):
                 self.finish(False, f"session-initiate refused with {cond}, expected {a.expect_error}")
             return
         self.finish(False, f"{what} answered with IQ error {cond}")
+
+    async def trickle_candidate(self) -> None:
+        """trickle ICE (issue 7): one more candidate after the answer, with
+        the offer's credentials, as a client whose TURN allocation came late."""
+        if self.ended:
+            return
+        ip, port = self.args.trickle_after_answer.rsplit(":", 1)
+        offered = self.offer.find(q(NS_JINGLE, "content"))
+        otr = offered.find(q(NS_ICE, "transport"))
+        j = jingle_element("transport-info", self.sid, initiator=self.boundjid.full)
+        content = ET.SubElement(j, q(NS_JINGLE, "content"),
+                                {"creator": "initiator", "name": offered.get("name")})
+        tr = ET.SubElement(content, q(NS_ICE, "transport"),
+                           {"ufrag": otr.get("ufrag"), "pwd": otr.get("pwd")})
+        ET.SubElement(tr, q(NS_ICE, "candidate"), {
+            "component": "1", "foundation": "2", "generation": "0", "id": secrets.token_hex(5),
+            "ip": ip, "port": port, "priority": "1694498815", "protocol": "udp", "type": "srflx",
+            "rel-addr": "127.0.0.1", "rel-port": port})
+        await self.send_jingle(self.peer_jid, j, "transport-info")
 
     async def cancel(self) -> None:
         if self.ended:
@@ -596,6 +618,8 @@ class Caller(Peer):
                 self.finish(False, "session-accept without an ICE-UDP or raw-UDP transport")
                 return
             self.answered = True
+            if a.trickle_after_answer:  # trickle ICE (issue 7)
+                self.later(1.5, self.trickle_candidate)
             if a.expect_reject:
                 self.finish(False, "answered, but a reject was expected")
             elif a.cancel_after is not None:
@@ -604,6 +628,9 @@ class Caller(Peer):
                 self.later(a.hangup_after, self.hangup)
             elif a.expect_terminate is None:
                 self.finish(True, "answered")
+        elif action == "transport-info":  # trickle ICE (issue 7)
+            for c in jingle.iter(q(NS_ICE, "candidate")):
+                self.trickled_in.append(f"{c.get('ip')}:{c.get('port')}")
         elif action == "session-terminate":
             self.ended = True
             r = reason_of(jingle)
@@ -625,6 +652,9 @@ class Caller(Peer):
             return False, reason + "; but the call was never answered"
         if ok and a.expect_dtmf is not None and "".join(self.dtmf) != a.expect_dtmf:
             return False, reason + f"; DTMF {''.join(self.dtmf)!r} received, {a.expect_dtmf!r} expected"
+        if ok and a.expect_transport_info and a.expect_transport_info not in self.trickled_in:
+            return False, reason + (f"; no transport-info with candidate {a.expect_transport_info} "
+                                    f"(got {self.trickled_in})")
         return ok, reason
 
 
@@ -859,6 +889,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="assert <session-info><ringing/> (or JMI ringing) arrived")
     c.add_argument("--expect-dtmf", metavar="DIGITS",
                    help="assert these XEP-0181 <dtmf/> digits arrived in session-info, in order")
+    # trickle ICE (issue 7)
+    c.add_argument("--trickle-after-answer", metavar="IP:PORT",
+                   help="1.5 s after session-accept, send a transport-info with this srflx candidate")
+    c.add_argument("--expect-transport-info", metavar="IP:PORT",
+                   help="assert a transport-info arrived with a candidate at IP:PORT")
 
     an = sub.add_parser("answer", help="wait for a call and handle it")
     an.add_argument("--mode", choices=("accept", "reject", "ignore"), default="accept")
