@@ -139,7 +139,7 @@ impl Gateway {
         let call = self.calls.get(call_id)?;
         call.sip.trickle.remote.clone().or_else(|| {
             (call.direction == CallDirection::SipToXmpp)
-                .then(|| call.sip.invite.as_ref())
+                .then_some(call.sip.invite.as_ref())
                 .flatten()
                 .and_then(|i| sdpfrag::ice_credentials(&String::from_utf8_lossy(&i.body)))
         })
@@ -509,6 +509,14 @@ impl Gateway {
                 c.sip.trickle.remote = Some(new);
             }
             return false;
+        }
+        let timer = (call_id.to_string(), CallTimer::IceRestart);
+        if self.timers.get(&timer).is_none()
+            && let Some(c) = self.calls.get_mut(call_id)
+        {
+            // A restart stored before a process restart has no transaction
+            // and no timer left: it is over.
+            c.sip.trickle.restart = None;
         }
         if self
             .calls

@@ -613,3 +613,33 @@ fn anchored_calls_never_trickle_toward_sip() {
     assert_eq!(rs[0].status, 469);
     assert_eq!(rs[0].headers.get("Recv-Info"), Some(""));
 }
+
+#[test]
+fn a_second_restart_while_the_first_waits_gets_500_with_retry_after() {
+    let mut h = Harness::new();
+    let invite = invite_sent(&mut h);
+    answered(&mut h, &invite, ICE_ANSWER, "Supported: trickle-ice\r\n");
+    h.sip_from(
+        trunk(),
+        &from_far(
+            &invite,
+            "INVITE",
+            2,
+            "",
+            "application/sdp",
+            &restart_offer(),
+        ),
+    );
+    assert_eq!(h.statuses(), vec![100]);
+    h.take_stanzas();
+    let again = restart_offer().replace("newU", "newerU");
+    h.sip_from(
+        trunk(),
+        &from_far(&invite, "INVITE", 3, "", "application/sdp", &again),
+    );
+    let rs = h.responses();
+    assert_eq!(rs[0].status, 500);
+    assert_eq!(rs[0].headers.get("Retry-After"), Some("2"));
+    assert!(h.take_stanzas().is_empty());
+    assert_eq!(h.gw.calls().next().unwrap().sip.trickle.generation, 1);
+}
