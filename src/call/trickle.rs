@@ -64,6 +64,10 @@ pub struct TrickleIce {
     /// We advertised trickle ICE to the peer (so we accept its INFO).
     #[serde(default)]
     pub offered: bool,
+    /// The peer refused our trickle INFO (469 and the like): whatever it
+    /// advertised, it gets no more.
+    #[serde(default)]
+    pub refused: bool,
     /// sdpfrags for INFO requests not sent yet, oldest first: they wait for
     /// the confirmed dialog, the peer's support, or the previous INFO's
     /// final response.
@@ -126,12 +130,13 @@ impl Gateway {
         let Some(call) = self.calls.get(call_id) else {
             return false;
         };
-        call.sip.trickle.peer
-            || (call.direction == CallDirection::SipToXmpp
-                && call.sip.invite.as_ref().is_some_and(|i| {
-                    names_trickle(&i.headers)
-                        || sdpfrag::advertises_trickle(&String::from_utf8_lossy(&i.body))
-                }))
+        !call.sip.trickle.refused
+            && (call.sip.trickle.peer
+                || (call.direction == CallDirection::SipToXmpp
+                    && call.sip.invite.as_ref().is_some_and(|i| {
+                        names_trickle(&i.headers)
+                            || sdpfrag::advertises_trickle(&String::from_utf8_lossy(&i.body))
+                    })))
     }
 
     /// The SIP peer's current ICE credentials.
@@ -332,8 +337,18 @@ impl Gateway {
             405 | 415 | 469 | 501 => {
                 tracing::info!(call = %call_id, status, "SIP peer refused trickle ICE INFO: no more sent");
                 if let Some(c) = self.calls.get_mut(call_id) {
-                    c.sip.trickle.peer = false;
-                    c.sip.trickle.offered = false;
+                    // Ours to them only: we still take theirs, as our
+                    // Recv-Info said.
+                    c.sip.trickle.refused = true;
+                    c.sip.trickle.queue.clear();
+                }
+                return;
+            }
+            // The dialog is gone at the peer (RFC 5057): nothing more to
+            // send in it; a refresh or BYE ends the call.
+            481 => {
+                tracing::info!(call = %call_id, "trickle ICE INFO met 481: no more sent");
+                if let Some(c) = self.calls.get_mut(call_id) {
                     c.sip.trickle.queue.clear();
                 }
                 return;

@@ -643,3 +643,32 @@ fn a_second_restart_while_the_first_waits_gets_500_with_retry_after() {
     assert!(h.take_stanzas().is_empty());
     assert_eq!(h.gw.calls().next().unwrap().sip.trickle.generation, 1);
 }
+
+#[test]
+fn a_469_to_our_info_stops_trickling_toward_that_peer() {
+    let mut h = Harness::new();
+    let invite = invite_sent(&mut h);
+    answered(&mut h, &invite, ICE_ANSWER, "Supported: trickle-ice\r\n");
+    h.stanza(&alice_trickles("t1", "uf1", 40100, false));
+    h.stanza(&alice_trickles("t2", "uf1", 40101, false));
+    h.take_stanzas();
+    let infos = info_requests(&mut h);
+    assert_eq!(infos.len(), 1);
+    h.sip_from(trunk(), &respond(&infos[0], 469, "far", None));
+    assert!(
+        info_requests(&mut h).is_empty(),
+        "the queued one is dropped"
+    );
+    h.stanza(&alice_trickles("t3", "uf1", 40102, true));
+    h.take_stanzas();
+    assert!(info_requests(&mut h).is_empty(), "and no more are sent");
+    // Theirs are still taken, as our Recv-Info promised.
+    let frag = "a=ice-ufrag:farU\r\na=ice-pwd:farpasswordfarpassword\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\na=end-of-candidates\r\n";
+    h.sip_from(trunk(), &far_info(&invite, 2, "trickle-ice", frag));
+    assert_eq!(h.statuses(), vec![200]);
+    assert_eq!(
+        jingle_action(&h.take_stanzas()[0]).as_deref(),
+        Some("transport-info")
+    );
+    assert_eq!(h.gw.active_calls(), 1);
+}
