@@ -294,6 +294,17 @@ def scenarios() -> list[Scenario]:
                                    "--expect-transport-info", "198.51.100.7:50002"])],
             [Sipp("uas_answer_trickle_bye.xml", "uas")], variant="passthrough"),
         Scenario(
+            "out-ice-restart",
+            "passthrough media: the trunk answers alice's call with ICE, then re-INVITEs with new "
+            "ice-ufrag/pwd and a candidate at 198.51.100.8:50004; alice gets a transport-info with "
+            "the new credentials and that candidate at generation 1, and answers with new "
+            "credentials (ufrag rst1) and a candidate at 192.0.2.77:41000; the re-INVITE's 200 "
+            "carries both; the trunk's BYE ends the call",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "success",
+                                   "--expect-answered", "--answer-ice-restart", "192.0.2.77:41000",
+                                   "--expect-transport-info", "198.51.100.8:50004"])],
+            [Sipp("uas_answer_ice_restart_bye.xml", "uas")], variant="passthrough"),
+        Scenario(
             "out-direct",
             "without JMI, alice's session-initiate to +15551230001@sip.test/stox is acked, the "
             "trunk gets the INVITE, ringing and session-accept reach alice, her hang-up after 1 s "

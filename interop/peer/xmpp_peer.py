@@ -328,6 +328,8 @@ class Peer(ClientXMPP):
         self.dtmf: list[str] = []  # XEP-0181 digits received in session-info
         # trickle ICE (issue 7): candidates received in transport-info, as "ip:port"
         self.trickled_in: list[str] = []
+        self.remote_ufrag: str | None = None  # the SIP side's, from session-accept
+        self.restarted = False  # an ICE restart from SIP was answered
         self.ended = False
         self.offer: ET.Element | None = None  # inbound session-initiate <jingle/>
         self.tasks: list[asyncio.Task] = []
@@ -550,23 +552,28 @@ class Caller(Peer):
             return
         self.finish(False, f"{what} answered with IQ error {cond}")
 
-    async def trickle_candidate(self) -> None:
-        """trickle ICE (issue 7): one more candidate after the answer, with
-        the offer's credentials, as a client whose TURN allocation came late."""
+    async def trickle_candidate(self, where: str, restart: bool = False) -> None:
+        """trickle ICE (issue 7): one more candidate at `where` (ip:port) after
+        the answer, with the offer's credentials, as a client whose TURN
+        allocation came late; or, answering an ICE restart, new credentials
+        (ufrag rst1), generation 1 and end-of-candidates."""
         if self.ended:
             return
-        ip, port = self.args.trickle_after_answer.rsplit(":", 1)
+        ip, port = where.rsplit(":", 1)
         offered = self.offer.find(q(NS_JINGLE, "content"))
         otr = offered.find(q(NS_ICE, "transport"))
+        creds = ({"ufrag": "rst1", "pwd": secrets.token_hex(12)} if restart
+                 else {"ufrag": otr.get("ufrag"), "pwd": otr.get("pwd")})
         j = jingle_element("transport-info", self.sid, initiator=self.boundjid.full)
         content = ET.SubElement(j, q(NS_JINGLE, "content"),
                                 {"creator": "initiator", "name": offered.get("name")})
-        tr = ET.SubElement(content, q(NS_ICE, "transport"),
-                           {"ufrag": otr.get("ufrag"), "pwd": otr.get("pwd")})
+        tr = ET.SubElement(content, q(NS_ICE, "transport"), creds)
         ET.SubElement(tr, q(NS_ICE, "candidate"), {
-            "component": "1", "foundation": "2", "generation": "0", "id": secrets.token_hex(5),
-            "ip": ip, "port": port, "priority": "1694498815", "protocol": "udp", "type": "srflx",
-            "rel-addr": "127.0.0.1", "rel-port": port})
+            "component": "1", "foundation": "2", "generation": "1" if restart else "0",
+            "id": secrets.token_hex(5), "ip": ip, "port": port, "priority": "1694498815",
+            "protocol": "udp", "type": "srflx", "rel-addr": "127.0.0.1", "rel-port": port})
+        if restart:
+            ET.SubElement(tr, "{urn:xmpp:jingle:transports:ice:0}gathering-complete")
         await self.send_jingle(self.peer_jid, j, "transport-info")
 
     async def cancel(self) -> None:
@@ -618,8 +625,10 @@ class Caller(Peer):
                 self.finish(False, "session-accept without an ICE-UDP or raw-UDP transport")
                 return
             self.answered = True
+            tr = jingle.find(f"{q(NS_JINGLE, 'content')}/{q(NS_ICE, 'transport')}")
+            self.remote_ufrag = tr.get("ufrag") if tr is not None else None  # trickle ICE (issue 7)
             if a.trickle_after_answer:  # trickle ICE (issue 7)
-                self.later(1.5, self.trickle_candidate)
+                self.later(1.5, lambda: self.trickle_candidate(a.trickle_after_answer))
             if a.expect_reject:
                 self.finish(False, "answered, but a reject was expected")
             elif a.cancel_after is not None:
@@ -631,6 +640,17 @@ class Caller(Peer):
         elif action == "transport-info":  # trickle ICE (issue 7)
             for c in jingle.iter(q(NS_ICE, "candidate")):
                 self.trickled_in.append(f"{c.get('ip')}:{c.get('port')}")
+            tr = jingle.find(f"{q(NS_JINGLE, 'content')}/{q(NS_ICE, 'transport')}")
+            if a.answer_ice_restart and tr is not None and self.remote_ufrag is not None \
+                    and tr.get("ufrag") != self.remote_ufrag:
+                # the SIP side restarted ICE: its candidates must be a new generation
+                gens = {c.get("generation") for c in tr.findall(q(NS_ICE, "candidate"))}
+                if gens != {"1"}:
+                    self.finish(False, f"ICE restart transport-info with generation(s) {gens}, expected 1")
+                    return
+                self.remote_ufrag = tr.get("ufrag")
+                self.restarted = True
+                self.spawn(self.trickle_candidate(a.answer_ice_restart, restart=True))
         elif action == "session-terminate":
             self.ended = True
             r = reason_of(jingle)
@@ -652,6 +672,8 @@ class Caller(Peer):
             return False, reason + "; but the call was never answered"
         if ok and a.expect_dtmf is not None and "".join(self.dtmf) != a.expect_dtmf:
             return False, reason + f"; DTMF {''.join(self.dtmf)!r} received, {a.expect_dtmf!r} expected"
+        if ok and a.answer_ice_restart and not self.restarted:
+            return False, reason + "; no ICE restart transport-info arrived"
         if ok and a.expect_transport_info and a.expect_transport_info not in self.trickled_in:
             return False, reason + (f"; no transport-info with candidate {a.expect_transport_info} "
                                     f"(got {self.trickled_in})")
@@ -894,6 +916,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="1.5 s after session-accept, send a transport-info with this srflx candidate")
     c.add_argument("--expect-transport-info", metavar="IP:PORT",
                    help="assert a transport-info arrived with a candidate at IP:PORT")
+    c.add_argument("--answer-ice-restart", metavar="IP:PORT",
+                   help="assert an ICE restart transport-info (new ufrag, generation 1) arrives and "
+                        "answer it with new credentials (ufrag rst1) and a candidate at IP:PORT")
 
     an = sub.add_parser("answer", help="wait for a call and handle it")
     an.add_argument("--mode", choices=("accept", "reject", "ignore"), default="accept")
