@@ -305,6 +305,18 @@ def scenarios() -> list[Scenario]:
                                    "--expect-transport-info", "198.51.100.8:50004"])],
             [Sipp("uas_answer_ice_restart_bye.xml", "uas")], variant="passthrough"),
         Scenario(
+            "in-trickle-ice",
+            "passthrough media: an INVITE with Supported: trickle-ice and an ICE offer; bob's "
+            "answer goes back in a 200 that advertises half trickle; the caller trickles "
+            "198.51.100.9:50006 by INFO: 200, and bob gets a transport-info with it; bob trickles "
+            "192.0.2.88:42000 after his session-accept: the caller gets it by INFO; its BYE ends "
+            "the call",
+            [Peer("bob/phone", "bob@test/phone", ["answer", "--mode", "accept", "--delay", "0.3",
+                                                  "--expect-terminate", "success",
+                                                  "--trickle-after-answer", "192.0.2.88:42000",
+                                                  "--expect-transport-info", "198.51.100.9:50006"])],
+            [Sipp("uac_call_trickle.xml", "uac", "+15550001000")], variant="passthrough"),
+        Scenario(
             "out-direct",
             "without JMI, alice's session-initiate to +15551230001@sip.test/stox is acked, the "
             "trunk gets the INVITE, ringing and session-accept reach alice, her hang-up after 1 s "

@@ -282,6 +282,23 @@ def has_transport(content: ET.Element) -> bool:
         or content.find(q(NS_RAW_UDP, "transport")) is not None
     )
 
+def trickle_jingle(sid: str, initiator: str, content_name: str, creds: dict[str, str], where: str,
+                   generation: str = "0", complete: bool = False) -> ET.Element:
+    """trickle ICE (issue 7): a transport-info with one srflx candidate at
+    `where` (ip:port), as a client whose STUN/TURN answer came late."""
+    ip, port = where.rsplit(":", 1)
+    j = jingle_element("transport-info", sid, initiator=initiator)
+    content = ET.SubElement(j, q(NS_JINGLE, "content"), {"creator": "initiator", "name": content_name})
+    tr = ET.SubElement(content, q(NS_ICE, "transport"), creds)
+    ET.SubElement(tr, q(NS_ICE, "candidate"), {
+        "component": "1", "foundation": "2", "generation": generation,
+        "id": secrets.token_hex(5), "ip": ip, "port": port, "priority": "1694498815",
+        "protocol": "udp", "type": "srflx", "rel-addr": "127.0.0.1", "rel-port": port})
+    if complete:
+        ET.SubElement(tr, "{urn:xmpp:jingle:transports:ice:0}gathering-complete")
+    return j
+
+
 class Done(Exception):
     pass
 
@@ -559,21 +576,12 @@ class Caller(Peer):
         (ufrag rst1), generation 1 and end-of-candidates."""
         if self.ended:
             return
-        ip, port = where.rsplit(":", 1)
         offered = self.offer.find(q(NS_JINGLE, "content"))
         otr = offered.find(q(NS_ICE, "transport"))
         creds = ({"ufrag": "rst1", "pwd": secrets.token_hex(12)} if restart
                  else {"ufrag": otr.get("ufrag"), "pwd": otr.get("pwd")})
-        j = jingle_element("transport-info", self.sid, initiator=self.boundjid.full)
-        content = ET.SubElement(j, q(NS_JINGLE, "content"),
-                                {"creator": "initiator", "name": offered.get("name")})
-        tr = ET.SubElement(content, q(NS_ICE, "transport"), creds)
-        ET.SubElement(tr, q(NS_ICE, "candidate"), {
-            "component": "1", "foundation": "2", "generation": "1" if restart else "0",
-            "id": secrets.token_hex(5), "ip": ip, "port": port, "priority": "1694498815",
-            "protocol": "udp", "type": "srflx", "rel-addr": "127.0.0.1", "rel-port": port})
-        if restart:
-            ET.SubElement(tr, "{urn:xmpp:jingle:transports:ice:0}gathering-complete")
+        j = trickle_jingle(self.sid, self.boundjid.full, offered.get("name"), creds, where,
+                           generation="1" if restart else "0", complete=restart)
         await self.send_jingle(self.peer_jid, j, "transport-info")
 
     async def cancel(self) -> None:
@@ -777,6 +785,8 @@ class Answerer(Peer):
         if await self.send_jingle(self.peer_jid, j, "session-accept"):
             self.answered = True
             a = self.args
+            if a.trickle_after_answer:  # trickle ICE (issue 7)
+                self.later(1.5, lambda: self.trickle_after_accept(j))
             if a.hangup_after is not None:
                 self.later(a.hangup_after, self.hangup)
             elif a.expect_terminate is None and not a.expect_finish and not a.expect_retract:
@@ -791,6 +801,17 @@ class Answerer(Peer):
         j.append(reason_element("success"))
         if await self.send_jingle(self.peer_jid, j, "session-terminate(success)"):
             self.finish(True, "answered; hung up; terminate acked")
+
+    async def trickle_after_accept(self, accept: ET.Element) -> None:
+        """trickle ICE (issue 7): one more candidate, with our answer's credentials."""
+        if self.ended:
+            return
+        content = accept.find(q(NS_JINGLE, "content"))
+        tr = content.find(q(NS_ICE, "transport"))
+        creds = {"ufrag": tr.get("ufrag"), "pwd": tr.get("pwd")}
+        j = trickle_jingle(self.sid, self.offer.get("initiator") or str(self.peer_jid),
+                           content.get("name"), creds, self.args.trickle_after_answer)
+        await self.send_jingle(self.peer_jid, j, "transport-info")
 
     def on_jingle(self, iq, action: str, jingle: ET.Element) -> None:
         a = self.args
@@ -835,6 +856,9 @@ class Answerer(Peer):
             return
         self.ack(iq)
         self.events.append(f"jingle:{action}")
+        if action == "transport-info":  # trickle ICE (issue 7)
+            for c in jingle.iter(q(NS_ICE, "candidate")):
+                self.trickled_in.append(f"{c.get('ip')}:{c.get('port')}")
         if action == "session-terminate":
             self.ended = True
             r = reason_of(jingle)
@@ -868,6 +892,9 @@ class Answerer(Peer):
         a = self.args
         if ok and a.mode == "accept" and not self.answered and not a.expect_finish:
             return False, reason + "; but we never answered"
+        if ok and a.expect_transport_info and a.expect_transport_info not in self.trickled_in:
+            return False, reason + (f"; no transport-info with candidate {a.expect_transport_info} "
+                                    f"(got {self.trickled_in})")
         return ok, reason
 
 
@@ -929,6 +956,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     an.add_argument("--expect-finish", action="store_true",
                     help="assert a JMI <finish> (or <retract>) for the call reaches this device")
     an.add_argument("--expect-retract", action="store_true", help="assert a JMI <retract> for the call")
+    # trickle ICE (issue 7)
+    an.add_argument("--trickle-after-answer", metavar="IP:PORT",
+                    help="1.5 s after our session-accept, send a transport-info with this srflx candidate")
+    an.add_argument("--expect-transport-info", metavar="IP:PORT",
+                    help="assert a transport-info arrived with a candidate at IP:PORT")
 
     # accept --expect-terminate / --hangup-after after the role as well
     for sp in (c, an):
