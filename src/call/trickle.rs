@@ -51,6 +51,10 @@ use std::time::Duration;
 /// The Info Package and option tag (RFC 8840 §10).
 pub(crate) const PACKAGE: &str = "trickle-ice";
 
+/// Most INFO bodies queued per call: a client that trickles while the
+/// dialog never confirms must not grow the call without bound.
+pub(crate) const MAX_QUEUED: usize = 32;
+
 /// How long a SIP ICE restart waits for the XMPP client's new credentials.
 /// Well under the re-INVITE's Timer B (32 s), so the peer gets an answer.
 pub(crate) const RESTART_WAIT: Duration = Duration::from_secs(4);
@@ -219,6 +223,10 @@ impl Gateway {
         };
         let body = write_sdpfrag(&frag);
         if let Some(call) = self.calls.get_mut(call_id) {
+            if call.sip.trickle.queue.len() >= MAX_QUEUED {
+                tracing::warn!(call = %call_id, "too many trickle ICE INFO bodies waiting: candidates dropped");
+                return;
+            }
             call.sip.trickle.queue.push_back(body);
         }
         self.trickle_pump(call_id);

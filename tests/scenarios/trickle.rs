@@ -672,3 +672,29 @@ fn a_469_to_our_info_stops_trickling_toward_that_peer() {
     );
     assert_eq!(h.gw.active_calls(), 1);
 }
+
+#[test]
+fn at_most_32_info_bodies_wait_for_the_dialog() {
+    let mut h = Harness::new();
+    let invite = invite_sent(&mut h);
+    for n in 0..40u16 {
+        h.stanza(&alice_trickles(&format!("t{n}"), "uf1", 40100 + n, false));
+    }
+    h.take_stanzas();
+    assert!(info_requests(&mut h).is_empty());
+    h.sip_from(
+        trunk(),
+        &respond_with(&invite, 200, ICE_ANSWER, "Supported: trickle-ice\r\n"),
+    );
+    let mut sent = Vec::new();
+    loop {
+        let infos = info_requests(&mut h);
+        let Some(info) = infos.first() else { break };
+        assert_eq!(infos.len(), 1, "one at a time");
+        sent.push(String::from_utf8(info.body.clone()).unwrap());
+        h.sip_from(trunk(), &respond(info, 200, "far", None));
+    }
+    assert_eq!(sent.len(), 32);
+    assert!(sent[0].contains(" 40100 typ"), "oldest first");
+    assert!(sent[31].contains(" 40131 typ"), "in order");
+}
