@@ -128,6 +128,24 @@ impl Gateway {
             .is_some_and(|c| c.media.is_none() && self.anchor_for(c.trunk.as_deref()).is_none())
     }
 
+    /// Whether the call's trunk is configured with `trickle_ice = true`.
+    fn trunk_declares_trickle(&self, trunk: Option<&str>) -> bool {
+        trunk
+            .and_then(|n| self.cfg.config.trunks.iter().find(|t| t.name == n))
+            .is_some_and(|t| t.trickle_ice)
+    }
+
+    /// An outbound call's INVITE need not wait for the XMPP caller's
+    /// candidates: the trunk is declared to trickle and the call is
+    /// passthrough, so later candidates follow by INFO (full trickle,
+    /// RFC 8840 §4.1).
+    pub(crate) fn invite_without_gathering(&self, call_id: &str) -> bool {
+        self.calls.get(call_id).is_some_and(|c| {
+            c.direction == CallDirection::XmppToSip
+                && self.trunk_declares_trickle(c.trunk.as_deref())
+        }) && self.trickle_capable(call_id)
+    }
+
     /// Whether the SIP peer supports trickle ICE: said in its responses
     /// (recorded), or in the INVITE of an inbound call.
     fn peer_trickles(&self, call_id: &str) -> bool {
@@ -136,6 +154,7 @@ impl Gateway {
         };
         !call.sip.trickle.refused
             && (call.sip.trickle.peer
+                || self.trunk_declares_trickle(call.trunk.as_deref())
                 || (call.direction == CallDirection::SipToXmpp
                     && call.sip.invite.as_ref().is_some_and(|i| {
                         names_trickle(&i.headers)

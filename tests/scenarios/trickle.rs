@@ -698,3 +698,32 @@ fn at_most_32_info_bodies_wait_for_the_dialog() {
     assert!(sent[0].contains(" 40100 typ"), "oldest first");
     assert!(sent[31].contains(" 40131 typ"), "in order");
 }
+
+#[test]
+fn a_trunk_declared_to_trickle_gets_the_invite_at_once_and_our_info_without_advertising() {
+    let config = CONFIG.replace(
+        "uri = \"sip:127.0.0.1:5080\"\n",
+        "uri = \"sip:127.0.0.1:5080\"\ntrickle_ice = true\n",
+    );
+    let mut h = Harness::with_config(&config, trunk());
+    h.stanza(&session_initiate("s1", CALLEE));
+    h.take_stanzas();
+    // No wait for more candidates: the INVITE leaves with what there is.
+    let (_, invite) = h.expect_request("INVITE");
+    assert!(invite.headers.has_token("Supported", "trickle-ice"));
+    h.stanza(&alice_trickles("t1", "uf1", 40100, false));
+    h.take_stanzas();
+    assert!(
+        h.take_sip().is_empty(),
+        "no second INVITE, no INFO before the 2xx"
+    );
+    // The answer says nothing about trickle ICE; the configuration does.
+    h.sip_from(trunk(), &respond_with(&invite, 200, ANSWER_SDP, ""));
+    let infos = info_requests(&mut h);
+    assert_eq!(infos.len(), 1);
+    assert!(
+        String::from_utf8(infos[0].body.clone())
+            .unwrap()
+            .contains("192.0.2.9 40100 typ srflx")
+    );
+}
