@@ -8,8 +8,10 @@
 //!
 //! - **Support** (checklist 5): the peer says `Supported`/`Require:
 //!   trickle-ice` or `a=ice-options:trickle` — in its INVITE (inbound), or in
-//!   an 18x/2xx to ours (outbound: RFC 8840 §4.1, a UAC cannot know before).
-//!   We do half trickle: our INVITE or 200 carries every candidate gathered so
+//!   an 18x/2xx to ours (outbound: RFC 8840 §4.1, a UAC cannot know before)
+//!   — or the operator says so with the trunk's `trickle_ice = true`, and
+//!   then its INVITEs go without waiting for gathering (full trickle).
+//!   Otherwise we do half trickle: our INVITE or 200 carries every candidate gathered so
 //!   far (so a peer without trickle still gets a complete vanilla offer) and
 //!   says `Supported: trickle-ice`, `Recv-Info: trickle-ice` (RFC 6086) and
 //!   `a=ice-options:trickle`.
@@ -18,7 +20,8 @@
 //!   sdpfrag). They wait until the dialog is confirmed (our 2xx ACKed, or
 //!   their 2xx received): RFC 8840 allows INFO in an early dialog only after
 //!   reliable provisional answers, which are not worth the state. One INFO is
-//!   outstanding at a time, in order (`in_dialog` tracks it). Toward a peer
+//!   outstanding at a time, in order (`in_dialog` tracks it), at most
+//!   [`MAX_QUEUED`] waiting. Toward a peer
 //!   that did not say it trickles, nothing is sent (as before: logged).
 //! - **SIP → XMPP**: a trickle-ice INFO becomes a transport-info with the
 //!   frag's credentials and candidates (translated as SDP candidates are,
