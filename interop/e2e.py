@@ -153,6 +153,10 @@ VARIANTS = {
     # the trunk is sipp's UAS and demands digest credentials
     "auth-trunk": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT}",
                    "trunk_extra": 'username = "stox"\npassword = "s3cret"\nrealm = "pbx.test"'},
+    # trickle ICE (issue 7): the trunk's media is passthrough, so SDP and ICE go end to end
+    # (the default, embedded, anchors media and never trickles toward SIP)
+    "passthrough": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT}",
+                    "trunk_extra": 'media = "passthrough"'},
     # the trunk is sipp's UAS over TCP
     "tcp-trunk": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT};transport=tcp"},
     # the trunk's calls must authenticate (inbound_auth): stox challenges with 401
@@ -277,6 +281,41 @@ def scenarios() -> list[Scenario]:
             [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "success",
                                    "--expect-answered", "--expect-dtmf", "4#"])],
             [Sipp("uas_answer_info_bye.xml", "uas")]),
+        Scenario(
+            "out-trickle-ice",
+            "passthrough media: alice's INVITE advertises half trickle (a=ice-options:trickle, "
+            "Recv-Info: trickle-ice); the trunk answers with Supported: trickle-ice and ICE, then "
+            "trickles 198.51.100.7:50002 by INFO (RFC 8840): 200, and alice gets a transport-info "
+            "with that candidate; alice trickles 192.0.2.99:40999 after the answer: the trunk gets "
+            "an INFO (Info-Package: trickle-ice, sdpfrag with a=mid:0 and that candidate); the "
+            "trunk's BYE ends the call",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "success",
+                                   "--expect-answered", "--trickle-after-answer", "192.0.2.99:40999",
+                                   "--expect-transport-info", "198.51.100.7:50002"])],
+            [Sipp("uas_answer_trickle_bye.xml", "uas")], variant="passthrough"),
+        Scenario(
+            "out-ice-restart",
+            "passthrough media: the trunk answers alice's call with ICE, then re-INVITEs with new "
+            "ice-ufrag/pwd and a candidate at 198.51.100.8:50004; alice gets a transport-info with "
+            "the new credentials and that candidate at generation 1, and answers with new "
+            "credentials (ufrag rst1) and a candidate at 192.0.2.77:41000; the re-INVITE's 200 "
+            "carries both; the trunk's BYE ends the call",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "success",
+                                   "--expect-answered", "--answer-ice-restart", "192.0.2.77:41000",
+                                   "--expect-transport-info", "198.51.100.8:50004"])],
+            [Sipp("uas_answer_ice_restart_bye.xml", "uas")], variant="passthrough"),
+        Scenario(
+            "in-trickle-ice",
+            "passthrough media: an INVITE with Supported: trickle-ice and an ICE offer; bob's "
+            "answer goes back in a 200 that advertises half trickle; the caller trickles "
+            "198.51.100.9:50006 by INFO: 200, and bob gets a transport-info with it; bob trickles "
+            "192.0.2.88:42000 after his session-accept: the caller gets it by INFO; its BYE ends "
+            "the call",
+            [Peer("bob/phone", "bob@test/phone", ["answer", "--mode", "accept", "--delay", "0.3",
+                                                  "--expect-terminate", "success",
+                                                  "--trickle-after-answer", "192.0.2.88:42000",
+                                                  "--expect-transport-info", "198.51.100.9:50006"])],
+            [Sipp("uac_call_trickle.xml", "uac", "+15550001000")], variant="passthrough"),
         Scenario(
             "out-direct",
             "without JMI, alice's session-initiate to +15551230001@sip.test/stox is acked, the "

@@ -201,6 +201,10 @@ pub struct TrunkConfig {
     /// What an anchor speaks toward this trunk: plain RTP or SDES-SRTP
     /// (ignored in passthrough, where the endpoints negotiate themselves).
     pub srtp: SipSrtp,
+    /// The operator says this trunk does trickle ICE (RFC 8840 §4.1 lets a
+    /// UA know it by configuration: a UAC otherwise learns it only from the
+    /// first answer). Passthrough only. Default false.
+    pub trickle_ice: bool,
 }
 
 /// A trunk's `outbound_proxy`, read once at start.

@@ -705,6 +705,16 @@ fn trunk_caller_id_keys_default_and_validate() {
     assert_eq!(t.from_user.as_deref(), Some("4420555"));
     assert_eq!(t.from_domain.as_deref(), Some("carrier.example"));
     assert!(t.assert_identity && !t.caller_id_from_did);
+    assert!(
+        !t.trickle_ice,
+        "trickle ICE is learnt from the peer by default"
+    );
+    let t = parse(&format!("{base}trickle_ice = true\n"))
+        .unwrap()
+        .trunks
+        .remove(0);
+    assert!(t.trickle_ice);
+    assert!(parse(&format!("{base}trickle_ice = \"yes\"\n")).is_err());
     for (line, err) in [
         (
             "from_user = \"\"",

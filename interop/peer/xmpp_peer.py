@@ -282,6 +282,23 @@ def has_transport(content: ET.Element) -> bool:
         or content.find(q(NS_RAW_UDP, "transport")) is not None
     )
 
+def trickle_jingle(sid: str, initiator: str, content_name: str, creds: dict[str, str], where: str,
+                   generation: str = "0", complete: bool = False) -> ET.Element:
+    """trickle ICE (issue 7): a transport-info with one srflx candidate at
+    `where` (ip:port), as a client whose STUN/TURN answer came late."""
+    ip, port = where.rsplit(":", 1)
+    j = jingle_element("transport-info", sid, initiator=initiator)
+    content = ET.SubElement(j, q(NS_JINGLE, "content"), {"creator": "initiator", "name": content_name})
+    tr = ET.SubElement(content, q(NS_ICE, "transport"), creds)
+    ET.SubElement(tr, q(NS_ICE, "candidate"), {
+        "component": "1", "foundation": "2", "generation": generation,
+        "id": secrets.token_hex(5), "ip": ip, "port": port, "priority": "1694498815",
+        "protocol": "udp", "type": "srflx", "rel-addr": "127.0.0.1", "rel-port": port})
+    if complete:
+        ET.SubElement(tr, "{urn:xmpp:jingle:transports:ice:0}gathering-complete")
+    return j
+
+
 class Done(Exception):
     pass
 
@@ -326,6 +343,10 @@ class Peer(ClientXMPP):
         self.answered = False
         self.ringing = False
         self.dtmf: list[str] = []  # XEP-0181 digits received in session-info
+        # trickle ICE (issue 7): candidates received in transport-info, as "ip:port"
+        self.trickled_in: list[str] = []
+        self.remote_ufrag: str | None = None  # the SIP side's, from session-accept
+        self.restarted = False  # an ICE restart from SIP was answered
         self.ended = False
         self.offer: ET.Element | None = None  # inbound session-initiate <jingle/>
         self.tasks: list[asyncio.Task] = []
@@ -529,6 +550,7 @@ class Caller(Peer):
         a = self.args
         j = jingle_element("session-initiate", self.sid, initiator=self.boundjid.full)
         j.append(offer_content(a.content_name))
+        self.offer = j  # trickle ICE (issue 7): later transport-infos reuse its credentials
         self.initiated = True
         # early media (issue 7): when the session-initiate left, for --expect-accept-within
         self.initiated_at = asyncio.get_running_loop().time()
@@ -548,6 +570,21 @@ class Caller(Peer):
                 self.finish(False, f"session-initiate refused with {cond}, expected {a.expect_error}")
             return
         self.finish(False, f"{what} answered with IQ error {cond}")
+
+    async def trickle_candidate(self, where: str, restart: bool = False) -> None:
+        """trickle ICE (issue 7): one more candidate at `where` (ip:port) after
+        the answer, with the offer's credentials, as a client whose TURN
+        allocation came late; or, answering an ICE restart, new credentials
+        (ufrag rst1), generation 1 and end-of-candidates."""
+        if self.ended:
+            return
+        offered = self.offer.find(q(NS_JINGLE, "content"))
+        otr = offered.find(q(NS_ICE, "transport"))
+        creds = ({"ufrag": "rst1", "pwd": secrets.token_hex(12)} if restart
+                 else {"ufrag": otr.get("ufrag"), "pwd": otr.get("pwd")})
+        j = trickle_jingle(self.sid, self.boundjid.full, offered.get("name"), creds, where,
+                           generation="1" if restart else "0", complete=restart)
+        await self.send_jingle(self.peer_jid, j, "transport-info")
 
     async def cancel(self) -> None:
         if self.ended:
@@ -601,6 +638,10 @@ class Caller(Peer):
             # early media (issue 7): seconds from session-initiate to session-accept
             if getattr(self, "initiated_at", None) is not None and not hasattr(self, "accept_delay"):
                 self.accept_delay = asyncio.get_running_loop().time() - self.initiated_at
+            tr = jingle.find(f"{q(NS_JINGLE, 'content')}/{q(NS_ICE, 'transport')}")
+            self.remote_ufrag = tr.get("ufrag") if tr is not None else None  # trickle ICE (issue 7)
+            if a.trickle_after_answer:  # trickle ICE (issue 7)
+                self.later(1.5, lambda: self.trickle_candidate(a.trickle_after_answer))
             if a.expect_reject:
                 self.finish(False, "answered, but a reject was expected")
             elif a.cancel_after is not None:
@@ -609,6 +650,20 @@ class Caller(Peer):
                 self.later(a.hangup_after, self.hangup)
             elif a.expect_terminate is None:
                 self.finish(True, "answered")
+        elif action == "transport-info":  # trickle ICE (issue 7)
+            for c in jingle.iter(q(NS_ICE, "candidate")):
+                self.trickled_in.append(f"{c.get('ip')}:{c.get('port')}")
+            tr = jingle.find(f"{q(NS_JINGLE, 'content')}/{q(NS_ICE, 'transport')}")
+            if a.answer_ice_restart and tr is not None and self.remote_ufrag is not None \
+                    and tr.get("ufrag") != self.remote_ufrag:
+                # the SIP side restarted ICE: its candidates must be a new generation
+                gens = {c.get("generation") for c in tr.findall(q(NS_ICE, "candidate"))}
+                if gens != {"1"}:
+                    self.finish(False, f"ICE restart transport-info with generation(s) {gens}, expected 1")
+                    return
+                self.remote_ufrag = tr.get("ufrag")
+                self.restarted = True
+                self.spawn(self.trickle_candidate(a.answer_ice_restart, restart=True))
         elif action == "session-terminate":
             self.ended = True
             r = reason_of(jingle)
@@ -636,6 +691,11 @@ class Caller(Peer):
             delay = getattr(self, "accept_delay", None)
             if delay is None or delay > within:
                 return False, reason + f"; session-accept {delay} s after session-initiate, expected <= {within} s"
+        if ok and a.answer_ice_restart and not self.restarted:
+            return False, reason + "; no ICE restart transport-info arrived"
+        if ok and a.expect_transport_info and a.expect_transport_info not in self.trickled_in:
+            return False, reason + (f"; no transport-info with candidate {a.expect_transport_info} "
+                                    f"(got {self.trickled_in})")
         return ok, reason
 
 
@@ -736,6 +796,8 @@ class Answerer(Peer):
         if await self.send_jingle(self.peer_jid, j, "session-accept"):
             self.answered = True
             a = self.args
+            if a.trickle_after_answer:  # trickle ICE (issue 7)
+                self.later(1.5, lambda: self.trickle_after_accept(j))
             if a.hangup_after is not None:
                 self.later(a.hangup_after, self.hangup)
             elif a.expect_terminate is None and not a.expect_finish and not a.expect_retract:
@@ -750,6 +812,17 @@ class Answerer(Peer):
         j.append(reason_element("success"))
         if await self.send_jingle(self.peer_jid, j, "session-terminate(success)"):
             self.finish(True, "answered; hung up; terminate acked")
+
+    async def trickle_after_accept(self, accept: ET.Element) -> None:
+        """trickle ICE (issue 7): one more candidate, with our answer's credentials."""
+        if self.ended:
+            return
+        content = accept.find(q(NS_JINGLE, "content"))
+        tr = content.find(q(NS_ICE, "transport"))
+        creds = {"ufrag": tr.get("ufrag"), "pwd": tr.get("pwd")}
+        j = trickle_jingle(self.sid, self.offer.get("initiator") or str(self.peer_jid),
+                           content.get("name"), creds, self.args.trickle_after_answer)
+        await self.send_jingle(self.peer_jid, j, "transport-info")
 
     def on_jingle(self, iq, action: str, jingle: ET.Element) -> None:
         a = self.args
@@ -794,6 +867,9 @@ class Answerer(Peer):
             return
         self.ack(iq)
         self.events.append(f"jingle:{action}")
+        if action == "transport-info":  # trickle ICE (issue 7)
+            for c in jingle.iter(q(NS_ICE, "candidate")):
+                self.trickled_in.append(f"{c.get('ip')}:{c.get('port')}")
         if action == "session-terminate":
             self.ended = True
             r = reason_of(jingle)
@@ -827,6 +903,9 @@ class Answerer(Peer):
         a = self.args
         if ok and a.mode == "accept" and not self.answered and not a.expect_finish:
             return False, reason + "; but we never answered"
+        if ok and a.expect_transport_info and a.expect_transport_info not in self.trickled_in:
+            return False, reason + (f"; no transport-info with candidate {a.expect_transport_info} "
+                                    f"(got {self.trickled_in})")
         return ok, reason
 
 
@@ -874,6 +953,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     c.add_argument("--expect-accept-within", type=float, metavar="S",
                    help="assert the session-accept arrived at most S s after session-initiate "
                         "(early media: before a far end's delayed 200)")
+    # trickle ICE (issue 7)
+    c.add_argument("--trickle-after-answer", metavar="IP:PORT",
+                   help="1.5 s after session-accept, send a transport-info with this srflx candidate")
+    c.add_argument("--expect-transport-info", metavar="IP:PORT",
+                   help="assert a transport-info arrived with a candidate at IP:PORT")
+    c.add_argument("--answer-ice-restart", metavar="IP:PORT",
+                   help="assert an ICE restart transport-info (new ufrag, generation 1) arrives and "
+                        "answer it with new credentials (ufrag rst1) and a candidate at IP:PORT")
 
     an = sub.add_parser("answer", help="wait for a call and handle it")
     an.add_argument("--mode", choices=("accept", "reject", "ignore"), default="accept")
@@ -884,6 +971,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     an.add_argument("--expect-finish", action="store_true",
                     help="assert a JMI <finish> (or <retract>) for the call reaches this device")
     an.add_argument("--expect-retract", action="store_true", help="assert a JMI <retract> for the call")
+    # trickle ICE (issue 7)
+    an.add_argument("--trickle-after-answer", metavar="IP:PORT",
+                    help="1.5 s after our session-accept, send a transport-info with this srflx candidate")
+    an.add_argument("--expect-transport-info", metavar="IP:PORT",
+                    help="assert a transport-info arrived with a candidate at IP:PORT")
 
     # accept --expect-terminate / --hangup-after after the role as well
     for sp in (c, an):

@@ -62,6 +62,8 @@ pub(crate) enum CallTimer {
     SessionExpiry,
     /// RFC 3262: retransmit our reliable provisional (no PRACK yet).
     ReliableRetransmit,
+    /// A SIP ICE restart waited long enough for the XMPP client (`trickle`).
+    IceRestart,
 }
 
 /// Why we sent an IQ, so its result or error can be acted on.
@@ -240,6 +242,7 @@ impl Gateway {
             CallTimer::SessionRefresh => self.send_refresh(call_id),
             CallTimer::SessionExpiry => self.session_expired(call_id),
             CallTimer::ReliableRetransmit => self.retransmit_reliable(call_id),
+            CallTimer::IceRestart => self.ice_restart_timer(call_id),
         }
     }
 
@@ -671,6 +674,7 @@ impl Gateway {
             CallTimer::SessionRefresh,
             CallTimer::SessionExpiry,
             CallTimer::ReliableRetransmit,
+            CallTimer::IceRestart,
         ] {
             self.timers.cancel(&(call_id.to_string(), t));
         }
@@ -702,6 +706,8 @@ impl Gateway {
         self.persist(call_id, PersistKind::Answered);
         self.event(CallEvent::Answered { direction, setup });
         self.arm_session_timer(call_id);
+        // Candidates trickled meanwhile may go now (RFC 8840 INFO).
+        self.trickle_pump(call_id);
     }
 
     /// Hangs up the SIP leg of an answered call with BYE (tracked, so a

@@ -28,6 +28,8 @@ pub(crate) enum Purpose {
     Prack,
     /// An RFC 4028 session refresh (re-INVITE or UPDATE).
     Refresh,
+    /// Trickled candidates (RFC 8840 INFO), one at a time.
+    Trickle,
 }
 
 /// An in-dialog request awaiting its final response.
@@ -113,6 +115,10 @@ impl Gateway {
             return false;
         };
         let id = sent.call_id.clone();
+        if sent.purpose == Purpose::Trickle && !matches!(response.status, 401 | 407) {
+            self.trickle_info_answered(&id, response.status);
+            return true;
+        }
         match response.status {
             401 | 407 => self.retry_in_dialog_with_auth(sent, response),
             200..=299 => {
@@ -181,6 +187,9 @@ impl Gateway {
         let Some(sent) = self.pending.remove(branch) else {
             return false;
         };
+        if sent.purpose == Purpose::Trickle {
+            self.trickle_info_answered(&sent.call_id, 408);
+        }
         if sent.purpose == Purpose::Refresh {
             tracing::warn!(call = %sent.call_id, method = %sent.request.method, "no response in the dialog: ending the call");
             self.dialog_lost(&sent.call_id, 408);

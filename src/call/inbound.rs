@@ -227,6 +227,9 @@ impl Gateway {
             d.remote_target = contact.uri;
             self.persist(id, PersistKind::Modified);
         }
+        if self.sip_ice_restart(id, request, key, &extra) {
+            return; // answered when the XMPP client restarts too (`trickle`)
+        }
         let call = &self.calls[id];
         // UPDATE without an offer gets no answer; a re-INVITE without one
         // gets our SDP as the offer (RFC 3261 §14.2, RFC 3311 §5.2).
@@ -776,6 +779,7 @@ impl Gateway {
             }
             _ => None,
         };
+        let sdp = self.trickle_advertise(call_id, &mut r.headers, sdp);
         r.headers.push("Content-Type", "application/sdp");
         r.body = sdp.clone().into_bytes();
         let contact = self.our_contact("stox", self.calls[call_id].sip.peer.transport);

@@ -65,9 +65,19 @@ pub(crate) fn parse_dtmf(content_type: &str, body: &str) -> Option<Dtmf> {
 impl Gateway {
     /// Answers an in-dialog INFO and forwards the DTMF it carries.
     pub(crate) fn inbound_info(&mut self, call_id: &str, request: &Request, key: &ServerKey) {
-        if request.headers.get("Info-Package").is_some() {
+        if let Some(package) = request.headers.get("Info-Package") {
+            let package = package.split(';').next().unwrap_or("").trim();
+            let trickle = self.takes_trickle_info(call_id);
+            if trickle && package.eq_ignore_ascii_case(super::trickle::PACKAGE) {
+                self.trickle_info_in(call_id, request, key);
+                return;
+            }
+            // RFC 6086 §4.2.2: 469 names the packages we do take.
             let mut r = crate::sip::message::response_for(request, 469, "Bad Info Package");
-            r.headers.push("Recv-Info", "");
+            r.headers.push(
+                "Recv-Info",
+                if trickle { super::trickle::PACKAGE } else { "" },
+            );
             self.respond(key, r);
             return;
         }

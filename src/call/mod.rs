@@ -28,6 +28,7 @@ mod redirect;
 pub mod register;
 mod session_timer;
 pub mod timers;
+mod trickle;
 mod xmpp_in;
 
 pub use gateway::{CoreConfig, Gateway};
@@ -40,3 +41,4 @@ pub use model::{
 pub(crate) use outbound::host_of;
 pub use ownership::{Claim, iq_prefix};
 pub use recover::{CSEQ_GAP, Restored, Takeover};
+pub use trickle::{PendingRestart, TrickleIce};

@@ -129,6 +129,12 @@ pub struct SipLeg {
     /// (`call::late_offer`).
     #[serde(default)]
     pub ack_answer: Option<String>,
+    /// Trickle ICE with the peer and its ICE restarts (`call::trickle`).
+    #[serde(
+        default,
+        skip_serializing_if = "super::trickle::TrickleIce::is_default"
+    )]
+    pub trickle: super::trickle::TrickleIce,
 }
 
 impl SipLeg {
@@ -153,6 +159,7 @@ impl SipLeg {
             redirects: 0,
             early: None,
             ack_answer: None,
+            trickle: Default::default(),
         }
     }
 }

@@ -278,6 +278,7 @@ impl Gateway {
         }
         headers.push("Allow", ALLOW);
         self.offer_session_timer(&mut headers);
+        let sdp = self.trickle_advertise(call_id, &mut headers, sdp);
         headers.push("User-Agent", self.cfg.user_agent.clone());
         headers.push("Content-Type", "application/sdp");
         let invite = Request {
@@ -369,6 +370,10 @@ impl Gateway {
         }
         let status = response.status;
         let state = call.state;
+        self.trickle_sip_response(&call_id, &response);
+        let Some(call) = self.calls.get(&call_id) else {
+            return;
+        };
         if let Some(trunk) = call.trunk.clone() {
             let peer = call.sip.peer;
             if status == 503 && state == CallState::Inviting && !call.sip.provisional {

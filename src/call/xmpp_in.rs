@@ -245,9 +245,9 @@ impl Gateway {
             }
         }
         if !gathering {
-            if added > 0 {
-                // Trickle ICE toward SIP (RFC 8840 INFO) is issue 7.
-                tracing::info!(call = %call_id, added, "late candidates not forwarded to SIP");
+            if added > 0 || complete {
+                // Trickle ICE toward SIP: RFC 8840 INFO (`call::trickle`).
+                self.trickle_from_xmpp(call_id, update);
             }
             return;
         }
@@ -289,7 +289,7 @@ impl Gateway {
             .or_else(|| self.anchor_for(call.trunk.as_deref()))
             .is_some_and(|m| m.mode == crate::media::anchor::MediaMode::Embedded);
         let key = (call_id.to_string(), super::gateway::CallTimer::Gathered);
-        if !needs_wait || lite_anchor {
+        if !needs_wait || lite_anchor || self.invite_without_gathering(call_id) {
             self.gathered_now(call_id);
             return;
         }

@@ -482,6 +482,7 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
             outbound_proxy,
             media,
             srtp,
+            trickle_ice: t.trickle_ice.unwrap_or(false),
         });
     }
     Ok(out)

@@ -16,6 +16,7 @@ pub mod fmtp;
 mod ice;
 mod names;
 mod sdp_text;
+pub mod sdpfrag;
 mod static_pt;
 mod to_jingle;
 mod to_sdp;

@@ -8,6 +8,7 @@ mod harness;
 mod media;
 mod more;
 mod recovery;
+mod trickle;
 mod trunkopts;
 
 use harness::*;
