@@ -28,6 +28,8 @@ pub(crate) enum Purpose {
     Prack,
     /// An RFC 4028 session refresh (re-INVITE or UPDATE).
     Refresh,
+    /// Issue 7: an INFO carrying a digit the XMPP user typed (`call::dtmf`).
+    Dtmf,
 }
 
 /// An in-dialog request awaiting its final response.
@@ -112,6 +114,10 @@ impl Gateway {
         let Some(sent) = self.pending.remove(branch) else {
             return false;
         };
+        if sent.purpose == Purpose::Dtmf {
+            self.dtmf_info_answered(sent, response);
+            return true;
+        }
         let id = sent.call_id.clone();
         match response.status {
             401 | 407 => self.retry_in_dialog_with_auth(sent, response),
@@ -181,6 +187,10 @@ impl Gateway {
         let Some(sent) = self.pending.remove(branch) else {
             return false;
         };
+        if sent.purpose == Purpose::Dtmf {
+            self.dtmf_info_timed_out(sent);
+            return true;
+        }
         if sent.purpose == Purpose::Refresh {
             tracing::warn!(call = %sent.call_id, method = %sent.request.method, "no response in the dialog: ending the call");
             self.dialog_lost(&sent.call_id, 408);
@@ -188,7 +198,7 @@ impl Gateway {
         true
     }
 
-    fn retry_in_dialog_with_auth(&mut self, sent: PendingRequest, response: &Response) {
+    pub(crate) fn retry_in_dialog_with_auth(&mut self, sent: PendingRequest, response: &Response) {
         let PendingRequest {
             call_id,
             trunk,

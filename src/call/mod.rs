@@ -7,6 +7,7 @@
 
 mod anchored;
 mod auth;
+mod dtmf;
 mod failover;
 mod gateway;
 mod in_dialog;

@@ -126,6 +126,10 @@ impl Gateway {
                 self.ack(to, from, id);
                 self.inbound_ringing(&call_id, from);
             }
+            (_, "session-info") if super::dtmf::carries_dtmf(el) => {
+                // Issue 7: XEP-0181 DTMF toward SIP (`call::dtmf`).
+                self.jingle_dtmf(&call_id, from, to, id, el);
+            }
             (_, "session-info") => {
                 // Ringing, mute, hold… and pings: acknowledged. Hold and DTMF
                 // mapping arrive with issue 7; nothing here changes SIP state.

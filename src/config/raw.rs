@@ -91,6 +91,7 @@ pub(crate) struct RawTrunk {
     pub outbound_proxy: Option<String>,
     pub media: Option<String>,
     pub srtp: Option<String>,
+    pub dtmf: Option<String>,
 }
 
 /// One `[[number]]`.

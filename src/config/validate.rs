@@ -457,6 +457,7 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
             Some(text) => Some(super::media::mode(c, &format!("trunk[{i}].media"), &text)?),
         };
         let srtp = super::media::srtp(c, &format!("trunk[{i}].srtp"), t.srtp)?;
+        let dtmf = super::dtmf::dtmf(c, &format!("trunk[{i}].dtmf"), t.dtmf)?;
         let port = target.port.unwrap_or(target.default_port());
         out.push(TrunkConfig {
             name,
@@ -482,6 +483,7 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
             outbound_proxy,
             media,
             srtp,
+            dtmf,
         });
     }
     Ok(out)

@@ -269,6 +269,15 @@ fn renumber(answer: &Stream, offer: &Stream) -> (Stream, Vec<(u8, u8)>) {
     (out, map)
 }
 
+/// Issue 7: a stream's telephone-event payload types and clock rates.
+fn events(s: &Stream) -> Vec<(u8, u32)> {
+    s.codecs
+        .iter()
+        .filter(|c| c.name.eq_ignore_ascii_case("telephone-event"))
+        .map(|c| (c.pt, c.clock))
+        .collect()
+}
+
 fn clocks(s: &Stream) -> Vec<(u8, u32)> {
     s.codecs.iter().map(|c| (c.pt, c.clock)).collect()
 }
@@ -345,6 +354,12 @@ pub fn answer(
             xmpp_clock: clocks(x),
             sip_rtp,
             sip_rtcp,
+            // What the SIP peer may receive: its own answer, or the answer
+            // we gave to its offer (in its numbering).
+            sip_events: match from {
+                MediaLeg::Xmpp => events(ans),
+                MediaLeg::Sip => events(&renumbered),
+            },
         });
         if xmpp[x_t].is_none() {
             let we_active = match (from, x.setup) {
