@@ -1161,7 +1161,9 @@ fn trunk_dtmf_reads_as_written_and_defaults_to_auto() {
     );
     assert_eq!(
         error_of(
-            &format!("{MINIMAL}[[trunk]]\nname = \"a\"\nuri = \"sip:a.example\"\ndtmf = \"inband\"\n"),
+            &format!(
+                "{MINIMAL}[[trunk]]\nname = \"a\"\nuri = \"sip:a.example\"\ndtmf = \"inband\"\n"
+            ),
             &[]
         ),
         "trunk[0].dtmf: \"inband\" is not auto, info or rfc4733"

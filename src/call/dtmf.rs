@@ -288,14 +288,22 @@ mod tests {
             ))),
             Ok(vec![('5', 160), ('#', 100), ('A', 40), ('*', 1000)])
         );
-        for bad in ["code='E'", "code='55'", "code=''", "", "code='1' duration='long'"] {
+        for bad in [
+            "code='E'",
+            "code='55'",
+            "code=''",
+            "",
+            "code='1' duration='long'",
+        ] {
             assert!(
                 parse_xep0181(&jingle(&format!("<dtmf {d} {bad}/>"))).is_err(),
                 "{bad}"
             );
         }
         // Another namespace is not DTMF.
-        assert!(!carries_dtmf(&jingle("<dtmf xmlns='urn:example' code='1'/>")));
+        assert!(!carries_dtmf(&jingle(
+            "<dtmf xmlns='urn:example' code='1'/>"
+        )));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! mapping doc's §2 tables that issue 3 touches, plus retransmission and timeout
 //! paths. No test sleeps; `Harness::advance` moves time.
 
+mod dtmf;
 mod failover;
 mod harness;
 mod media;

@@ -314,7 +314,22 @@ mod tests {
         assert_eq!(
             p.rtp(101, 0xabcd, 0xdeadbeef),
             [
-                0x80, 0x80 | 101, 0xab, 0xcd, 1, 2, 3, 4, 0xde, 0xad, 0xbe, 0xef, 11, 10, 0, 160
+                0x80,
+                0x80 | 101,
+                0xab,
+                0xcd,
+                1,
+                2,
+                3,
+                4,
+                0xde,
+                0xad,
+                0xbe,
+                0xef,
+                11,
+                10,
+                0,
+                160
             ]
         );
     }

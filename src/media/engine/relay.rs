@@ -8,8 +8,8 @@
 //! SDES-SRTP. Payload types are renumbered between the two legs' maps.
 
 use super::dtls::{DtlsLeg, Identity, SrtpPair};
-use super::ice::{CONSENT_TIMEOUT, CheckOutcome, IceLite};
 use super::dtmf::DtmfSender;
+use super::ice::{CONSENT_TIMEOUT, CheckOutcome, IceLite};
 use super::stats::{LegStats, SourceTracker};
 use crate::media::anchor::{MediaLeg, MediaNotice};
 use crate::media::rtp::{self, PacketKind};
@@ -655,13 +655,7 @@ impl Relay {
         if out.last.is_none() {
             // Nothing forwarded yet: a stream of our own (RFC 3550 §5.1:
             // random initial sequence number and timestamp).
-            out.last = Some((
-                rand::random(),
-                rand::random(),
-                rand::random(),
-                now,
-                clock,
-            ));
+            out.last = Some((rand::random(), rand::random(), rand::random(), now, clock));
         }
         let Some((ssrc, _, ts, at, audio_clock)) = out.last else {
             return;
@@ -1143,5 +1137,83 @@ pub(crate) mod tests {
             r.poll_notice(),
             Some(MediaNotice::Inactive { .. })
         ));
+    }
+
+    /// Issue 7: a digit injected as RFC 4733 events rides the forwarded
+    /// stream: its SSRC, the next sequence numbers (the audio after it moves
+    /// on), a timestamp on the audio's timeline, the SIP leg's
+    /// telephone-event number, marker first, updates every 50 ms, three end
+    /// packets.
+    #[test]
+    fn dtmf_is_injected_into_the_stream_toward_sip() {
+        use crate::media::rtp::parse_rtp;
+        let t0 = Instant::now();
+        let mut r = relay();
+        let client = addr("192.0.2.10:5000");
+        let mut audio = rtp_packet(0, 1000, 0x1234);
+        audio[4..8].copy_from_slice(&8000u32.to_be_bytes());
+        r.handle_datagram(t0, Port::Xmpp(0), client, &audio);
+        assert_eq!(parse_rtp(&drain(&mut r)[0].bytes).unwrap().sequence, 1000);
+
+        // 20 ms after the last audio packet (timestamp 8000), '#' for 100 ms.
+        let start = t0 + Duration::from_millis(20);
+        r.send_dtmf(start, '#', 100).unwrap();
+        let mut sent = drain(&mut r);
+        assert_eq!(sent.len(), 1, "the first packet goes at once");
+        assert_eq!(r.poll_timeout(), Some(start + Duration::from_millis(50)));
+        // The client's audio continues meanwhile, renumbered after the event packet.
+        let mut audio = rtp_packet(0, 1001, 0x1234);
+        audio[4..8].copy_from_slice(&8160u32.to_be_bytes());
+        r.handle_datagram(start, Port::Xmpp(0), client, &audio);
+        let forwarded = drain(&mut r);
+        assert_eq!(parse_rtp(&forwarded[0].bytes).unwrap().sequence, 1002);
+        let mut now = start;
+        while let Some(at) = r
+            .poll_timeout()
+            .filter(|at| *at < t0 + Duration::from_secs(1))
+        {
+            now = at;
+            r.handle_timeout(now);
+            sent.extend(drain(&mut r));
+        }
+        assert_eq!(now, start + Duration::from_millis(90), "last end packet");
+        assert_eq!(sent.len(), 4);
+        let mut seqs = Vec::new();
+        for (k, t) in sent.iter().enumerate() {
+            assert_eq!((t.from, t.to), (Port::SipRtp(0), addr("198.51.100.7:4000")));
+            let h = parse_rtp(&t.bytes).unwrap();
+            assert_eq!(h.payload_type, 101, "the SIP leg's telephone-event");
+            assert_eq!(h.ssrc, 0x1234, "the forwarded stream's SSRC");
+            assert_eq!(h.timestamp, 8000 + 160, "the event's start, 20 ms on");
+            assert_eq!(h.marker, k == 0);
+            seqs.push(h.sequence);
+            let payload = &t.bytes[12..];
+            assert_eq!(payload.len(), 4);
+            assert_eq!(payload[0], 11, "event #");
+            assert_eq!(payload[1] & 0x3f, 10, "volume");
+            let end = payload[1] & 0x80 != 0;
+            let duration = u16::from_be_bytes([payload[2], payload[3]]);
+            assert_eq!(
+                (end, duration),
+                [(false, 400), (true, 800), (true, 800), (true, 800)][k]
+            );
+        }
+        assert_eq!(seqs, [1001, 1003, 1004, 1005]);
+        // Later audio keeps counting after the injected packets.
+        r.handle_datagram(now, Port::Xmpp(0), client, &rtp_packet(0, 1002, 0x1234));
+        assert_eq!(parse_rtp(&drain(&mut r)[0].bytes).unwrap().sequence, 1006);
+        assert_eq!(r.stats(MediaLeg::Sip).packets_out, 7);
+        assert!(r.send_dtmf(now, 'X', 100).is_err());
+    }
+
+    /// Without telephone-event toward SIP there is nothing to inject into.
+    #[test]
+    fn dtmf_without_telephone_event_is_an_error() {
+        let id = Identity::generate().unwrap();
+        let mut plan = plain_plan();
+        plan.streams[0].sip_events.clear();
+        let mut r = Relay::new(plan, &id, Instant::now()).unwrap();
+        assert!(r.send_dtmf(Instant::now(), '1', 100).is_err());
+        assert!(drain(&mut r).is_empty());
     }
 }
