@@ -19,6 +19,7 @@ Roles:
     xmpp_peer.py --jid alice@test/phone --password alice call TARGET --mode jmi|direct
         [--hangup-after S | --cancel-after S] [--expect-terminate R[|R...]]
         [--expect-reject] [--expect-error COND] [--expect-answered] [--expect-ringing]
+        [--expect-dtmf DIGITS] [--send-dtmf DIGITS [--dtmf-after S] [--dtmf-duration MS]]
     xmpp_peer.py --jid bob@test/phone --password bob answer --mode accept|reject|ignore
         [--delay S] [--reject-reason busy|decline] [--hangup-after S]
         [--expect-terminate R] [--expect-finish] [--expect-retract]
@@ -547,6 +548,22 @@ class Caller(Peer):
             return
         self.finish(False, f"{what} answered with IQ error {cond}")
 
+    # --- issue 7 DTMF (--send-dtmf): one XEP-0181 session-info per digit, each
+    # waiting for its IQ result (an IQ error fails the peer)
+    async def send_dtmf(self) -> None:
+        for code in self.args.send_dtmf:
+            if self.ended:
+                self.finish(False, "the call ended before every --send-dtmf digit was sent")
+                return
+            j = jingle_element("session-info", self.sid)
+            d = ET.SubElement(j, q(NS_DTMF, "dtmf"))
+            d.set("code", code)
+            d.set("duration", str(self.args.dtmf_duration))
+            if not await self.send_jingle(self.peer_jid, j, f"session-info(dtmf {code})"):
+                return
+            self.events.append(f"dtmf-sent:{code}")
+            await asyncio.sleep(self.args.dtmf_gap)
+
     async def cancel(self) -> None:
         if self.ended:
             return
@@ -596,6 +613,9 @@ class Caller(Peer):
                 self.finish(False, "session-accept without an ICE-UDP or raw-UDP transport")
                 return
             self.answered = True
+            # issue 7 DTMF: type digits into the answered call (--send-dtmf)
+            if a.send_dtmf:
+                self.later(a.dtmf_after, self.send_dtmf)
             if a.expect_reject:
                 self.finish(False, "answered, but a reject was expected")
             elif a.cancel_after is not None:
@@ -859,6 +879,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="assert <session-info><ringing/> (or JMI ringing) arrived")
     c.add_argument("--expect-dtmf", metavar="DIGITS",
                    help="assert these XEP-0181 <dtmf/> digits arrived in session-info, in order")
+    # issue 7 DTMF: digits the caller types once answered
+    c.add_argument("--send-dtmf", metavar="DIGITS", default="",
+                   help="after the answer, send these keys as XEP-0181 session-info <dtmf/>, in order")
+    c.add_argument("--dtmf-after", type=float, default=0.5, metavar="S",
+                   help="seconds after the answer before the first --send-dtmf digit")
+    c.add_argument("--dtmf-duration", type=int, default=100, metavar="MS",
+                   help="the duration attribute of each --send-dtmf digit")
+    c.add_argument("--dtmf-gap", type=float, default=0.05, metavar="S",
+                   help="pause between two --send-dtmf digits (after the IQ result)")
 
     an = sub.add_parser("answer", help="wait for a call and handle it")
     an.add_argument("--mode", choices=("accept", "reject", "ignore"), default="accept")
