@@ -274,15 +274,16 @@ mod tests {
         let mut starts = Vec::new();
         let mut events = Vec::new();
         let mut now = t0;
-        while let Some(p) = {
+        loop {
             let got = s.due(now, 8000, |at| {
                 starts.push(at - t0);
                 (at - t0).as_millis() as u32 * 8
             });
             events.extend(got.iter().map(|p| (p.event, p.marker, p.timestamp)));
-            s.poll_timeout()
-        } {
-            now = p;
+            match s.poll_timeout() {
+                Some(at) => now = at,
+                None => break,
+            }
         }
         // '1': 0, 20, 40 ms (ends); '#' 50 ms after the last end.
         assert_eq!(
