@@ -292,6 +292,18 @@ def scenarios() -> list[Scenario]:
                                    "--expect-answered", "--send-dtmf", "5#"])],
             [Sipp("uas_answer_dtmf_info_bye.xml", "uas")], variant="dtmf-info"),
         Scenario(
+            "out-dtmf-rfc4733",
+            "issue 7, XMPP -> SIP DTMF in-band: the call is anchored by the embedded relay and "
+            "both alice's offer and the trunk's answer carry telephone-event, so with the default "
+            "dtmf = \"auto\" alice's digits 5 and # are acked and go as RFC 4733 events in the "
+            "RTP toward the trunk (asserted here: no INFO reaches the trunk, as sipp fails on any "
+            "unexpected request; the packets themselves are decoded in tests/media_dtmf.rs, and "
+            "the relay's end-of-call log line shows sip_out=8); alice hangs up after 1.5 s and "
+            "the trunk gets the BYE",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--hangup-after", "1.5",
+                                   "--expect-answered", "--send-dtmf", "5#"])],
+            [Sipp("uas_answer.xml", "uas")]),
+        Scenario(
             "out-direct",
             "without JMI, alice's session-initiate to +15551230001@sip.test/stox is acked, the "
             "trunk gets the INVITE, ringing and session-accept reach alice, her hang-up after 1 s "
