@@ -131,8 +131,9 @@ impl Gateway {
                 self.jingle_dtmf(&call_id, from, to, id, el);
             }
             (_, "session-info") => {
-                // Ringing, mute, hold… and pings: acknowledged. Hold and DTMF
-                // mapping arrive with issue 7; nothing here changes SIP state.
+                // Ringing, mute, hold… and pings: acknowledged. Hold mapping
+                // arrives with issue 7 (DTMF: the arm above); nothing here
+                // changes SIP state.
                 if el.children().next().is_some() {
                     tracing::debug!(call = %call_id, "session-info acknowledged, not mapped yet");
                 }
