@@ -484,3 +484,77 @@ fn a_flood_of_digits_is_bounded() {
     h.stanza(&session_info("f3", &dtmf("2", None)));
     assert_result(&mut h, "f3");
 }
+
+/// An anchored inbound call: the SIP side of the answer is the anchor's
+/// answer to the caller's offer (`returned`), which decides in-band or INFO.
+fn anchored_inbound_answered(h: &mut Harness, anchor_to_sip: &str) -> (String, String) {
+    let gw = "+15557770000@sip.test/stox";
+    h.sip_from(trunk(), &invite("+15550001000", "in1@pbx", "z9hG4bKin1"));
+    let call = h.anchors[0].call.clone();
+    let reply = |op, sdp: &str| {
+        Input::Anchored(AnchorReply {
+            call: call.clone(),
+            op,
+            result: Ok(sdp.to_string()),
+        })
+    };
+    h.input(reply(
+        AnchorOp::Offer,
+        &ANCHOR_TO_XMPP.replace("setup:passive", "setup:actpass"),
+    ));
+    let sid = h
+        .take_stanzas()
+        .iter()
+        .find_map(|s| find(s, "propose").and_then(|p| p.attr("id").map(str::to_string)))
+        .expect("propose");
+    h.stanza(&format!(
+        "<message from='bob@test/phone' to='{gw}' type='chat'><proceed xmlns='urn:xmpp:jingle-message:0' id='{sid}'/></message>"
+    ));
+    h.stanza(&format!("<iq from='bob@test/phone' to='{gw}' type='set' id='sa'><jingle xmlns='urn:xmpp:jingle:1' action='session-accept' sid='{sid}' responder='bob@test/phone'><content creator='initiator' name='0'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='0' name='PCMU' clockrate='8000'/><rtcp-mux/></description><transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='bobu' pwd='bobpasswordbobpassword'><fingerprint xmlns='urn:xmpp:jingle:apps:dtls:0' hash='sha-256' setup='active'>BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB</fingerprint><candidate component='1' foundation='1' generation='0' id='b1' ip='192.0.2.20' port='41000' priority='2130706431' protocol='udp' type='host'/></transport></content></jingle></iq>"));
+    h.advance(Duration::from_millis(250));
+    h.input(reply(AnchorOp::Answer, anchor_to_sip));
+    let ok = h.responses().into_iter().find(|r| r.status == 200).unwrap();
+    let to = ok.headers.get("To").unwrap().to_string();
+    h.sip_from(
+        trunk(),
+        &format!(
+            "ACK sip:stox@127.0.0.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKack1\nFrom: <sip:+15557770000@127.0.0.1:5080>;tag=caller1\nTo: {to}\nCall-ID: in1@pbx\nCSeq: 1 ACK\nContent-Length: 0\n\n"
+        ),
+    );
+    h.take_stanzas();
+    h.take_sip();
+    (call, sid)
+}
+
+#[test]
+fn anchored_inbound_calls_choose_by_the_anchors_answer_to_the_caller() {
+    let bob_dtmf = |sid: &str| {
+        format!(
+            "<iq from='bob@test/phone' to='+15557770000@sip.test/stox' type='set' id='d1'>\
+<jingle xmlns='urn:xmpp:jingle:1' action='session-info' sid='{sid}'>{}</jingle></iq>",
+            dtmf("*", Some(200))
+        )
+    };
+    // The answer toward the caller kept telephone-event: in-band.
+    let mut h = anchored(None);
+    let (call, sid) = anchored_inbound_answered(&mut h, ANCHOR_TO_SIP);
+    h.stanza(&bob_dtmf(&sid));
+    assert_result(&mut h, "d1");
+    assert_eq!(h.dtmfs, [(call, '*', 200)]);
+    assert!(h.take_sip().is_empty());
+
+    // It did not (bob's client took no telephone-event): INFO to the caller.
+    let mut h = anchored(None);
+    let no_events = ANCHOR_TO_SIP.replace(" 0 101\r\n", " 0\r\n").replace(
+        "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n",
+        "",
+    );
+    assert!(!no_events.contains("telephone-event"));
+    let (_, sid) = anchored_inbound_answered(&mut h, &no_events);
+    h.stanza(&bob_dtmf(&sid));
+    assert_result(&mut h, "d1");
+    assert!(h.dtmfs.is_empty());
+    let info = sent_info(&mut h);
+    assert_eq!(info.uri, "sip:caller@127.0.0.1:5080");
+    assert_eq!(body(&info), "Signal=*\r\nDuration=200\r\n");
+}
