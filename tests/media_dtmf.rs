@@ -27,7 +27,7 @@ secret = "s"
 mode = "embedded"
 bind = "127.0.0.1"
 public_ip = "127.0.0.1"
-port_range = "41200-41299"
+port_range = "41400-41499"
 inactivity_secs = 0
 "#,
         &[],
