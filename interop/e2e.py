@@ -167,6 +167,10 @@ VARIANTS = {
     # the only trunk is elsewhere (127.0.0.3), so the scanner on 127.0.0.1 is an
     # unconfigured source, as an internet scanner would be
     "scan": {"trunk_name": "pbx", "trunk_uri": "sip:127.0.0.3:15080"},
+    # issue 7 DTMF: the trunk takes XEP-0181 digits as SIP INFO (even where the anchor
+    # could send RFC 4733 events), so that sipp can check them
+    "dtmf-info": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT}",
+                  "trunk_extra": 'dtmf = "info"'},
     # the trunk is a TCP port where nothing listens
     "dead-trunk": {"trunk_name": "dead", "trunk_uri": f"sip:127.0.0.1:{DEAD_PORT};transport=tcp"},
     # the trunk is a real Kamailio (interop/kamailio): stox registers with digest
@@ -316,6 +320,28 @@ def scenarios() -> list[Scenario]:
                                                   "--trickle-after-answer", "192.0.2.88:42000",
                                                   "--expect-transport-info", "198.51.100.9:50006"])],
             [Sipp("uac_call_trickle.xml", "uac", "+15550001000")], variant="passthrough"),
+        Scenario(
+            "out-dtmf-info",
+            "issue 7, XMPP -> SIP DTMF: the trunk (dtmf = \"info\") answers alice's call; alice "
+            "types 5 and # as XEP-0181 session-info <dtmf/>, each acked; the trunk receives two "
+            "INFOs in the dialog, in order, with Content-Type application/dtmf-relay and the "
+            "bodies Signal=5 / Signal=# with Duration=100, answers each 200, then sends BYE: "
+            "alice receives session-terminate <success/>",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "success",
+                                   "--expect-answered", "--send-dtmf", "5#"])],
+            [Sipp("uas_answer_dtmf_info_bye.xml", "uas")], variant="dtmf-info"),
+        Scenario(
+            "out-dtmf-rfc4733",
+            "issue 7, XMPP -> SIP DTMF in-band: the call is anchored by the embedded relay and "
+            "both alice's offer and the trunk's answer carry telephone-event, so with the default "
+            "dtmf = \"auto\" alice's digits 5 and # are acked and go as RFC 4733 events in the "
+            "RTP toward the trunk (asserted here: no INFO reaches the trunk, as sipp fails on any "
+            "unexpected request; the packets themselves are decoded in tests/media_dtmf.rs, and "
+            "the relay's end-of-call log line shows sip_out=8); alice hangs up after 1.5 s and "
+            "the trunk gets the BYE",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--hangup-after", "1.5",
+                                   "--expect-answered", "--send-dtmf", "5#"])],
+            [Sipp("uas_answer.xml", "uas")]),
         Scenario(
             "out-direct",
             "without JMI, alice's session-initiate to +15551230001@sip.test/stox is acked, the "

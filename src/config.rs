@@ -8,6 +8,7 @@
 //! a default. `config/stox.example.toml` documents every key.
 
 mod cidr;
+mod dtmf;
 mod env;
 mod error;
 mod listen;
@@ -21,6 +22,7 @@ mod validate_tls;
 pub use redact::redact_url;
 
 pub use cidr::IpRange;
+pub use dtmf::DtmfMode;
 pub use env::PROCESS_ENV_VARS;
 pub use error::ConfigError;
 pub use listen::{Listen, ListenTransport};
@@ -205,6 +207,8 @@ pub struct TrunkConfig {
     /// UA know it by configuration: a UAC otherwise learns it only from the
     /// first answer). Passthrough only. Default false.
     pub trickle_ice: bool,
+    /// How XEP-0181 digits from XMPP reach this trunk (default auto).
+    pub dtmf: DtmfMode,
 }
 
 /// A trunk's `outbound_proxy`, read once at start.

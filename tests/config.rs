@@ -1146,3 +1146,36 @@ fn media_keys_come_from_the_environment_too() {
         "media.mode: \"bogus\" is not passthrough, embedded or rtpengine (set by STOX_MEDIA__MODE)"
     );
 }
+
+/// Issue 7, DTMF: a trunk's `dtmf` is auto unless written, any case, and a
+/// wrong value names the key and the choices.
+#[test]
+fn trunk_dtmf_reads_as_written_and_defaults_to_auto() {
+    use stox::config::DtmfMode;
+    let c = parse(&format!(
+        "{MINIMAL}[[trunk]]\nname = \"a\"\nuri = \"sip:a.example\"\n\
+         [[trunk]]\nname = \"b\"\nuri = \"sip:b.example\"\ndtmf = \"INFO\"\n\
+         [[trunk]]\nname = \"c\"\nuri = \"sip:c.example\"\ndtmf = \"rfc4733\"\n\
+         [[trunk]]\nname = \"d\"\nuri = \"sip:d.example\"\ndtmf = \"auto\"\n"
+    ))
+    .unwrap();
+    let modes: Vec<DtmfMode> = c.trunks.iter().map(|t| t.dtmf).collect();
+    assert_eq!(
+        modes,
+        [
+            DtmfMode::Auto,
+            DtmfMode::Info,
+            DtmfMode::Rfc4733,
+            DtmfMode::Auto
+        ]
+    );
+    assert_eq!(
+        error_of(
+            &format!(
+                "{MINIMAL}[[trunk]]\nname = \"a\"\nuri = \"sip:a.example\"\ndtmf = \"inband\"\n"
+            ),
+            &[]
+        ),
+        "trunk[0].dtmf: \"inband\" is not auto, info or rfc4733"
+    );
+}

@@ -19,6 +19,7 @@ Roles:
     xmpp_peer.py --jid alice@test/phone --password alice call TARGET --mode jmi|direct
         [--hangup-after S | --cancel-after S] [--expect-terminate R[|R...]]
         [--expect-reject] [--expect-error COND] [--expect-answered] [--expect-ringing]
+        [--expect-dtmf DIGITS] [--send-dtmf DIGITS [--dtmf-after S] [--dtmf-duration MS]]
     xmpp_peer.py --jid bob@test/phone --password bob answer --mode accept|reject|ignore
         [--delay S] [--reject-reason busy|decline] [--hangup-after S]
         [--expect-terminate R] [--expect-finish] [--expect-retract]
@@ -585,6 +586,21 @@ class Caller(Peer):
         j = trickle_jingle(self.sid, self.boundjid.full, offered.get("name"), creds, where,
                            generation="1" if restart else "0", complete=restart)
         await self.send_jingle(self.peer_jid, j, "transport-info")
+    # --- issue 7 DTMF (--send-dtmf): one XEP-0181 session-info per digit, each
+    # waiting for its IQ result (an IQ error fails the peer)
+    async def send_dtmf(self) -> None:
+        for code in self.args.send_dtmf:
+            if self.ended:
+                self.finish(False, "the call ended before every --send-dtmf digit was sent")
+                return
+            j = jingle_element("session-info", self.sid)
+            d = ET.SubElement(j, q(NS_DTMF, "dtmf"))
+            d.set("code", code)
+            d.set("duration", str(self.args.dtmf_duration))
+            if not await self.send_jingle(self.peer_jid, j, f"session-info(dtmf {code})"):
+                return
+            self.events.append(f"dtmf-sent:{code}")
+            await asyncio.sleep(self.args.dtmf_gap)
 
     async def cancel(self) -> None:
         if self.ended:
@@ -642,6 +658,9 @@ class Caller(Peer):
             self.remote_ufrag = tr.get("ufrag") if tr is not None else None  # trickle ICE (issue 7)
             if a.trickle_after_answer:  # trickle ICE (issue 7)
                 self.later(1.5, lambda: self.trickle_candidate(a.trickle_after_answer))
+            # issue 7 DTMF: type digits into the answered call (--send-dtmf)
+            if a.send_dtmf:
+                self.later(a.dtmf_after, self.send_dtmf)
             if a.expect_reject:
                 self.finish(False, "answered, but a reject was expected")
             elif a.cancel_after is not None:
@@ -961,6 +980,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     c.add_argument("--answer-ice-restart", metavar="IP:PORT",
                    help="assert an ICE restart transport-info (new ufrag, generation 1) arrives and "
                         "answer it with new credentials (ufrag rst1) and a candidate at IP:PORT")
+    # issue 7 DTMF: digits the caller types once answered
+    c.add_argument("--send-dtmf", metavar="DIGITS", default="",
+                   help="after the answer, send these keys as XEP-0181 session-info <dtmf/>, in order")
+    c.add_argument("--dtmf-after", type=float, default=0.5, metavar="S",
+                   help="seconds after the answer before the first --send-dtmf digit")
+    c.add_argument("--dtmf-duration", type=int, default=100, metavar="MS",
+                   help="the duration attribute of each --send-dtmf digit")
+    c.add_argument("--dtmf-gap", type=float, default=0.05, metavar="S",
+                   help="pause between two --send-dtmf digits (after the IQ result)")
 
     an = sub.add_parser("answer", help="wait for a call and handle it")
     an.add_argument("--mode", choices=("accept", "reject", "ignore"), default="accept")

@@ -124,6 +124,8 @@ pub struct Gateway {
     /// Calls that ended while their offer was at the media anchor, oldest
     /// first: the late reply releases their media (`call::anchored`).
     pub(crate) orphans: VecDeque<(String, crate::media::anchor::MediaMode)>,
+    /// Issue 7: XEP-0181 digits waiting for their SIP INFO, per call (`call::dtmf`).
+    pub(crate) dtmf_queue: HashMap<String, VecDeque<(char, u32)>>,
 }
 
 impl Gateway {
@@ -160,6 +162,7 @@ impl Gateway {
             inbound_nc: HashMap::new(),
             trunk_live: HashMap::new(),
             orphans: VecDeque::new(),
+            dtmf_queue: HashMap::new(),
         };
         rand::RngCore::fill_bytes(&mut gateway.rng, &mut gateway.nonce_secret);
         gateway.schedule_pings();

@@ -30,6 +30,8 @@ pub(crate) enum Purpose {
     Refresh,
     /// Trickled candidates (RFC 8840 INFO), one at a time.
     Trickle,
+    /// Issue 7: an INFO carrying a digit the XMPP user typed (`call::dtmf`).
+    Dtmf,
 }
 
 /// An in-dialog request awaiting its final response.
@@ -114,6 +116,10 @@ impl Gateway {
         let Some(sent) = self.pending.remove(branch) else {
             return false;
         };
+        if sent.purpose == Purpose::Dtmf {
+            self.dtmf_info_answered(sent, response);
+            return true;
+        }
         let id = sent.call_id.clone();
         if sent.purpose == Purpose::Trickle && !matches!(response.status, 401 | 407) {
             self.trickle_info_answered(&id, response.status);
@@ -190,6 +196,10 @@ impl Gateway {
         if sent.purpose == Purpose::Trickle {
             self.trickle_info_answered(&sent.call_id, 408);
         }
+        if sent.purpose == Purpose::Dtmf {
+            self.dtmf_info_timed_out(sent);
+            return true;
+        }
         if sent.purpose == Purpose::Refresh {
             tracing::warn!(call = %sent.call_id, method = %sent.request.method, "no response in the dialog: ending the call");
             self.dialog_lost(&sent.call_id, 408);
@@ -197,7 +207,7 @@ impl Gateway {
         true
     }
 
-    fn retry_in_dialog_with_auth(&mut self, sent: PendingRequest, response: &Response) {
+    pub(crate) fn retry_in_dialog_with_auth(&mut self, sent: PendingRequest, response: &Response) {
         let PendingRequest {
             call_id,
             trunk,

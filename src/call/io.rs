@@ -153,6 +153,17 @@ pub enum Output {
         /// Which anchor holds it.
         mode: MediaMode,
     },
+    /// Issue 7, DTMF: a digit the XMPP user typed (XEP-0181), for the
+    /// embedded anchor to send into the SIP leg's RTP as RFC 4733 events
+    /// (`call::dtmf` decides between this and SIP INFO).
+    Dtmf {
+        /// The call's correlation id.
+        call: String,
+        /// `0`-`9`, `*`, `#`, `A`-`D`.
+        code: char,
+        /// How long the tone lasts, ms (already clamped).
+        duration_ms: u32,
+    },
     /// The call ended: free its media at the anchor (rtpengine `delete`,
     /// or the embedded relay's ports). Emitted once per anchored call.
     ReleaseMedia {

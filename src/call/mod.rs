@@ -8,6 +8,7 @@
 mod anchored;
 mod auth;
 mod early;
+mod dtmf;
 mod failover;
 mod gateway;
 mod in_dialog;

@@ -126,9 +126,14 @@ impl Gateway {
                 self.ack(to, from, id);
                 self.inbound_ringing(&call_id, from);
             }
+            (_, "session-info") if super::dtmf::carries_dtmf(el) => {
+                // Issue 7: XEP-0181 DTMF toward SIP (`call::dtmf`).
+                self.jingle_dtmf(&call_id, from, to, id, el);
+            }
             (_, "session-info") => {
-                // Ringing, mute, hold… and pings: acknowledged. Hold and DTMF
-                // mapping arrive with issue 7; nothing here changes SIP state.
+                // Ringing, mute, hold… and pings: acknowledged. Hold mapping
+                // arrives with issue 7 (DTMF: the arm above); nothing here
+                // changes SIP state.
                 if el.children().next().is_some() {
                     tracing::debug!(call = %call_id, "session-info acknowledged, not mapped yet");
                 }

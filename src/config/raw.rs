@@ -92,6 +92,7 @@ pub(crate) struct RawTrunk {
     pub media: Option<String>,
     pub srtp: Option<String>,
     pub trickle_ice: Option<bool>,
+    pub dtmf: Option<String>,
 }
 
 /// One `[[number]]`.

@@ -457,6 +457,7 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
             Some(text) => Some(super::media::mode(c, &format!("trunk[{i}].media"), &text)?),
         };
         let srtp = super::media::srtp(c, &format!("trunk[{i}].srtp"), t.srtp)?;
+        let dtmf = super::dtmf::dtmf(c, &format!("trunk[{i}].dtmf"), t.dtmf)?;
         let port = target.port.unwrap_or(target.default_port());
         out.push(TrunkConfig {
             name,
@@ -483,6 +484,7 @@ fn trunks(c: &Check, raw: Vec<RawTrunk>) -> Result<Vec<TrunkConfig>, ConfigError
             media,
             srtp,
             trickle_ice: t.trickle_ice.unwrap_or(false),
+            dtmf,
         });
     }
     Ok(out)

@@ -102,6 +102,8 @@ struct Running {
 enum Control {
     /// The SIP leg's description changed.
     UpdateSip(Vec<SipUpdate>),
+    /// Issue 7: send a DTMF key as RFC 4733 events toward SIP.
+    Dtmf(char, u32),
 }
 
 /// The embedded anchor.
@@ -438,6 +440,19 @@ impl MediaAnchors {
         let _ = running.control.send(Control::UpdateSip(streams));
     }
 
+    /// Issue 7: a DTMF key for the call's embedded relay to send as RFC 4733
+    /// events (the core chose in-band: the call is anchored here and the SIP
+    /// leg took telephone-event).
+    pub fn dtmf(&mut self, call: &str, key: char, duration_ms: u32) {
+        let running = self.embedded.as_ref().and_then(|e| e.running.get(call));
+        match running {
+            Some(r) => {
+                let _ = r.control.send(Control::Dtmf(key, duration_ms));
+            }
+            None => tracing::warn!(call, "DTMF for a call with no running relay dropped"),
+        }
+    }
+
     /// Frees a call's media.
     pub fn release(&mut self, call: &str, mode: MediaMode) {
         match mode {
@@ -565,6 +580,11 @@ async fn run_relay(
             }
             c = control.recv() => match c {
                 Some(Control::UpdateSip(streams)) => relay.update_sip(&streams),
+                Some(Control::Dtmf(key, ms)) => {
+                    if let Err(why) = relay.send_dtmf(Instant::now(), key, ms) {
+                        tracing::warn!(call = %call, %why, "DTMF not sent in-band");
+                    }
+                }
                 None => break,
             },
         }

@@ -245,6 +245,11 @@ fn flush(
                 sdp,
                 mode,
             } => media.update(&call, leg, &sdp, mode),
+            Output::Dtmf {
+                call,
+                code,
+                duration_ms,
+            } => media.dtmf(&call, code, duration_ms),
         }
     }
     metrics.set_active(gateway.active_calls());

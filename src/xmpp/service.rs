@@ -50,7 +50,7 @@ pub struct Identity<'a> {
 }
 
 /// What user JIDs advertise, sorted bytewise as XEP-0115 §5.1 hashes them.
-static USER_FEATURES: [&str; 18] = [
+static USER_FEATURES: [&str; 19] = [
     "http://jabber.org/protocol/caps",
     "http://jabber.org/protocol/disco#info",
     "jabber:iq:version",
@@ -66,6 +66,8 @@ static USER_FEATURES: [&str; 18] = [
     "urn:xmpp:jingle:apps:rtp:rtp-hdrext:0",
     "urn:xmpp:jingle:apps:rtp:ssma:0",
     "urn:xmpp:jingle:apps:rtp:video",
+    // Issue 7: XEP-0181 §5 — clients offer a keypad only to peers that say so.
+    "urn:xmpp:jingle:dtmf:0",
     "urn:xmpp:jingle:transports:ice-udp:1",
     "urn:xmpp:jingle:transports:raw-udp:1",
     "urn:xmpp:ping",

@@ -59,6 +59,8 @@ pub struct Harness {
     pub releases: Vec<(String, MediaMode)>,
     /// In-dialog description changes for the anchor (`Output::MediaUpdate`).
     pub updates: Vec<(String, stox::media::anchor::MediaLeg, String)>,
+    /// Digits for the anchor to send in-band (`Output::Dtmf`), in order.
+    pub dtmfs: Vec<(String, char, u32)>,
 }
 
 impl Harness {
@@ -112,6 +114,7 @@ impl Harness {
             anchors: Vec::new(),
             releases: Vec::new(),
             updates: Vec::new(),
+            dtmfs: Vec::new(),
         }
     }
 
@@ -129,6 +132,11 @@ impl Harness {
                 Output::Anchor(request) => self.anchors.push(request),
                 Output::ReleaseMedia { call, mode } => self.releases.push((call, mode)),
                 Output::MediaUpdate { call, leg, sdp, .. } => self.updates.push((call, leg, sdp)),
+                Output::Dtmf {
+                    call,
+                    code,
+                    duration_ms,
+                } => self.dtmfs.push((call, code, duration_ms)),
             }
         }
     }

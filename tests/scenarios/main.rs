@@ -3,6 +3,7 @@
 //! paths. No test sleeps; `Harness::advance` moves time.
 
 mod early;
+mod dtmf;
 mod failover;
 mod harness;
 mod media;

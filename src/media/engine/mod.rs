@@ -7,6 +7,7 @@
 
 pub mod counters;
 pub mod dtls;
+pub mod dtmf;
 pub mod ice;
 pub mod negotiate;
 pub mod relay;

@@ -269,6 +269,15 @@ fn renumber(answer: &Stream, offer: &Stream) -> (Stream, Vec<(u8, u8)>) {
     (out, map)
 }
 
+/// Issue 7: a stream's telephone-event payload types and clock rates.
+fn events(s: &Stream) -> Vec<(u8, u32)> {
+    s.codecs
+        .iter()
+        .filter(|c| c.name.eq_ignore_ascii_case("telephone-event"))
+        .map(|c| (c.pt, c.clock))
+        .collect()
+}
+
 fn clocks(s: &Stream) -> Vec<(u8, u32)> {
     s.codecs.iter().map(|c| (c.pt, c.clock)).collect()
 }
@@ -345,6 +354,12 @@ pub fn answer(
             xmpp_clock: clocks(x),
             sip_rtp,
             sip_rtcp,
+            // What the SIP peer may receive: its own answer, or the answer
+            // we gave to its offer (in its numbering).
+            sip_events: match from {
+                MediaLeg::Xmpp => events(ans),
+                MediaLeg::Sip => events(&renumbered),
+            },
         });
         if xmpp[x_t].is_none() {
             let we_active = match (from, x.setup) {
@@ -524,5 +539,45 @@ mod tests {
             Some("192.0.2.9:4000".parse().unwrap())
         );
         assert!(plan.sdes.is_some());
+    }
+
+    /// Issue 7: the relay may send RFC 4733 DTMF toward SIP only with a
+    /// telephone-event both descriptions kept, in the SIP peer's numbering.
+    #[test]
+    fn telephone_event_toward_sip_is_what_both_legs_agreed_on() {
+        let sip_offer = "v=0\r\nc=IN IP4 192.0.2.9\r\nm=audio 4000 RTP/AVP 0 96\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:96 telephone-event/8000\r\n";
+        let client = |te: &str| {
+            format!(
+                "v=0\r\nc=IN IP4 192.0.2.20\r\nm=audio 5000 RTP/AVP 0{te}\r\na=rtpmap:0 PCMU/8000\r\n{}",
+                if te.is_empty() {
+                    String::new()
+                } else {
+                    "a=rtpmap:101 telephone-event/8000\r\n".into()
+                }
+            )
+        };
+        for (answer, want) in [(client(" 101"), vec![(96, 8000)]), (client(""), vec![])] {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+            let (pending, _) = offer(
+                &mut rng,
+                MediaLeg::Sip,
+                sip_offer,
+                SipSrtp::None,
+                ports(),
+                "192.0.2.1".parse().unwrap(),
+                "sha-256 00",
+            )
+            .unwrap();
+            let (_, plan) = super::answer(
+                "c",
+                &pending,
+                &answer,
+                "192.0.2.1".parse().unwrap(),
+                "sha-256 00",
+                None,
+            )
+            .unwrap();
+            assert_eq!(plan.streams[0].sip_events, want, "{answer}");
+        }
     }
 }

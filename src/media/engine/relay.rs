@@ -8,6 +8,7 @@
 //! SDES-SRTP. Payload types are renumbered between the two legs' maps.
 
 use super::dtls::{DtlsLeg, Identity, SrtpPair};
+use super::dtmf::DtmfSender;
 use super::ice::{CONSENT_TIMEOUT, CheckOutcome, IceLite};
 use super::stats::{LegStats, SourceTracker};
 use crate::media::anchor::{MediaLeg, MediaNotice};
@@ -96,6 +97,10 @@ pub struct StreamPlan {
     pub sip_rtp: Option<SocketAddr>,
     /// RTCP destination from the description (`a=rtcp`, else RTP port + 1).
     pub sip_rtcp: Option<SocketAddr>,
+    /// Issue 7: telephone-event payload types (SIP numbering) and their
+    /// clock rates that both legs' descriptions agreed on; empty when the
+    /// relay cannot send RFC 4733 DTMF on this stream.
+    pub sip_events: Vec<(u8, u32)>,
 }
 
 /// Everything a relay needs, derived from the offer and the answer.
@@ -180,6 +185,24 @@ pub struct Relay {
     held: bool,
     /// XMPP SSRCs seen per stream, to send their RTCP to the right SIP port.
     xmpp_ssrcs: Vec<(u32, usize)>,
+    /// Per stream: the RTP we last sent toward SIP, and how far injected
+    /// DTMF packets moved the sequence numbers (issue 7).
+    to_sip_rtp: Vec<OutRtp>,
+    /// RFC 4733 events waiting or being sent, on stream `dtmf_stream`.
+    dtmf: DtmfSender,
+    dtmf_stream: usize,
+}
+
+/// The RTP stream the relay sends toward SIP: injected telephone-events
+/// share its SSRC and sequence (RFC 4733 §2.1: events and the audio they
+/// replace are one stream), so every forwarded packet after an injected one
+/// has its sequence number moved on by one per injected packet.
+#[derive(Debug, Default, Clone, Copy)]
+struct OutRtp {
+    /// SSRC, last sequence number sent, last timestamp, when, its clock.
+    last: Option<(u32, u16, u32, Instant, u32)>,
+    /// Added to every forwarded packet's sequence number.
+    shift: u16,
 }
 
 fn leg_index(leg: MediaLeg) -> usize {
@@ -233,7 +256,6 @@ impl Relay {
             })
             .collect();
         Ok(Relay {
-            plan,
             xmpp,
             sip,
             sdes,
@@ -245,6 +267,10 @@ impl Relay {
             ended: false,
             held: false,
             xmpp_ssrcs: Vec::new(),
+            to_sip_rtp: vec![OutRtp::default(); plan.streams.len()],
+            dtmf: DtmfSender::default(),
+            dtmf_stream: 0,
+            plan,
         })
     }
 
@@ -335,6 +361,9 @@ impl Relay {
                 earliest(last + limit);
             }
         }
+        if let Some(at) = self.dtmf.poll_timeout() {
+            earliest(at);
+        }
         next
     }
 
@@ -343,6 +372,7 @@ impl Relay {
         if self.ended {
             return;
         }
+        self.send_due_dtmf(now);
         for i in 0..self.xmpp.len() {
             let step = match self.xmpp[i].dtls.as_mut() {
                 Some(d) => d.handle_timeout(now),
@@ -528,6 +558,17 @@ impl Relay {
                 }
                 let pt = map_pt(&self.plan.streams[i].to_sip, h.payload_type);
                 rtp::set_payload_type(&mut plain, pt);
+                let out = &mut self.to_sip_rtp[i];
+                let seq = h.sequence.wrapping_add(out.shift);
+                plain[2..4].copy_from_slice(&seq.to_be_bytes());
+                // A reordered (older) packet must not pull the numbering
+                // back: the next injected packet would reuse a number.
+                let newer = out.last.is_none_or(|(ssrc, last, ..)| {
+                    ssrc != h.ssrc || seq.wrapping_sub(last) < 0x8000
+                });
+                if newer {
+                    out.last = Some((h.ssrc, seq, h.timestamp, now, clock));
+                }
             }
             found
         };
@@ -569,6 +610,93 @@ impl Relay {
             to,
             bytes,
         });
+    }
+
+    /// Issue 7: sends `key` for `duration_ms` as RFC 4733 events into the
+    /// SIP leg's RTP, after any digit still being sent. An error when no
+    /// stream agreed on telephone-event (the core should have chosen INFO).
+    pub fn send_dtmf(&mut self, now: Instant, key: char, duration_ms: u32) -> Result<(), String> {
+        if self.ended {
+            return Err("the relay has ended".into());
+        }
+        let Some(i) = self
+            .plan
+            .streams
+            .iter()
+            .position(|s| !s.sip_events.is_empty())
+        else {
+            return Err("no stream toward SIP negotiated telephone-event".into());
+        };
+        if !self.dtmf.push(key, duration_ms) {
+            return Err(format!("{key:?} is not a DTMF key"));
+        }
+        self.dtmf_stream = i;
+        self.send_due_dtmf(now);
+        Ok(())
+    }
+
+    fn send_due_dtmf(&mut self, now: Instant) {
+        if self.dtmf.is_idle() {
+            return;
+        }
+        let i = self.dtmf_stream;
+        let out = &mut self.to_sip_rtp[i];
+        let events = &self.plan.streams[i].sip_events;
+        // The event clock should be the audio's (RFC 4733 §2.1); take the
+        // telephone-event of that rate when there are several.
+        let audio_clock = out.last.map(|(.., c)| c);
+        let Some(&(pt, clock)) = events
+            .iter()
+            .find(|(_, c)| Some(*c) == audio_clock)
+            .or(events.first())
+        else {
+            return;
+        };
+        if out.last.is_none() {
+            // Nothing forwarded yet: a stream of our own (RFC 3550 §5.1:
+            // random initial sequence number and timestamp).
+            out.last = Some((rand::random(), rand::random(), rand::random(), now, clock));
+        }
+        let Some((ssrc, _, ts, at, audio_clock)) = out.last else {
+            return;
+        };
+        // The event starts "now" on the audio's timeline: the last
+        // timestamp forwarded plus the time since, at the audio's clock.
+        let packets = self.dtmf.due(now, clock, |start| {
+            let elapsed = start.saturating_duration_since(at).as_micros() as u64;
+            ts.wrapping_add((elapsed * u64::from(audio_clock) / 1_000_000) as u32)
+        });
+        for p in packets {
+            let out = &mut self.to_sip_rtp[i];
+            let Some((_, last_seq, ..)) = out.last.as_mut() else {
+                return;
+            };
+            *last_seq = last_seq.wrapping_add(1);
+            let seq = *last_seq;
+            out.shift = out.shift.wrapping_add(1);
+            let plain = p.rtp(pt, seq, ssrc);
+            let Some(to) = self.sip[i].rtp.source.or(self.plan.streams[i].sip_rtp) else {
+                self.drop_packet(MediaLeg::Xmpp);
+                continue;
+            };
+            let bytes = match &mut self.sdes {
+                Some(keys) => match keys.tx.protect_rtp(&plain) {
+                    Ok(b) => b,
+                    Err(_) => {
+                        self.drop_packet(MediaLeg::Xmpp);
+                        continue;
+                    }
+                },
+                None => plain,
+            };
+            self.stats[1].packets_out += 1;
+            self.stats[1].bytes_out += bytes.len() as u64;
+            self.transmits.push_back(Transmit {
+                from: Port::SipRtp(i),
+                to,
+                bytes,
+            });
+        }
     }
 
     fn on_sip_datagram(
@@ -688,6 +816,7 @@ pub(crate) mod tests {
                 xmpp_clock: vec![(0, 8000), (126, 8000)],
                 sip_rtp: Some(addr("198.51.100.7:4000")),
                 sip_rtcp: Some(addr("198.51.100.7:4001")),
+                sip_events: vec![(101, 8000)],
             }],
             sdes: None,
             inactivity: Some(Duration::from_secs(10)),
@@ -1008,5 +1137,83 @@ pub(crate) mod tests {
             r.poll_notice(),
             Some(MediaNotice::Inactive { .. })
         ));
+    }
+
+    /// Issue 7: a digit injected as RFC 4733 events rides the forwarded
+    /// stream: its SSRC, the next sequence numbers (the audio after it moves
+    /// on), a timestamp on the audio's timeline, the SIP leg's
+    /// telephone-event number, marker first, updates every 50 ms, three end
+    /// packets.
+    #[test]
+    fn dtmf_is_injected_into_the_stream_toward_sip() {
+        use crate::media::rtp::parse_rtp;
+        let t0 = Instant::now();
+        let mut r = relay();
+        let client = addr("192.0.2.10:5000");
+        let mut audio = rtp_packet(0, 1000, 0x1234);
+        audio[4..8].copy_from_slice(&8000u32.to_be_bytes());
+        r.handle_datagram(t0, Port::Xmpp(0), client, &audio);
+        assert_eq!(parse_rtp(&drain(&mut r)[0].bytes).unwrap().sequence, 1000);
+
+        // 20 ms after the last audio packet (timestamp 8000), '#' for 100 ms.
+        let start = t0 + Duration::from_millis(20);
+        r.send_dtmf(start, '#', 100).unwrap();
+        let mut sent = drain(&mut r);
+        assert_eq!(sent.len(), 1, "the first packet goes at once");
+        assert_eq!(r.poll_timeout(), Some(start + Duration::from_millis(50)));
+        // The client's audio continues meanwhile, renumbered after the event packet.
+        let mut audio = rtp_packet(0, 1001, 0x1234);
+        audio[4..8].copy_from_slice(&8160u32.to_be_bytes());
+        r.handle_datagram(start, Port::Xmpp(0), client, &audio);
+        let forwarded = drain(&mut r);
+        assert_eq!(parse_rtp(&forwarded[0].bytes).unwrap().sequence, 1002);
+        let mut now = start;
+        while let Some(at) = r
+            .poll_timeout()
+            .filter(|at| *at < t0 + Duration::from_secs(1))
+        {
+            now = at;
+            r.handle_timeout(now);
+            sent.extend(drain(&mut r));
+        }
+        assert_eq!(now, start + Duration::from_millis(90), "last end packet");
+        assert_eq!(sent.len(), 4);
+        let mut seqs = Vec::new();
+        for (k, t) in sent.iter().enumerate() {
+            assert_eq!((t.from, t.to), (Port::SipRtp(0), addr("198.51.100.7:4000")));
+            let h = parse_rtp(&t.bytes).unwrap();
+            assert_eq!(h.payload_type, 101, "the SIP leg's telephone-event");
+            assert_eq!(h.ssrc, 0x1234, "the forwarded stream's SSRC");
+            assert_eq!(h.timestamp, 8000 + 160, "the event's start, 20 ms on");
+            assert_eq!(h.marker, k == 0);
+            seqs.push(h.sequence);
+            let payload = &t.bytes[12..];
+            assert_eq!(payload.len(), 4);
+            assert_eq!(payload[0], 11, "event #");
+            assert_eq!(payload[1] & 0x3f, 10, "volume");
+            let end = payload[1] & 0x80 != 0;
+            let duration = u16::from_be_bytes([payload[2], payload[3]]);
+            assert_eq!(
+                (end, duration),
+                [(false, 400), (true, 800), (true, 800), (true, 800)][k]
+            );
+        }
+        assert_eq!(seqs, [1001, 1003, 1004, 1005]);
+        // Later audio keeps counting after the injected packets.
+        r.handle_datagram(now, Port::Xmpp(0), client, &rtp_packet(0, 1002, 0x1234));
+        assert_eq!(parse_rtp(&drain(&mut r)[0].bytes).unwrap().sequence, 1006);
+        assert_eq!(r.stats(MediaLeg::Sip).packets_out, 7);
+        assert!(r.send_dtmf(now, 'X', 100).is_err());
+    }
+
+    /// Without telephone-event toward SIP there is nothing to inject into.
+    #[test]
+    fn dtmf_without_telephone_event_is_an_error() {
+        let id = Identity::generate().unwrap();
+        let mut plan = plain_plan();
+        plan.streams[0].sip_events.clear();
+        let mut r = Relay::new(plan, &id, Instant::now()).unwrap();
+        assert!(r.send_dtmf(Instant::now(), '1', 100).is_err());
+        assert!(drain(&mut r).is_empty());
     }
 }

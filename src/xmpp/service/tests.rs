@@ -90,10 +90,11 @@ fn features_are_sorted_unique_and_complete() {
         "urn:xmpp:jingle:transports:ice-udp:1",
         "urn:xmpp:jingle:apps:dtls:0",
         "urn:xmpp:jingle-message:0",
+        "urn:xmpp:jingle:dtmf:0",
     ] {
         assert!(f.contains(&must), "{must}");
     }
-    assert_eq!(f.len(), 18);
+    assert_eq!(f.len(), 19);
     assert!(DOMAIN_FEATURES.windows(2).all(|w| w[0] < w[1]));
 }
 
