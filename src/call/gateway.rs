@@ -62,6 +62,9 @@ pub(crate) enum CallTimer {
     SessionExpiry,
     /// RFC 3262: retransmit our reliable provisional (no PRACK yet).
     ReliableRetransmit,
+    /// A blind transfer's target rang too long, or its transferor kept its
+    /// dialog after the transfer (`call::transfer`).
+    Transfer,
 }
 
 /// Why we sent an IQ, so its result or error can be acted on.
@@ -240,6 +243,7 @@ impl Gateway {
             CallTimer::SessionRefresh => self.send_refresh(call_id),
             CallTimer::SessionExpiry => self.session_expired(call_id),
             CallTimer::ReliableRetransmit => self.retransmit_reliable(call_id),
+            CallTimer::Transfer => self.transfer_timer(call_id),
         }
     }
 
@@ -424,6 +428,7 @@ impl Gateway {
                     if !self.ping_answered(&branch, &response)
                         && !self.register_answered(&branch, &response)
                         && !self.in_dialog_response(&branch, &response)
+                        && !self.transfer_response(&branch, &response)
                     {
                         self.sip_response(response, &branch)
                     }
@@ -433,6 +438,7 @@ impl Gateway {
                     if !self.ping_timed_out(&branch)
                         && !self.register_timed_out(&branch)
                         && !self.in_dialog_timeout(&branch)
+                        && !self.transfer_timed_out(&branch)
                     {
                         self.sip_timeout(&branch, method)
                     }
@@ -663,6 +669,7 @@ impl Gateway {
         if let Some(b) = &call.sip.invite_branch {
             self.by_branch.remove(b);
         }
+        self.forget_transfer(&call);
         for t in [
             CallTimer::ProposeExpiry,
             CallTimer::Gathered,
@@ -670,6 +677,7 @@ impl Gateway {
             CallTimer::SessionRefresh,
             CallTimer::SessionExpiry,
             CallTimer::ReliableRetransmit,
+            CallTimer::Transfer,
         ] {
             self.timers.cancel(&(call_id.to_string(), t));
         }

@@ -28,6 +28,8 @@ pub(crate) enum Purpose {
     Prack,
     /// An RFC 4028 session refresh (re-INVITE or UPDATE).
     Refresh,
+    /// A NOTIFY of a transfer's progress (RFC 3515): its answer changes nothing.
+    Notify,
 }
 
 /// An in-dialog request awaiting its final response.

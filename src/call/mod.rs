@@ -15,6 +15,7 @@ mod inbound_auth;
 mod info;
 mod io;
 mod keepalive;
+mod loops;
 mod model;
 mod outbound;
 mod ownership;
@@ -26,6 +27,7 @@ mod redirect;
 pub mod register;
 mod session_timer;
 pub mod timers;
+mod transfer;
 mod xmpp_in;
 
 pub use gateway::{CoreConfig, Gateway};
@@ -37,3 +39,4 @@ pub use model::{
 pub(crate) use outbound::host_of;
 pub use ownership::{Claim, iq_prefix};
 pub use recover::{CSEQ_GAP, Restored, Takeover};
+pub use transfer::Transfer;

@@ -121,6 +121,9 @@ pub struct SipLeg {
     /// Outbound: how many 3xx redirects the INVITE followed.
     #[serde(default)]
     pub redirects: u8,
+    /// A blind transfer (REFER) of this leg in progress (`call::transfer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<Box<super::transfer::Transfer>>,
 }
 
 impl SipLeg {
@@ -143,6 +146,7 @@ impl SipLeg {
             early_cseq: 0,
             reliable: None,
             redirects: 0,
+            transfer: None,
         }
     }
 }

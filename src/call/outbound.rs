@@ -278,6 +278,7 @@ impl Gateway {
         }
         headers.push("Allow", ALLOW);
         self.offer_session_timer(&mut headers);
+        headers.push(super::loops::LOOP_HEADER, call_id.to_string());
         headers.push("User-Agent", self.cfg.user_agent.clone());
         headers.push("Content-Type", "application/sdp");
         let invite = Request {
@@ -730,7 +731,7 @@ impl Gateway {
 }
 
 /// Methods we accept, for Allow headers.
-pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO";
+pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, REFER";
 
 /// XEP-0167 session-info namespace.
 const NS_RTP_INFO: &str = "urn:xmpp:jingle:apps:rtp:info:1";
