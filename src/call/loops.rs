@@ -50,7 +50,12 @@ impl Gateway {
         if !self.from_ourselves(from) {
             return false;
         }
-        tracing::warn!(from, to, sid, "JMI propose from the gateway's own domain: a loop, rejected");
+        tracing::warn!(
+            from,
+            to,
+            sid,
+            "JMI propose from the gateway's own domain: a loop, rejected"
+        );
         self.event(super::io::CallEvent::Rejected { what: "loop" });
         let our = self.our_jid_for(to);
         self.send_stanza(stanza::jmi_message(
@@ -59,7 +64,10 @@ impl Gateway {
             JmiKind::Reject,
             sid,
             &[],
-            Some(("decline", Some("482 Loop Detected: the gateway cannot call itself"))),
+            Some((
+                "decline",
+                Some("482 Loop Detected: the gateway cannot call itself"),
+            )),
         ));
         true
     }
@@ -69,7 +77,11 @@ impl Gateway {
         if !self.from_ourselves(from) {
             return false;
         }
-        tracing::warn!(from, to, "session-initiate from the gateway's own domain: a loop, refused");
+        tracing::warn!(
+            from,
+            to,
+            "session-initiate from the gateway's own domain: a loop, refused"
+        );
         self.event(super::io::CallEvent::Rejected { what: "loop" });
         self.iq_fail(
             to,

@@ -120,7 +120,8 @@ impl Gateway {
         }
         let (trunk, request_uri) = self.transfer_route(id, &uri)?;
         let user = bare(&call.xmpp.user).to_string();
-        if Some(&trunk) != call.trunk.as_ref() && !crate::routing::caller_allowed(&self.cfg.config.policy, &user)
+        if Some(&trunk) != call.trunk.as_ref()
+            && !crate::routing::caller_allowed(&self.cfg.config.policy, &user)
         {
             return Err((403, "transfer target not allowed for this call"));
         }
@@ -214,8 +215,8 @@ impl Gateway {
             let port = uri.port.unwrap_or(default_port);
             let host = uri.host.trim_matches(['[', ']']);
             let named = self.cfg.config.trunks.iter().find(|t| {
-                let by_name = t.host.trim_matches(['[', ']']).eq_ignore_ascii_case(host)
-                    && t.port == port;
+                let by_name =
+                    t.host.trim_matches(['[', ']']).eq_ignore_ascii_case(host) && t.port == port;
                 let by_addr = self.cfg.trunk_peers.get(&t.name).is_some_and(|ps| {
                     ps.iter()
                         .any(|p| p.addr.ip().to_string() == host && p.addr.port() == port)
@@ -370,8 +371,7 @@ impl Gateway {
         }
         if referrer_gone {
             self.by_call_id.remove(&old_call_id);
-            self.timers
-                .cancel(&(id.to_string(), CallTimer::Transfer));
+            self.timers.cancel(&(id.to_string(), CallTimer::Transfer));
         } else {
             self.timers.set(
                 (id.to_string(), CallTimer::Transfer),
@@ -398,25 +398,17 @@ impl Gateway {
     /// The transfer failed with `status`: the transferor hears it and the
     /// call goes on; without a transferor any more, the call ends.
     fn transfer_failed(&mut self, id: &str, status: u16) {
-        let Some(transfer) = self
-            .calls
-            .get_mut(id)
-            .and_then(|c| c.sip.transfer.take())
-        else {
+        let Some(transfer) = self.calls.get_mut(id).and_then(|c| c.sip.transfer.take()) else {
             return;
         };
-        self.timers
-            .cancel(&(id.to_string(), CallTimer::Transfer));
+        self.timers.cancel(&(id.to_string(), CallTimer::Transfer));
         if let Some(leg) = &transfer.leg {
             self.by_call_id.remove(&leg.call_id);
             if let Some(b) = &leg.invite_branch {
                 self.by_branch.remove(b);
             }
         }
-        let line = format!(
-            "SIP/2.0 {status} {}",
-            super::reasons::phrase(status)
-        );
+        let line = format!("SIP/2.0 {status} {}", super::reasons::phrase(status));
         self.notify_referrer(id, &line, true);
         if transfer.referrer_gone {
             tracing::info!(call = %id, status, "transfer failed after the transferor hung up: call ends");
@@ -487,8 +479,7 @@ impl Gateway {
                 tracing::info!(call = %id, "transferor hung up after the transfer");
                 self.reply(key, request, 200, None);
                 self.by_call_id.remove(req_call_id);
-                self.timers
-                    .cancel(&(id.to_string(), CallTimer::Transfer));
+                self.timers.cancel(&(id.to_string(), CallTimer::Transfer));
                 if let Some(c) = self.calls.get_mut(id) {
                     c.sip.transfer = None;
                 }
@@ -504,11 +495,7 @@ impl Gateway {
         }
         tracing::info!(call = %id, "transferor hung up while the transfer is in progress");
         self.reply(key, request, 200, None);
-        if let Some(t) = self
-            .calls
-            .get_mut(id)
-            .and_then(|c| c.sip.transfer.as_mut())
-        {
+        if let Some(t) = self.calls.get_mut(id).and_then(|c| c.sip.transfer.as_mut()) {
             t.referrer_gone = true;
         }
         true

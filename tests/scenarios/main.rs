@@ -7,6 +7,7 @@ mod harness;
 mod media;
 mod more;
 mod recovery;
+mod transfer;
 mod trunkopts;
 
 use harness::*;
