@@ -38,7 +38,7 @@ impl Gateway {
 
     /// Whether `from` is a JID of the gateway's own domain (its users, or
     /// the component itself): such a caller is the gateway calling itself.
-    fn from_ourselves(&self, from: &str) -> bool {
+    fn is_our_own_jid(&self, from: &str) -> bool {
         let domain = bare(from).rsplit('@').next().unwrap_or_default();
         domain
             .trim_end_matches('.')
@@ -47,7 +47,7 @@ impl Gateway {
 
     /// A JMI propose from our own domain: rejected (true) before any routing.
     pub(crate) fn refuse_looped_propose(&mut self, from: &str, to: &str, sid: &str) -> bool {
-        if !self.from_ourselves(from) {
+        if !self.is_our_own_jid(from) {
             return false;
         }
         tracing::warn!(
@@ -74,7 +74,7 @@ impl Gateway {
 
     /// A session-initiate from our own domain: IQ error (true).
     pub(crate) fn refuse_looped_initiate(&mut self, from: &str, to: &str, id: &str) -> bool {
-        if !self.from_ourselves(from) {
+        if !self.is_our_own_jid(from) {
             return false;
         }
         tracing::warn!(
