@@ -467,6 +467,9 @@ impl Gateway {
             self.bounced_message(&el);
             return;
         }
+        if self.adhoc_command(&el) {
+            return; // XEP-0050 `transfer` (`call::transfer_xmpp`)
+        }
         match stanza::classify(&el) {
             Inbound::JingleSet {
                 from,

@@ -175,6 +175,7 @@ impl Gateway {
             Method::Options => self.reply(&key, &request, 200, None),
             Method::Info => self.inbound_info(&id, &request, &key),
             Method::Refer => self.inbound_refer(&id, &request, &key),
+            Method::Notify => self.inbound_notify(&id, &request, &key),
             _ => {
                 tracing::info!(call = %id, method = %request.method, "in-dialog request not supported");
                 let mut r = self.response(&request, 501, None);

@@ -28,6 +28,7 @@ pub mod register;
 mod session_timer;
 pub mod timers;
 mod transfer;
+mod transfer_xmpp;
 mod xmpp_in;
 
 pub use gateway::{CoreConfig, Gateway};

@@ -731,7 +731,8 @@ impl Gateway {
 }
 
 /// Methods we accept, for Allow headers.
-pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, REFER";
+pub(crate) const ALLOW: &str =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, REFER, NOTIFY";
 
 /// XEP-0167 session-info namespace.
 const NS_RTP_INFO: &str = "urn:xmpp:jingle:apps:rtp:info:1";

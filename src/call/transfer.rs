@@ -63,6 +63,10 @@ pub struct Transfer {
     /// The transferor BYEd its dialog.
     #[serde(default)]
     pub referrer_gone: bool,
+    /// A transfer the XMPP user asked for (we sent the REFER;
+    /// `call::transfer_xmpp`).
+    #[serde(default)]
+    pub asked: Option<super::transfer_xmpp::AskedTransfer>,
 }
 
 /// Why a REFER is refused, as its status and Warning text.
@@ -192,6 +196,7 @@ impl Gateway {
             leg: Some(leg),
             referrer: None,
             referrer_gone: false,
+            asked: None,
         }));
         self.by_call_id.insert(sip_call_id, id.to_string());
         self.by_branch.insert(branch, id.to_string());
@@ -204,7 +209,11 @@ impl Gateway {
 
     /// The trunk a Refer-To target is reached through, and the new
     /// INVITE's Request-URI.
-    fn transfer_route(&self, id: &str, uri: &SipUri) -> Result<(String, String), Refusal> {
+    pub(crate) fn transfer_route(
+        &self,
+        id: &str,
+        uri: &SipUri,
+    ) -> Result<(String, String), Refusal> {
         let own = self.calls[id].trunk.clone();
         if uri.scheme != Scheme::Tel {
             let default_port = if uri.scheme == Scheme::Sips {
@@ -268,6 +277,10 @@ impl Gateway {
 
     /// A response to a transfer's INVITE; true when `branch` was one.
     pub(crate) fn transfer_response(&mut self, branch: &str, response: &Response) -> bool {
+        if let Some(id) = self.asked_transfer_of_branch(branch) {
+            self.refer_answered(&id, branch, response.status);
+            return true;
+        }
         let Some(id) = self.transfer_of_branch(branch) else {
             return false;
         };
@@ -284,6 +297,10 @@ impl Gateway {
 
     /// Timer B of a transfer's INVITE; true when `branch` was one.
     pub(crate) fn transfer_timed_out(&mut self, branch: &str) -> bool {
+        if let Some(id) = self.asked_transfer_of_branch(branch) {
+            self.refer_answered(&id, branch, 408);
+            return true;
+        }
         let Some(id) = self.transfer_of_branch(branch) else {
             return false;
         };
@@ -507,6 +524,9 @@ impl Gateway {
         let Some(transfer) = call.sip.transfer.as_ref() else {
             return;
         };
+        if let Some(b) = transfer.asked.as_ref().and_then(|a| a.branch.as_ref()) {
+            self.by_branch.remove(b);
+        }
         if let Some(leg) = &transfer.leg {
             self.by_call_id.remove(&leg.call_id);
             if let Some(b) = &leg.invite_branch {

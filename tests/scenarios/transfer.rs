@@ -645,3 +645,146 @@ fn the_gateway_calling_itself_over_xmpp_is_refused() {
     assert!(h.take_sip().is_empty() && h.anchors.is_empty());
     assert_eq!(h.gw.active_calls(), 0);
 }
+
+// ---- transfer asked by the XMPP user (XEP-0050 command `transfer`) ----
+
+fn command(from: &str, id: &str, inner: &str) -> String {
+    format!(
+        "<iq from='{from}' to='+15551230001@sip.test/stox' type='set' id='{id}'><command xmlns='http://jabber.org/protocol/commands' node='transfer'{inner}</iq>"
+    )
+}
+
+fn submit(target: &str) -> String {
+    command(
+        "alice@test/phone",
+        "c2",
+        &format!(
+            " sessionid='x1' action='complete'><x xmlns='jabber:x:data' type='submit'><field var='target'><value>{target}</value></field></x></command>"
+        ),
+    )
+}
+
+#[test]
+fn the_transfer_command_refers_the_sip_peer_and_hangs_up_when_it_succeeds() {
+    let mut h = harness("[\"alice@test\"]");
+    let (_, mut far) = outbound_answered(&mut h);
+    // execute: a form with the target field.
+    h.stanza(&command("alice@test/phone", "c1", " action='execute'/>"));
+    let out = h.take_stanzas();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].attr("type"), Some("result"));
+    let cmd = find(&out[0], "command").unwrap();
+    assert_eq!(cmd.attr("status"), Some("executing"));
+    let field = find(&out[0], "field").unwrap();
+    assert_eq!(field.attr("var"), Some("target"));
+    assert!(h.take_sip().is_empty());
+    // submit: REFER in the dialog, through the call's trunk.
+    h.stanza(&submit("+1 555 999 0000"));
+    assert!(h.take_stanzas().is_empty(), "answered when the REFER is");
+    let (to, refer) = h.expect_request("REFER");
+    assert_eq!(to, trunk());
+    assert_eq!(refer.uri, "sip:far@127.0.0.1:5080");
+    assert_eq!(refer.headers.get("Call-ID"), Some(far.call_id.as_str()));
+    assert_eq!(
+        refer.headers.get("Refer-To"),
+        Some("<sip:+15559990000@127.0.0.1:5080;user=phone>")
+    );
+    assert_eq!(refer.headers.get("Referred-By"), Some("<sip:alice@test>"));
+    h.sip_from(trunk(), &respond(&refer, 202, "far", None));
+    let out = h.take_stanzas();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].attr("type"), Some("result"));
+    assert_eq!(out[0].attr("id"), Some("c2"));
+    assert_eq!(
+        find(&out[0], "command").unwrap().attr("status"),
+        Some("completed")
+    );
+    assert!(
+        find(&out[0], "note")
+            .unwrap()
+            .text()
+            .contains("+15559990000")
+    );
+    // The refer subscription's NOTIFYs: 200 each; 200 OK ends the call.
+    let notify = |far: &mut Far, frag: &str, state: &str| {
+        far.request("NOTIFY", &format!("Event: refer\nSubscription-State: {state}\nContent-Type: message/sipfrag;version=2.0\n"))
+            .replace("Content-Length: 0\n\n", &format!("Content-Length: {}\n\n{frag}", frag.len()))
+    };
+    let n1 = notify(&mut far, "SIP/2.0 100 Trying\r\n", "active;expires=60");
+    h.sip_from(trunk(), &n1);
+    assert_eq!(h.statuses(), vec![200]);
+    assert!(h.take_stanzas().is_empty());
+    let n2 = notify(
+        &mut far,
+        "SIP/2.0 200 OK\r\n",
+        "terminated;reason=noresource",
+    );
+    h.sip_from(trunk(), &n2);
+    let (_, requests) = sent(&mut h);
+    assert!(
+        requests
+            .iter()
+            .any(|(p, r)| *p == trunk() && r.method.as_str() == "BYE")
+    );
+    let out = h.take_stanzas();
+    assert_eq!(jingle_action(&out[0]).as_deref(), Some("session-terminate"));
+    assert_eq!(reason(&out[0]).as_deref(), Some("success"));
+    assert_eq!(h.gw.active_calls(), 0);
+}
+
+#[test]
+fn a_refused_transfer_command_is_an_iq_error_and_the_call_goes_on() {
+    let mut h = harness("[\"alice@test\"]");
+    let (_, mut far) = outbound_answered(&mut h);
+    h.stanza(&submit("sip:2000@127.0.0.1:5090"));
+    let (_, refer) = h.expect_request("REFER");
+    assert_eq!(
+        refer.headers.get("Refer-To"),
+        Some("<sip:2000@127.0.0.1:5090>"),
+        "a trunk's address is kept"
+    );
+    h.sip_from(trunk(), &respond(&refer, 603, "far", None));
+    let out = h.take_stanzas();
+    assert_eq!(out[0].attr("type"), Some("error"));
+    assert!(find(&out[0], "recipient-unavailable").is_some());
+    assert!(find(&out[0], "text").unwrap().text().contains("603"));
+    // A NOTIFY for no transfer of ours: 481; the call is still up.
+    let stray = far.request("NOTIFY", "Event: refer\n");
+    h.sip_from(trunk(), &stray);
+    assert_eq!(h.statuses(), vec![481]);
+    assert_eq!(h.gw.active_calls(), 1);
+}
+
+#[test]
+fn the_transfer_command_is_only_for_the_user_in_the_call() {
+    let mut h = harness("[\"alice@test\"]");
+    let _ = outbound_answered(&mut h);
+    for from in ["mallory@test/x", "alice@test/laptop"] {
+        h.stanza(&command(from, "c1", " action='execute'/>"));
+        let out = h.take_stanzas();
+        assert_eq!(out[0].attr("type"), Some("error"), "{from}");
+        assert!(find(&out[0], "item-not-found").is_some(), "{from}");
+    }
+    // Bad targets and a user the policy keeps from calling out.
+    h.stanza(&submit("not a number"));
+    let out = h.take_stanzas();
+    assert!(find(&out[0], "bad-request").is_some());
+    h.stanza(&submit("sip:someone@elsewhere.example"));
+    let (_, refer) = h.expect_request("REFER");
+    assert_eq!(
+        refer.headers.get("Refer-To"),
+        Some("<sip:someone@127.0.0.1:5080>"),
+        "another host is reached through the call's trunk"
+    );
+    assert!(h.take_stanzas().is_empty());
+    let mut h = harness("[\"nobody@test\"]");
+    let _ = inbound_answered(&mut h);
+    h.stanza(
+        &submit("2000")
+            .replace("alice@test/phone", "bob@test/phone")
+            .replace("+15551230001@sip.test/stox", "+15557770000@sip.test/stox"),
+    );
+    let out = h.take_stanzas();
+    assert!(find(&out[0], "forbidden").is_some());
+    assert!(h.take_sip().is_empty());
+}
