@@ -265,7 +265,7 @@ impl Gateway {
             let mut cmd = command(&asked.session, "completed");
             let mut note = stanza::el("note", NS_COMMANDS);
             stanza::set(&mut note, "type", "info");
-            note.append_text(&format!(
+            note.append_text(format!(
                 "Transfer to {target} accepted; the call ends when it succeeds."
             ));
             cmd.append_child(note);
