@@ -513,6 +513,16 @@ def scenarios() -> list[Scenario]:
             "INVITE then ends alice's call with session-terminate <gone/>",
             [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "gone"])],
             [Sipp("uas_loop.xml", "uas")]),
+        Scenario(
+            "out-transfer-command",
+            "after the trunk answers, alice runs the gateway's XEP-0050 command 'transfer' on "
+            "its call JID: a form with a 'target' field; submitting +15559990000 sends REFER "
+            "(Refer-To sip:+15559990000@127.0.0.1:15080, Referred-By sip:alice@test); the 202 "
+            "completes the command; the trunk's NOTIFYs (sipfrag 100, 200) get 200; then the "
+            "gateway BYEs and alice gets session-terminate <success/>",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-answered",
+                                   "--transfer-to", "+15559990000", "--expect-terminate", "success"])],
+            [Sipp("uas_answer_referred.xml", "uas")]),
     ]
 
 
