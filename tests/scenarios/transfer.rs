@@ -788,3 +788,40 @@ fn the_transfer_command_is_only_for_the_user_in_the_call() {
     assert!(find(&out[0], "forbidden").is_some());
     assert!(h.take_sip().is_empty());
 }
+
+#[test]
+fn hanging_up_during_a_transfer_cancels_the_targets_invite() {
+    let mut h = harness("[\"alice@test\"]");
+    let (_, mut far) = outbound_answered(&mut h);
+    let invite = refer_to_target(&mut h, &mut far);
+    h.sip_from(target(), &respond(&invite, 180, "tgt", None));
+    h.stanza("<iq from='alice@test/phone' to='+15551230001@sip.test/stox' type='set' id='t1'><jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='s1'><reason><success/></reason></jingle></iq>");
+    let (_, requests) = sent(&mut h);
+    let (to, bye) = one(&requests, "BYE");
+    assert_eq!(*to, trunk(), "the transferor's dialog is still the call's");
+    assert_eq!(bye.headers.get("Call-ID"), Some(far.call_id.as_str()));
+    let (to, cancel) = one(&requests, "CANCEL");
+    assert_eq!(*to, target());
+    assert_eq!(cancel.headers.get("Call-ID"), invite.headers.get("Call-ID"));
+    assert_eq!(h.gw.active_calls(), 0);
+}
+
+#[test]
+fn a_restored_call_forgets_a_transfer_in_progress() {
+    let mut h = harness("[\"alice@test\"]");
+    let (_, mut far) = outbound_answered(&mut h);
+    let _ = refer_to_target(&mut h, &mut far);
+    let mut call = h.gw.calls().next().unwrap().clone();
+    assert!(call.sip.transfer.is_some());
+    // The snapshot reads back (serde), and a restart drops the transfer.
+    let json = serde_json::to_string(&call).unwrap();
+    call = serde_json::from_str(&json).unwrap();
+    assert!(call.sip.transfer.is_some(), "persisted with the call");
+    let mut h2 = harness("[\"alice@test\"]");
+    h2.input(Input::Restore {
+        calls: vec![call],
+        how: stox::call::Takeover::Restart,
+    });
+    let restored = h2.gw.calls().next().unwrap();
+    assert!(restored.sip.transfer.is_none());
+}
