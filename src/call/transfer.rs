@@ -287,11 +287,55 @@ impl Gateway {
         match response.status {
             100..=199 => {}
             200..=299 => self.transfer_answered(&id, response),
+            401 | 407 if self.retry_transfer_with_auth(&id, response) => {}
             status => {
                 tracing::info!(call = %id, status, "transfer target refused");
                 self.transfer_failed(&id, status);
             }
         }
+        true
+    }
+
+    /// A 401/407 to the target's INVITE: sent again with the target
+    /// trunk's credentials (once per nonce, as the call's own INVITE).
+    fn retry_transfer_with_auth(&mut self, id: &str, response: &Response) -> bool {
+        let Some(t) = self.calls.get(id).and_then(|c| c.sip.transfer.as_ref()) else {
+            return false;
+        };
+        let trunk = t.trunk.clone();
+        let Some(leg) = t.leg.as_ref() else {
+            return false;
+        };
+        let (Some(mut invite), Some(old_branch), attempts, peer) = (
+            leg.invite.clone(),
+            leg.invite_branch.clone(),
+            leg.auth_attempts,
+            leg.peer,
+        ) else {
+            return false;
+        };
+        if !self.authorize_request(id, trunk.as_deref(), response, &mut invite, attempts) {
+            return false;
+        }
+        let branch = self.branch();
+        let seq = invite.headers.cseq().map_or(1, |c| c.seq) + 1;
+        invite
+            .headers
+            .set("Via", self.our_via(peer.transport, &branch));
+        invite.headers.set("CSeq", format!("{seq} INVITE"));
+        let leg = self
+            .calls
+            .get_mut(id)
+            .and_then(|c| c.sip.transfer.as_mut())
+            .and_then(|t| t.leg.as_mut())
+            .expect("checked above");
+        leg.invite = Some(invite.clone());
+        leg.invite_branch = Some(branch.clone());
+        leg.auth_attempts += 1;
+        self.by_branch.remove(&old_branch);
+        self.by_branch.insert(branch, id.to_string());
+        tracing::info!(call = %id, "transfer INVITE re-sent with credentials");
+        self.tx.send_request(invite, peer, self.now);
         true
     }
 
@@ -338,7 +382,13 @@ impl Gateway {
         let ack_branch = self.branch();
         let sent_by = self.sent_by(dialog.peer.transport).to_string();
         let ua = self.cfg.user_agent.clone();
-        let ack = dialog.ack(dialog.local_cseq, &origin(&sent_by, &ack_branch, &ua));
+        let mut ack = dialog.ack(dialog.local_cseq, &origin(&sent_by, &ack_branch, &ua));
+        // RFC 3261 §13.2.2.4: the ACK carries the INVITE's credentials.
+        for name in ["Authorization", "Proxy-Authorization"] {
+            for v in invite.headers.get_all(name) {
+                ack.headers.push(name, v.to_string());
+            }
+        }
         self.tx.send_request(ack, dialog.next_hop(), self.now);
         if response.body.is_empty() {
             // Our INVITE carried the offer: a 2xx must answer it.
@@ -552,7 +602,8 @@ impl Gateway {
                 headers.push(name, v.to_string());
             }
         }
-        headers.push("CSeq", "1 CANCEL");
+        let seq = invite.headers.cseq().map_or(1, |c| c.seq);
+        headers.push("CSeq", format!("{seq} CANCEL"));
         for route in invite.headers.get_all("Route") {
             headers.push("Route", route.to_string());
         }

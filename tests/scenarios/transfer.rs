@@ -21,10 +21,12 @@ const ANCHOR_TO_XMPP: &str = "v=0\r\no=- 78 1 IN IP4 203.0.113.5\r\ns=-\r\nt=0 0
 /// The transfer target's answer: its own address.
 const TARGET_SDP: &str = "v=0\r\no=- 9 1 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
 
+/// The second trunk, on its own IP: an inbound call's trunk is found by
+/// source IP alone, so two trunks on one IP would make it ambiguous.
 fn target() -> Peer {
     Peer {
         transport: Transport::Udp,
-        addr: addr("127.0.0.1:5090"),
+        addr: addr("127.0.0.2:5090"),
     }
 }
 
@@ -34,7 +36,7 @@ fn config(policy: &str) -> String {
         &format!("allow_outbound = {policy}"),
     );
     format!(
-        "{base}[[trunk]]\nname = \"pbx2\"\nuri = \"sip:127.0.0.1:5090\"\n[media]\nmode = \"embedded\"\npublic_ip = \"203.0.113.5\"\n"
+        "{base}[[trunk]]\nname = \"pbx2\"\nuri = \"sip:127.0.0.2:5090\"\n[media]\nmode = \"embedded\"\npublic_ip = \"203.0.113.5\"\n"
     )
 }
 
@@ -152,7 +154,7 @@ fn assert_notify(notify: &stox::sip::Request, far: &Far, sipfrag: &str, state: &
 
 /// REFER to a user at `pbx2`'s address up to the target's INVITE; returns it.
 fn refer_to_target(h: &mut Harness, far: &mut Far) -> stox::sip::Request {
-    let refer = far.request("REFER", &refer_to("<sip:2000@127.0.0.1:5090>"));
+    let refer = far.request("REFER", &refer_to("<sip:2000@127.0.0.2:5090>"));
     h.sip_from(trunk(), &refer);
     let (responses, requests) = sent(h);
     assert_eq!(
@@ -171,8 +173,8 @@ fn refer_to_target(h: &mut Harness, far: &mut Far) -> stox::sip::Request {
         target(),
         "the INVITE goes to the trunk the Refer-To names"
     );
-    assert_eq!(invite.uri, "sip:2000@127.0.0.1:5090");
-    assert_eq!(invite.headers.get("To"), Some("<sip:2000@127.0.0.1:5090>"));
+    assert_eq!(invite.uri, "sip:2000@127.0.0.2:5090");
+    assert_eq!(invite.headers.get("To"), Some("<sip:2000@127.0.0.2:5090>"));
     assert_ne!(invite.headers.get("Call-ID"), Some(far.call_id.as_str()));
     assert!(
         invite
@@ -198,7 +200,7 @@ fn refer_to_target(h: &mut Harness, far: &mut Far) -> stox::sip::Request {
 /// anchor's SIP leg moved.
 fn target_answers(h: &mut Harness, far: &Far, call: &str, invite: &stox::sip::Request) {
     let ok = respond(invite, 200, "tgt", Some(TARGET_SDP))
-        .replace("sip:far@127.0.0.1:5080", "sip:tgt@127.0.0.1:5090");
+        .replace("sip:far@127.0.0.1:5080", "sip:tgt@127.0.0.2:5090");
     h.sip_from(target(), &respond(invite, 180, "tgt", None));
     h.sip_from(target(), &ok);
     let (_, requests) = sent(h);
@@ -240,7 +242,7 @@ fn target_answers(h: &mut Harness, far: &Far, call: &str, invite: &stox::sip::Re
 /// A BYE from the target ends the call for alice.
 fn target_hangs_up(h: &mut Harness, invite: &stox::sip::Request) {
     let bye = format!(
-        "BYE sip:stox@127.0.0.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5090;branch=z9hG4bKtbye\nFrom: {};tag=tgt\nTo: {}\nCall-ID: {}\nCSeq: 1 BYE\nContent-Length: 0\n\n",
+        "BYE sip:stox@127.0.0.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.2:5090;branch=z9hG4bKtbye\nFrom: {};tag=tgt\nTo: {}\nCall-ID: {}\nCSeq: 1 BYE\nContent-Length: 0\n\n",
         invite.headers.get("To").unwrap(),
         invite.headers.get("From").unwrap(),
         invite.headers.get("Call-ID").unwrap()
@@ -405,7 +407,7 @@ fn a_target_through_another_trunk_needs_the_users_outbound_policy() {
         to: call.1.clone(),
         cseq: 1,
     };
-    let refer = far.request("REFER", &refer_to("<sip:2000@127.0.0.1:5090>"));
+    let refer = far.request("REFER", &refer_to("<sip:2000@127.0.0.2:5090>"));
     h.sip_from(trunk(), &refer);
     let rs = h.responses();
     assert_eq!(rs.len(), 1);
@@ -446,11 +448,11 @@ fn malformed_refers_are_refused_and_the_call_goes_on() {
         ("", 400),
         ("Refer-To: <not a uri>\n", 400),
         (
-            "Refer-To: <sip:a@127.0.0.1:5090>, <sip:b@127.0.0.1:5090>\n",
+            "Refer-To: <sip:a@127.0.0.2:5090>, <sip:b@127.0.0.2:5090>\n",
             400,
         ),
         (
-            "Refer-To: <sip:2000@127.0.0.1:5090?Replaces=abc%40pbx%3Bto-tag%3D1%3Bfrom-tag%3D2>\n",
+            "Refer-To: <sip:2000@127.0.0.2:5090?Replaces=abc%40pbx%3Bto-tag%3D1%3Bfrom-tag%3D2>\n",
             501,
         ),
         ("Refer-To: <sip:127.0.0.1:7000>\n", 403),
@@ -473,7 +475,7 @@ fn malformed_refers_are_refused_and_the_call_goes_on() {
     assert_eq!(h.gw.active_calls(), 1);
     // A second REFER while one is in progress: 491.
     let _ = refer_to_target(&mut h, &mut far);
-    let refer = far.request("REFER", &refer_to("<sip:2001@127.0.0.1:5090>"));
+    let refer = far.request("REFER", &refer_to("<sip:2001@127.0.0.2:5090>"));
     h.sip_from(trunk(), &refer);
     assert_eq!(h.statuses(), vec![491]);
 }
@@ -736,11 +738,11 @@ fn the_transfer_command_refers_the_sip_peer_and_hangs_up_when_it_succeeds() {
 fn a_refused_transfer_command_is_an_iq_error_and_the_call_goes_on() {
     let mut h = harness("[\"alice@test\"]");
     let (_, mut far) = outbound_answered(&mut h);
-    h.stanza(&submit("sip:2000@127.0.0.1:5090"));
+    h.stanza(&submit("sip:2000@127.0.0.2:5090"));
     let (_, refer) = h.expect_request("REFER");
     assert_eq!(
         refer.headers.get("Refer-To"),
-        Some("<sip:2000@127.0.0.1:5090>"),
+        Some("<sip:2000@127.0.0.2:5090>"),
         "a trunk's address is kept"
     );
     h.sip_from(trunk(), &respond(&refer, 603, "far", None));
@@ -824,4 +826,46 @@ fn a_restored_call_forgets_a_transfer_in_progress() {
     });
     let restored = h2.gw.calls().next().unwrap();
     assert!(restored.sip.transfer.is_none());
+}
+
+#[test]
+fn a_challenged_transfer_invite_is_sent_again_with_the_target_trunks_credentials() {
+    let config = config("[\"alice@test\"]").replace(
+        "uri = \"sip:127.0.0.2:5090\"\n",
+        "uri = \"sip:127.0.0.2:5090\"\nusername = \"stox\"\npassword = \"s3cret\"\n",
+    );
+    let mut h = Harness::with_core(&config, trunk(), |cfg| {
+        cfg.trunk_peers.insert("pbx2".into(), vec![target()]);
+    });
+    let (call, mut far) = outbound_answered(&mut h);
+    let invite = refer_to_target(&mut h, &mut far);
+    let challenge = respond(&invite, 407, "tgt", None).replace(
+        "Content-Length: 0",
+        "Proxy-Authenticate: Digest realm=\"pbx2.test\", nonce=\"abc123\", algorithm=MD5, qop=\"auth\"\r\nContent-Length: 0",
+    );
+    h.sip_from(target(), &challenge);
+    let (_, requests) = sent(&mut h);
+    let (to, again) = one(&requests, "INVITE").clone();
+    assert_eq!(to, target());
+    assert_eq!(again.headers.get("CSeq"), Some("2 INVITE"));
+    assert_eq!(again.headers.get("Call-ID"), invite.headers.get("Call-ID"));
+    let auth = again.headers.get("Proxy-Authorization").unwrap();
+    assert!(auth.contains("username=\"stox\"") && auth.contains("realm=\"pbx2.test\""));
+    assert!(
+        h.take_stanzas().is_empty(),
+        "no NOTIFY of a failure, nothing to XMPP"
+    );
+    let ok = respond(&again, 200, "tgt", Some(TARGET_SDP));
+    h.sip_from(target(), &ok);
+    let (_, requests) = sent(&mut h);
+    let (_, ack) = one(&requests, "ACK");
+    assert_eq!(ack.headers.get("CSeq"), Some("2 ACK"));
+    assert!(ack.headers.get("Proxy-Authorization").is_some());
+    let (_, notify) = one(&requests, "NOTIFY");
+    assert_eq!(body(notify), "SIP/2.0 200 OK\r\n");
+    assert_eq!(
+        h.updates.last().map(|u| u.0.clone()),
+        Some(call),
+        "the relay moved"
+    );
 }
