@@ -869,3 +869,50 @@ fn a_challenged_transfer_invite_is_sent_again_with_the_target_trunks_credentials
         "the relay moved"
     );
 }
+
+#[test]
+fn an_inbound_call_is_transferred_the_same_way() {
+    let mut h = harness("[\"alice@test\"]");
+    let (call, to) = inbound_answered(&mut h);
+    let mut far = Far {
+        call_id: "in1@pbx".into(),
+        from: "<sip:+15557770000@127.0.0.1:5080>;tag=caller1".into(),
+        to,
+        cseq: 1,
+    };
+    let refer = far.request("REFER", &refer_to("<sip:2000@127.0.0.1:5080>"));
+    h.sip_from(trunk(), &refer);
+    let (responses, requests) = sent(&mut h);
+    assert_eq!(responses[0].status, 202);
+    let (_, invite) = one(&requests, "INVITE").clone();
+    assert_eq!(invite.uri, "sip:2000@127.0.0.1:5080");
+    let ok = respond(&invite, 200, "tgt", Some(TARGET_SDP));
+    h.sip_from(trunk(), &ok);
+    let (_, requests) = sent(&mut h);
+    one(&requests, "ACK");
+    let (_, notify) = one(&requests, "NOTIFY");
+    assert_eq!(notify.headers.get("Call-ID"), Some("in1@pbx"));
+    assert_eq!(body(notify), "SIP/2.0 200 OK\r\n");
+    assert_eq!(
+        h.updates.last().cloned(),
+        Some((call, MediaLeg::Sip, TARGET_SDP.to_string()))
+    );
+    // Bob hangs up: the BYE is the target's dialog's.
+    let sid = h.gw.calls().next().map(|c| c.xmpp.sid.clone()).unwrap();
+    h.stanza(&format!("<iq from='bob@test/phone' to='+15557770000@sip.test/stox' type='set' id='t9'><jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='{sid}'><reason><success/></reason></jingle></iq>"));
+    let (_, requests) = sent(&mut h);
+    let byes: Vec<_> = requests
+        .iter()
+        .filter(|(_, r)| r.method.as_str() == "BYE")
+        .map(|(_, r)| r.headers.get("Call-ID").unwrap().to_string())
+        .collect();
+    assert!(
+        byes.contains(&invite.headers.get("Call-ID").unwrap().to_string()),
+        "{byes:?}"
+    );
+    assert!(
+        byes.contains(&"in1@pbx".to_string()),
+        "the transferor's dialog, still open, is hung up too: {byes:?}"
+    );
+    assert_eq!(h.gw.active_calls(), 0);
+}
