@@ -50,6 +50,7 @@ GATEWAY_TLS_PORT = 15061  # the kamailio-tls variant's tls: listener
 TRUNK_PORT = 15080
 UAC_PORT = 15070
 DEAD_PORT = 15099
+TRANSFER_PORT = 15090  # the transfer target's sipp (variant "transfer", trunk pbx2)
 KAMAILIO_PORT = 25060  # interop/kamailio: registrar + digest-authenticating proxy for pbx.test
 KAMAILIO_TLS_PORT = 25061
 PSTN_PORT = 25080  # the "PSTN" behind Kamailio (sipp); Kamailio trusts this exact source
@@ -157,6 +158,10 @@ VARIANTS = {
     # (the default, embedded, anchors media and never trickles toward SIP)
     "passthrough": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT}",
                     "trunk_extra": 'media = "passthrough"'},
+    # issue 7, blind transfer: a second trunk "pbx2" (a second sipp UAS) that a
+    # REFER from the first names as the target
+    "transfer": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT}",
+                 "trunk_extra": f'\n[[trunk]]\nname = "pbx2"\nuri = "sip:127.0.0.1:{TRANSFER_PORT}"'},
     # the trunk is sipp's UAS over TCP
     "tcp-trunk": {"trunk_name": "pbx", "trunk_uri": f"sip:127.0.0.1:{TRUNK_PORT};transport=tcp"},
     # the trunk's calls must authenticate (inbound_auth): stox challenges with 401
@@ -226,6 +231,11 @@ class Sipp:
     port: int | None = None  # local port; default TRUNK_PORT (uas) / UAC_PORT (uac)
     target: str | None = None  # where a uac sends; default the gateway
     extra: tuple[str, ...] = ()  # more sipp arguments (e.g. -au/-ap credentials)
+    tag: str = ""  # names its files apart when a scenario runs two sipps of one role (transfer)
+
+    @property
+    def files(self) -> str:
+        return f"{self.role}-{self.tag}" if self.tag else self.role
 
     @property
     def local_port(self) -> int:
@@ -568,6 +578,36 @@ def scenarios() -> list[Scenario]:
                                            "--expect-terminate", "success"])],
             [Sipp("kamailio/sipp/uac_pstn_prack_timer.xml", "uac", "+15550001000",
                   port=PSTN_PORT, target=f"127.0.0.1:{KAMAILIO_PORT}")], variant="kamailio"),
+        # ---- issue 7: blind transfer (REFER) and loop detection
+        Scenario(
+            "out-refer-blind",
+            "the trunk answers alice's call and REFERs it to sip:2000@127.0.0.1:15090 (trunk "
+            "pbx2, a second sipp): 202, NOTIFY sipfrag 'SIP/2.0 100 Trying' (active), the "
+            "gateway's INVITE to the target with Referred-By, its 200 ACKed, NOTIFY 'SIP/2.0 200 "
+            "OK' (terminated); the transferor BYEs (200) and alice's session stays up; the "
+            "target's BYE 2 s later gets 200 and alice gets session-terminate <success/>",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-answered",
+                                   "--expect-terminate", "success"])],
+            [Sipp("uas_answer_refer.xml", "uas"),
+             Sipp("uas_transfer_target.xml", "uas", port=TRANSFER_PORT, tag="target")],
+            variant="transfer"),
+        Scenario(
+            "out-loop-482",
+            "the trunk sends the gateway's INVITE straight back as a proxy would (same Call-ID, "
+            "its Via on top, Max-Forwards 69): 482 Loop Detected; its 404 to the original "
+            "INVITE then ends alice's call with session-terminate <gone/>",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "gone"])],
+            [Sipp("uas_loop.xml", "uas")]),
+        Scenario(
+            "out-transfer-command",
+            "after the trunk answers, alice runs the gateway's XEP-0050 command 'transfer' on "
+            "its call JID: a form with a 'target' field; submitting +15559990000 sends REFER "
+            "(Refer-To sip:+15559990000@127.0.0.1:15080, Referred-By sip:alice@test); the 202 "
+            "completes the command; the trunk's NOTIFYs (sipfrag 100, 200) get 200; then the "
+            "gateway BYEs and alice gets session-terminate <success/>",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-answered",
+                                   "--transfer-to", "+15559990000", "--expect-terminate", "success"])],
+            [Sipp("uas_answer_referred.xml", "uas")]),
     ]
 
 
@@ -830,8 +870,8 @@ def peer_argv(peer: Peer, xml_log: Path, gateway: bool = True) -> list[str]:
 
 def sipp_argv(s: Sipp, sdir: Path) -> list[str]:
     base = ["sipp", "-sf", str(s.path), "-i", "127.0.0.1", "-m", "1", "-nostdin",
-            "-trace_msg", "-message_file", str(sdir / f"{s.role}.msg"),
-            "-trace_err", "-error_file", str(sdir / f"{s.role}.err"),
+            "-trace_msg", "-message_file", str(sdir / f"{s.files}.msg"),
+            "-trace_err", "-error_file", str(sdir / f"{s.files}.err"),
             "-timeout", f"{s.timeout}s"]
     if s.expect == "ok":
         base.append("-timeout_error")
@@ -866,7 +906,7 @@ def run_scenario(sc: Scenario, workdir: Path, stox: Stox | None) -> tuple[bool, 
     deadline = time.monotonic() + SCENARIO_LIMIT
 
     def start_sipp(s: Sipp) -> Proc:
-        p = Proc(f"sipp-{s.role}", sipp_argv(s, sdir), sdir / f"{s.role}.out", cwd=sdir)
+        p = Proc(f"sipp-{s.role}", sipp_argv(s, sdir), sdir / f"{s.files}.out", cwd=sdir)
         sipps.append((s, p))
         return p
 
@@ -928,7 +968,7 @@ def run_scenario(sc: Scenario, workdir: Path, stox: Stox | None) -> tuple[bool, 
             if rc != 0:
                 problems.append(f"{label}: exit {rc} (0 = the scenario's messages all arrived)")
         else:  # no-invite
-            msgs = sdir / f"{what.role}.msg"
+            msgs = sdir / f"{what.files}.msg"
             got_invite = msgs.exists() and any(
                 l.startswith("INVITE ") for l in msgs.read_text(errors="replace").splitlines())
             if got_invite:
@@ -951,10 +991,10 @@ def report_failure(sc: Scenario, problems: list[str], art: dict, stox_log: str) 
             lines = lines[ready[0]:]
         say(indent("\n".join(lines[-60:]), "    | "))
     for s, proc in art["sipps"]:
-        err = art["dir"] / f"{s.role}.err"
+        err = art["dir"] / f"{s.files}.err"
         say(f"  sipp {s.role} {s.scenario}: errors:")
         say(indent(tail(err.read_text(errors='replace'), 15) if err.exists() else "(none)", "    | "))
-        msg = art["dir"] / f"{s.role}.msg"
+        msg = art["dir"] / f"{s.files}.msg"
         if msg.exists():
             firsts = [l for l in msg.read_text(errors="replace").splitlines()
                       if l.startswith(("SIP/2.0 ", "INVITE ", "ACK ", "BYE ", "CANCEL ", "OPTIONS "))]
@@ -979,7 +1019,7 @@ def print_ladder(art: dict) -> None:
             arrow = "stox  --> " if m.group(2) == "<-" else "stox  <-- "
             events.append((m.group(1), f"{'':28}{arrow}{peer.label:<12} {m.group(3)}"))
     for s, _ in art["sipps"]:
-        msg = art["dir"] / f"{s.role}.msg"
+        msg = art["dir"] / f"{s.files}.msg"
         if not msg.exists():
             continue
         when, direction = None, None

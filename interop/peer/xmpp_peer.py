@@ -661,6 +661,8 @@ class Caller(Peer):
             # issue 7 DTMF: type digits into the answered call (--send-dtmf)
             if a.send_dtmf:
                 self.later(a.dtmf_after, self.send_dtmf)
+            if getattr(a, "transfer_to", None):  # issue 7: XEP-0050 transfer
+                self.later(0.5, self.transfer)
             if a.expect_reject:
                 self.finish(False, "answered, but a reject was expected")
             elif a.cancel_after is not None:
@@ -696,8 +698,39 @@ class Caller(Peer):
             else:
                 self.finish(False, f"unexpected session-terminate (reason {r})")
 
+    # -- issue 7, blind transfer asked from XMPP (XEP-0050 command "transfer")
+
+    async def transfer(self) -> None:
+        ns, xd = "http://jabber.org/protocol/commands", "jabber:x:data"
+        iq = self.make_iq_set(ito=self.peer_jid)
+        iq.append(ET.Element(q(ns, "command"), node="transfer", action="execute"))
+        reply = await iq.send(timeout=self.args.iq_timeout)
+        cmd = reply.xml.find(q(ns, "command"))
+        fields = [] if cmd is None else cmd.findall(f"{q(xd, 'x')}/{q(xd, 'field')}")
+        if cmd is None or cmd.get("status") != "executing" or not any(
+                f.get("var") == "target" for f in fields):
+            self.finish(False, "transfer command: no form with a target field")
+            return
+        self.note("transfer", "form received; submitting " + self.args.transfer_to)
+        iq = self.make_iq_set(ito=self.peer_jid)
+        submit = ET.Element(q(ns, "command"), node="transfer", action="complete",
+                            sessionid=cmd.get("sessionid", ""))
+        x = ET.SubElement(submit, q(xd, "x"), type="submit")
+        field = ET.SubElement(x, q(xd, "field"), var="target")
+        ET.SubElement(field, q(xd, "value")).text = self.args.transfer_to
+        iq.append(submit)
+        reply = await iq.send(timeout=self.args.iq_timeout)
+        cmd = reply.xml.find(q(ns, "command"))
+        if cmd is None or cmd.get("status") != "completed":
+            self.finish(False, "transfer command: not completed")
+            return
+        self.transferred = True
+        self.note("transfer", "completed: " + (cmd.findtext(q(ns, "note")) or ""))
+
     def final_checks(self, ok: bool, reason: str) -> tuple[bool, str]:
         a = self.args
+        if ok and getattr(a, "transfer_to", None) and not getattr(self, "transferred", False):
+            return False, reason + "; but the transfer command never completed"
         if ok and a.expect_ringing and not self.ringing:
             return False, reason + "; but no ringing (session-info or JMI) was received"
         if ok and a.expect_answered and not self.answered:
@@ -989,6 +1022,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="the duration attribute of each --send-dtmf digit")
     c.add_argument("--dtmf-gap", type=float, default=0.05, metavar="S",
                    help="pause between two --send-dtmf digits (after the IQ result)")
+    # issue 7, blind transfer asked from XMPP: the gateway's XEP-0050 command "transfer"
+    c.add_argument("--transfer-to", metavar="TARGET",
+                   help="0.5 s after the answer, run the gateway's ad-hoc command 'transfer' with "
+                        "this target (form, submit, 'completed' asserted)")
 
     an = sub.add_parser("answer", help="wait for a call and handle it")
     an.add_argument("--mode", choices=("accept", "reject", "ignore"), default="accept")

@@ -64,6 +64,9 @@ pub(crate) enum CallTimer {
     ReliableRetransmit,
     /// A SIP ICE restart waited long enough for the XMPP client (`trickle`).
     IceRestart,
+    /// A blind transfer's target rang too long, or its transferor kept its
+    /// dialog after the transfer (`call::transfer`).
+    Transfer,
 }
 
 /// Why we sent an IQ, so its result or error can be acted on.
@@ -246,6 +249,7 @@ impl Gateway {
             CallTimer::SessionExpiry => self.session_expired(call_id),
             CallTimer::ReliableRetransmit => self.retransmit_reliable(call_id),
             CallTimer::IceRestart => self.ice_restart_timer(call_id),
+            CallTimer::Transfer => self.transfer_timer(call_id),
         }
     }
 
@@ -430,6 +434,7 @@ impl Gateway {
                     if !self.ping_answered(&branch, &response)
                         && !self.register_answered(&branch, &response)
                         && !self.in_dialog_response(&branch, &response)
+                        && !self.transfer_response(&branch, &response)
                     {
                         self.sip_response(response, &branch)
                     }
@@ -439,6 +444,7 @@ impl Gateway {
                     if !self.ping_timed_out(&branch)
                         && !self.register_timed_out(&branch)
                         && !self.in_dialog_timeout(&branch)
+                        && !self.transfer_timed_out(&branch)
                     {
                         self.sip_timeout(&branch, method)
                     }
@@ -466,6 +472,9 @@ impl Gateway {
         if el.name() == "message" && el.attr("type") == Some("error") {
             self.bounced_message(&el);
             return;
+        }
+        if self.adhoc_command(&el) {
+            return; // XEP-0050 `transfer` (`call::transfer_xmpp`)
         }
         match stanza::classify(&el) {
             Inbound::JingleSet {
@@ -670,6 +679,7 @@ impl Gateway {
         if let Some(b) = &call.sip.invite_branch {
             self.by_branch.remove(b);
         }
+        self.forget_transfer(&call);
         for t in [
             CallTimer::ProposeExpiry,
             CallTimer::Gathered,
@@ -678,6 +688,7 @@ impl Gateway {
             CallTimer::SessionExpiry,
             CallTimer::ReliableRetransmit,
             CallTimer::IceRestart,
+            CallTimer::Transfer,
         ] {
             self.timers.cancel(&(call_id.to_string(), t));
         }

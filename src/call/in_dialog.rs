@@ -32,6 +32,8 @@ pub(crate) enum Purpose {
     Trickle,
     /// Issue 7: an INFO carrying a digit the XMPP user typed (`call::dtmf`).
     Dtmf,
+    /// A NOTIFY of a transfer's progress (RFC 3515): its answer changes nothing.
+    Notify,
 }
 
 /// An in-dialog request awaiting its final response.

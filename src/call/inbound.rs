@@ -53,9 +53,11 @@ impl Gateway {
                 }
             }
             (Method::Invite, Some(key)) if to_tag.is_none() => {
-                if call_id.is_some() {
+                if call_id.is_some() || self.looped_call(&request).is_some() {
                     // Same Call-ID, new transaction, no To tag: a merged
-                    // request (RFC 3261 §8.2.2.2) or a loop.
+                    // request (RFC 3261 §8.2.2.2) or a loop; or our own
+                    // call back through a B2BUA (`call::loops`).
+                    tracing::info!(call_id = ?call_id, "INVITE loops back to us: 482");
                     self.reply(&key, &request, 482, None);
                 } else {
                     self.inbound_invite(request, from, key);
@@ -119,6 +121,9 @@ impl Gateway {
             self.reply(&key, &request, 481, None);
             return;
         };
+        if self.transfer_request(&id, &request, &key) {
+            return; // the transferor's dialog (`call::transfer`)
+        }
         let cseq = request.headers.cseq().map(|c| c.seq).unwrap_or_default();
         let call = self.calls.get_mut(&id).expect("checked");
         let to_tag = request
@@ -170,6 +175,8 @@ impl Gateway {
             Method::Invite | Method::Update => self.peer_refresh(&id, &request, &key),
             Method::Options => self.reply(&key, &request, 200, None),
             Method::Info => self.inbound_info(&id, &request, &key),
+            Method::Refer => self.inbound_refer(&id, &request, &key),
+            Method::Notify => self.inbound_notify(&id, &request, &key),
             _ => {
                 tracing::info!(call = %id, method = %request.method, "in-dialog request not supported");
                 let mut r = self.response(&request, 501, None);

@@ -135,6 +135,9 @@ pub struct SipLeg {
         skip_serializing_if = "super::trickle::TrickleIce::is_default"
     )]
     pub trickle: super::trickle::TrickleIce,
+    /// A blind transfer (REFER) of this leg in progress (`call::transfer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<Box<super::transfer::Transfer>>,
 }
 
 impl SipLeg {
@@ -160,6 +163,7 @@ impl SipLeg {
             early: None,
             ack_answer: None,
             trickle: Default::default(),
+            transfer: None,
         }
     }
 }

@@ -279,6 +279,7 @@ impl Gateway {
         headers.push("Allow", ALLOW);
         self.offer_session_timer(&mut headers);
         let sdp = self.trickle_advertise(call_id, &mut headers, sdp);
+        headers.push(super::loops::LOOP_HEADER, call_id.to_string());
         headers.push("User-Agent", self.cfg.user_agent.clone());
         headers.push("Content-Type", "application/sdp");
         let invite = Request {
@@ -750,7 +751,8 @@ impl Gateway {
 }
 
 /// Methods we accept, for Allow headers.
-pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO";
+pub(crate) const ALLOW: &str =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, REFER, NOTIFY";
 
 /// XEP-0167 session-info namespace.
 const NS_RTP_INFO: &str = "urn:xmpp:jingle:apps:rtp:info:1";

@@ -99,6 +99,9 @@ impl Gateway {
         if let Some(media) = call.media.as_mut() {
             media.pending = None;
         }
+        // A transfer in progress was the stored process's transactions and
+        // timers: it is forgotten (the transferor's requests then get 481).
+        call.sip.transfer = None;
         if matches!(call.state, CallState::Active | CallState::Accepted) {
             call.answered_at = Some(self.now);
         }

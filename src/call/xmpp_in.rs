@@ -20,6 +20,7 @@ impl Gateway {
         let key = (bare(from).to_string(), sid.to_string());
         let call_id = self.by_sid.get(&key).cloned();
         match (kind, call_id) {
+            (JmiKind::Propose, None) if self.refuse_looped_propose(from, to, sid) => {}
             (JmiKind::Propose, None) => self.outbound_propose(from, to, sid, media),
             (JmiKind::Propose, Some(_)) => {} // a duplicate (carbons, resend)
             (JmiKind::Retract, Some(id)) => self.outbound_user_hangup(&id, "cancel"),
@@ -74,7 +75,9 @@ impl Gateway {
         let call_id = self.by_sid.get(&key).cloned();
         let Some(call_id) = call_id else {
             if action == "session-initiate" {
-                self.outbound_initiate(from, to, id, &sid, jingle, None);
+                if !self.refuse_looped_initiate(from, to, id) {
+                    self.outbound_initiate(from, to, id, &sid, jingle, None);
+                }
             } else {
                 self.event(super::io::CallEvent::Rejected {
                     what: "unknown-session",

@@ -16,6 +16,8 @@ use sha1::{Digest, Sha1};
 pub const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 /// XEP-0030 disco#items.
 pub const NS_DISCO_ITEMS: &str = "http://jabber.org/protocol/disco#items";
+/// XEP-0050 ad-hoc commands (the `transfer` command of a call).
+pub const NS_COMMANDS: &str = "http://jabber.org/protocol/commands";
 /// XEP-0092 software version.
 pub const NS_VERSION: &str = "jabber:iq:version";
 /// XEP-0199 ping.
@@ -201,6 +203,10 @@ fn handle_iq(info: &ServiceInfo, iq: &Element) -> Option<Vec<Element>> {
     if kind == Some("set") && payload.is_some_and(|p| p.is("jingle", NS_JINGLE)) {
         return None;
     }
+    // XEP-0050 commands (the call's `transfer`) are the call core's.
+    if kind == Some("set") && payload.is_some_and(|p| p.is("command", NS_COMMANDS)) {
+        return None;
+    }
     // Without an id or a sender there is no one to answer: drop quietly.
     let (Some(id), Some(from)) = (iq.attr("id"), iq.attr("from")) else {
         return Some(Vec::new());
@@ -269,6 +275,15 @@ fn answer_get(info: &ServiceInfo, to: &str, query: &Element) -> Answer {
         let mut q = el("query", NS_DISCO_ITEMS);
         if let Some(node) = query.attr("node") {
             set(&mut q, "node", node);
+        }
+        if user && query.attr("node") == Some(NS_COMMANDS) {
+            // XEP-0050 §2.2: the commands a user JID offers (the call
+            // core answers `transfer` only to the user in a call with it).
+            let mut item = el("item", NS_DISCO_ITEMS);
+            set(&mut item, "jid", to);
+            set(&mut item, "node", "transfer");
+            set(&mut item, "name", "Transfer the call");
+            q.append_child(item);
         }
         Ok(Some(q))
     } else if query.is("query", NS_VERSION) {

@@ -10,6 +10,7 @@ mod media;
 mod more;
 mod recovery;
 mod trickle;
+mod transfer;
 mod trunkopts;
 
 use harness::*;

@@ -376,3 +376,40 @@ fn presence_that_must_not_be_answered() {
         assert_eq!(handle(&info(), &parse(xml)), Some(Vec::new()), "{xml}");
     }
 }
+
+#[test]
+fn transfer_command_is_listed_on_user_jids_and_left_to_the_core() {
+    let items = one(handle(
+        &info(),
+        &parse(
+            "<iq xmlns='jabber:component:accept' type='get' from='j@c/b' to='+1555@sip.test/stox' id='c'>\
+             <query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'/></iq>",
+        ),
+    ));
+    let q = items.get_child("query", NS_DISCO_ITEMS).expect("items");
+    let item = q.children().next().expect("one command");
+    assert_eq!(item.attr("node"), Some("transfer"));
+    assert_eq!(item.attr("jid"), Some("+1555@sip.test/stox"));
+    // The domain offers no command.
+    let items = one(handle(
+        &info(),
+        &parse(
+            "<iq xmlns='jabber:component:accept' type='get' from='j@c/b' to='sip.test' id='d'>\
+             <query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'/></iq>",
+        ),
+    ));
+    assert_eq!(
+        items
+            .get_child("query", NS_DISCO_ITEMS)
+            .unwrap()
+            .children()
+            .count(),
+        0
+    );
+    // Executing it is the call core's business.
+    let set = parse(
+        "<iq xmlns='jabber:component:accept' type='set' from='j@c/b' to='+1555@sip.test/stox' id='x'>\
+         <command xmlns='http://jabber.org/protocol/commands' node='transfer' action='execute'/></iq>",
+    );
+    assert_eq!(handle(&info(), &set), None);
+}
