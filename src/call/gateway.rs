@@ -62,6 +62,8 @@ pub(crate) enum CallTimer {
     SessionExpiry,
     /// RFC 3262: retransmit our reliable provisional (no PRACK yet).
     ReliableRetransmit,
+    /// RFC 3261 §14.1: our hold re-INVITE met glare; try again (`call::hold`).
+    HoldRetry,
 }
 
 /// Why we sent an IQ, so its result or error can be acted on.
@@ -240,6 +242,7 @@ impl Gateway {
             CallTimer::SessionRefresh => self.send_refresh(call_id),
             CallTimer::SessionExpiry => self.session_expired(call_id),
             CallTimer::ReliableRetransmit => self.retransmit_reliable(call_id),
+            CallTimer::HoldRetry => self.hold_sync(call_id),
         }
     }
 
@@ -670,6 +673,7 @@ impl Gateway {
             CallTimer::SessionRefresh,
             CallTimer::SessionExpiry,
             CallTimer::ReliableRetransmit,
+            CallTimer::HoldRetry,
         ] {
             self.timers.cancel(&(call_id.to_string(), t));
         }
@@ -701,6 +705,7 @@ impl Gateway {
         self.persist(call_id, PersistKind::Answered);
         self.event(CallEvent::Answered { direction, setup });
         self.arm_session_timer(call_id);
+        self.hold_on_answer(call_id);
     }
 
     /// Hangs up the SIP leg of an answered call with BYE (tracked, so a

@@ -9,6 +9,8 @@ mod anchored;
 mod auth;
 mod failover;
 mod gateway;
+mod hold;
+mod hold_sdp;
 mod in_dialog;
 mod inbound;
 mod inbound_auth;

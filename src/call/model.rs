@@ -121,6 +121,9 @@ pub struct SipLeg {
     /// Outbound: how many 3xx redirects the INVITE followed.
     #[serde(default)]
     pub redirects: u8,
+    /// Hold and stream directions on both sides (`call::hold`).
+    #[serde(default)]
+    pub hold: super::hold::HoldState,
 }
 
 impl SipLeg {
@@ -143,6 +146,7 @@ impl SipLeg {
             early_cseq: 0,
             reliable: None,
             redirects: 0,
+            hold: Default::default(),
         }
     }
 }

@@ -126,6 +126,11 @@ impl Gateway {
                 self.ack(to, from, id);
                 self.inbound_ringing(&call_id, from);
             }
+            // Hold, resume and mute (`call::hold`).
+            (_, "session-info") if super::hold::is_rtp_info(el) => {
+                self.user_session_info(&call_id, from, to, id, el);
+            }
+            (_, "content-modify") => self.user_content_modify(&call_id, from, to, id, &jingle),
             (_, "session-info") => {
                 // Ringing, mute, hold… and pings: acknowledged. Hold and DTMF
                 // mapping arrive with issue 7; nothing here changes SIP state.

@@ -1,0 +1,499 @@
+//! Hold, resume, mute and content-modify between Jingle and SIP
+//! (draft-ietf-stox-media §7, mapping digest §2a/§2b, checklist 9, 10, 22).
+//!
+//! **XMPP → SIP.** session-info `<hold/>` from the user becomes a re-INVITE
+//! with every stream `a=sendonly` (`a=inactive` while the SIP peer holds us:
+//! mutual hold); `<unhold/>` or `<active/>` a re-INVITE back to `sendrecv`
+//! (`recvonly` while the peer still holds us). content-modify with a changed
+//! `senders` becomes a re-INVITE with that stream's direction, translated
+//! from Jingle's absolute roles to the SDP writer's view: we write for the
+//! XMPP user, who is the initiator of an outbound call and the responder of
+//! an inbound one. `<mute/>`/`<unmute/>` are media-local: acknowledged,
+//! nothing to SIP. Each re-INVITE is the SIP-facing SDP we sent last
+//! (`SipLeg.local_sdp`, the anchor's when anchored) with only the directions
+//! changed and the o= version one higher (RFC 3264 §8); it becomes
+//! `local_sdp` at its 2xx. One re-INVITE at a time: what the user asks for
+//! meanwhile is coalesced into the latest wanted state, sent when the one in
+//! flight completes. 491 backs off (RFC 3261 §14.1: 2.1–4 s when we own the
+//! Call-ID, else 0–2 s) and tries again; any other refusal leaves the call as
+//! it was, logged.
+//!
+//! **SIP → XMPP.** A re-INVITE or UPDATE whose offer has no stream the peer
+//! receives on (`sendonly`, `inactive`, or RFC 2543's `c=0.0.0.0`) tells the
+//! user session-info `<hold/>`; the first offer after that which receives
+//! again tells `<active/>`. `<active/>` rather than `<unhold/>`: XEP-0167 §7
+//! defines `<active/>` for the whole session after any hold or mute, and
+//! every client that knows `<hold/>` knows it (`<unhold/>` is the later
+//! addition that older clients ignore). The answer gets the RFC 3264 §6.1
+//! direction — the offer's mirror, less what our own hold withholds.
+//!
+//! **Glare.** A SIP re-offer while our re-INVITE is in flight gets 491
+//! (`glare()` counts hold re-INVITEs); our re-INVITE answered 491 backs off.
+//! On the Jingle side a hold or content-modify before the call is answered
+//! gets `<unexpected-request/>` + `<out-of-order/>`. XEP-0166's
+//! `<conflict/>` + `<tie-break/>` is Jingle's 491 — the answer to a request
+//! that crosses one of ours awaiting its answer — but this mapping never
+//! has such a Jingle request outstanding toward the user: SIP-side changes
+//! reach the user as session-info, which negotiates nothing, and the user's
+//! own changes are serialised toward SIP as above.
+
+use super::gateway::{CallTimer, Gateway, NS_JINGLE};
+use super::hold_sdp::{Stream, answer_to, bump, flags, from_flags, streams, with_directions};
+use super::in_dialog::Purpose;
+use super::io::{Output, PersistKind};
+use super::model::{CallDirection, CallState};
+use crate::jingle::{Jingle, Senders};
+use crate::media::anchor::MediaLeg;
+use crate::sip::header::{MIN_SE_SECS, Refresher, SessionExpires};
+use crate::sip::message::{Method, Request, Response};
+use crate::translate::{Direction, Role, direction_from_senders};
+use crate::xmpp::stanza;
+use minidom::Element;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// XEP-0167 §7 informational payloads.
+const NS_RTP_INFO: &str = crate::jingle::ns::RTP_INFO;
+
+/// A call's hold and direction state: plain data, stored with the call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldState {
+    /// The XMPP user holds the call (session-info `<hold/>`, until
+    /// `<unhold/>` or `<active/>`).
+    #[serde(default)]
+    pub held_by_user: bool,
+    /// `senders` the user set with content-modify, by content name
+    /// (`*`: the call's only stream, whatever its name in the SDP).
+    #[serde(default)]
+    pub senders: Vec<(String, Senders)>,
+    /// The SIP peer holds us: its last offer had no stream it receives on.
+    #[serde(default)]
+    pub held_by_peer: bool,
+    /// The offer of our re-INVITE in flight; `local_sdp` at its 2xx.
+    #[serde(default)]
+    pub offered: Option<String>,
+    /// A change waits for the re-INVITE in flight (or its 491 back-off).
+    #[serde(default)]
+    pub queued: bool,
+}
+
+/// What a SIP re-offer changes, worked out before anything is sent.
+pub(crate) struct Reoffer {
+    /// The SDP for the 2xx (`None`: an UPDATE without offer gets none).
+    pub sdp: Option<String>,
+    /// Whether the peer now holds us (`None`: no offer, nothing learnt).
+    pub peer_holds: Option<bool>,
+}
+
+/// Whether a session-info carries an RTP payload this module maps.
+pub(crate) fn is_rtp_info(jingle: &Element) -> bool {
+    jingle.children().any(|c| {
+        c.ns() == NS_RTP_INFO && matches!(c.name(), "hold" | "unhold" | "active" | "mute" | "unmute")
+    })
+}
+
+/// The Jingle role the XMPP user has in the call.
+fn user_role(direction: CallDirection) -> Role {
+    match direction {
+        CallDirection::XmppToSip => Role::Initiator,
+        CallDirection::SipToXmpp => Role::Responder,
+    }
+}
+
+impl HoldState {
+    /// Whether the user wants to send and receive on `stream`.
+    fn wish(&self, stream: &Stream, role: Role) -> (bool, bool) {
+        let senders = self
+            .senders
+            .iter()
+            .find(|(name, _)| name == "*" || Some(name.as_str()) == stream.mid.as_deref())
+            .map(|(_, s)| *s);
+        let (send, recv) = senders.map_or((true, true), |s| flags(direction_from_senders(s, role)));
+        (send, recv && !self.held_by_user)
+    }
+
+    /// The directions our next offer gives the streams of `local`.
+    fn offer(&self, local: &[Stream], role: Role) -> Vec<Option<Direction>> {
+        local
+            .iter()
+            .map(|s| {
+                s.direction.map(|_| {
+                    let (send, recv) = self.wish(s, role);
+                    from_flags(send && !self.held_by_peer, recv)
+                })
+            })
+            .collect()
+    }
+}
+
+impl Gateway {
+    /// session-info `<hold/>`, `<unhold/>`, `<active/>`, `<mute/>`,
+    /// `<unmute/>` from the call's user.
+    pub(crate) fn user_session_info(
+        &mut self,
+        call_id: &str,
+        from: &str,
+        to: &str,
+        id: &str,
+        jingle: &Element,
+    ) {
+        let Some(payload) = jingle
+            .children()
+            .find(|c| c.ns() == NS_RTP_INFO)
+            .map(|c| c.name().to_string())
+        else {
+            return;
+        };
+        if matches!(payload.as_str(), "mute" | "unmute") {
+            // Muting is the device's business: no SIP signalling for it.
+            tracing::debug!(call = %call_id, %payload, "session-info acknowledged (media-local)");
+            self.ack(to, from, id);
+            return;
+        }
+        if !self.hold_mappable(call_id, from, to, id, &payload) {
+            return;
+        }
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        call.sip.hold.held_by_user = payload == "hold";
+        tracing::info!(call = %call_id, %payload, "hold state from XMPP");
+        self.ack(to, from, id);
+        self.hold_sync(call_id);
+    }
+
+    /// content-modify from the call's user: a changed `senders` becomes a
+    /// re-INVITE with the mapped direction.
+    pub(crate) fn user_content_modify(
+        &mut self,
+        call_id: &str,
+        from: &str,
+        to: &str,
+        id: &str,
+        jingle: &Jingle,
+    ) {
+        if !self.hold_mappable(call_id, from, to, id, "content-modify") {
+            return;
+        }
+        let call = &self.calls[call_id];
+        let local = streams(call.sip.local_sdp.as_deref().unwrap_or_default(), false);
+        let live: Vec<&Stream> = local.iter().filter(|s| s.direction.is_some()).collect();
+        let mut changes = Vec::new();
+        for content in &jingle.contents {
+            let Some(senders) = content.senders else {
+                continue;
+            };
+            let key = if local
+                .iter()
+                .any(|s| s.mid.as_deref() == Some(content.name.as_str()))
+            {
+                content.name.clone()
+            } else if live.len() == 1 {
+                // One stream, named otherwise in the SDP (a client's
+                // content name the anchor did not keep): it is that one.
+                "*".to_string()
+            } else {
+                tracing::info!(call = %call_id, content = %content.name, "content-modify for no such content");
+                self.iq_fail(to, from, id, "cancel", "item-not-found", None, "no such content");
+                return;
+            };
+            changes.push((key, senders));
+        }
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        for (key, senders) in changes {
+            tracing::info!(call = %call_id, content = %key, ?senders, "content-modify from XMPP");
+            call.sip.hold.senders.retain(|(k, _)| k != &key);
+            call.sip.hold.senders.push((key, senders));
+        }
+        self.ack(to, from, id);
+        self.hold_sync(call_id);
+    }
+
+    /// Whether the call is where a hold or content-modify can be mapped to
+    /// SIP; if not, the IQ gets `<unexpected-request/>` + `<out-of-order/>`.
+    fn hold_mappable(&mut self, call_id: &str, from: &str, to: &str, id: &str, what: &str) -> bool {
+        let Some(call) = self.calls.get(call_id) else {
+            return false;
+        };
+        // Accepted: answered for XMPP, the SIP ACK still to come; the
+        // change waits for it (`hold_on_answer`).
+        let answered = matches!(call.state, CallState::Active | CallState::Accepted);
+        let anchoring = call.media.as_ref().is_some_and(|m| m.pending.is_some());
+        if answered && !anchoring && call.sip.local_sdp.is_some() {
+            return true;
+        }
+        tracing::info!(call = %call_id, what, state = ?call.state, "hold/content-modify before the call is answered: out of order");
+        self.iq_fail(
+            to,
+            from,
+            id,
+            "cancel",
+            "unexpected-request",
+            Some("out-of-order"),
+            "the call is not answered yet",
+        );
+        false
+    }
+
+    /// The call became answered (the ACK of our 2xx): a change the user
+    /// asked for meanwhile goes now.
+    pub(crate) fn hold_on_answer(&mut self, call_id: &str) {
+        if self
+            .calls
+            .get(call_id)
+            .is_some_and(|c| c.sip.hold.queued)
+        {
+            self.hold_sync(call_id);
+        }
+    }
+
+    /// Brings the SIP session to the directions the call's state wants: a
+    /// re-INVITE when they differ from what we sent last, unless one is in
+    /// flight (then the change is queued behind it).
+    pub(crate) fn hold_sync(&mut self, call_id: &str) {
+        let busy = self.refresh_in_flight(call_id)
+            || self
+                .timers
+                .get(&(call_id.to_string(), CallTimer::HoldRetry))
+                .is_some();
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        if busy || call.state != CallState::Active || call.sip.dialog.is_none() {
+            call.sip.hold.queued = true;
+            return;
+        }
+        call.sip.hold.queued = false;
+        let Some(local) = call.sip.local_sdp.clone() else {
+            return;
+        };
+        let role = user_role(call.direction);
+        let wanted = call.sip.hold.offer(&streams(&local, false), role);
+        let Some(offer) = with_directions(&local, &wanted) else {
+            tracing::debug!(call = %call_id, "directions already as wanted: no re-INVITE");
+            return;
+        };
+        call.sip.hold.offered = Some(offer.clone());
+        let timer = call.sip.session_timer;
+        tracing::info!(call = %call_id, directions = ?wanted, "re-INVITE with new directions");
+        self.send_in_dialog_with(call_id, Method::Invite, Purpose::Hold, |r| {
+            r.headers.push("Supported", super::session_timer::SUPPORTED);
+            if let Some(t) = timer {
+                // Also a session refresh; who refreshes does not change.
+                let refresher = if t.we_refresh {
+                    Refresher::Uac
+                } else {
+                    Refresher::Uas
+                };
+                let se = SessionExpires {
+                    secs: t.interval,
+                    refresher: Some(refresher),
+                };
+                r.headers.push("Session-Expires", se.to_string());
+                r.headers.push("Min-SE", MIN_SE_SECS.to_string());
+            }
+            r.headers.push("Content-Type", "application/sdp");
+            r.body = offer.into_bytes();
+        });
+    }
+
+    /// The final response to our hold re-INVITE (a 2xx is ACKed already).
+    pub(crate) fn hold_answered(&mut self, call_id: &str, response: &Response) {
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        let offered = call.sip.hold.offered.take();
+        match response.status {
+            200..=299 => {
+                if offered.is_some() {
+                    call.sip.local_sdp = offered;
+                }
+                tracing::info!(call = %call_id, "re-INVITE accepted: directions changed");
+                if let Some(mode) = call.media.as_ref().map(|m| m.mode)
+                    && !response.body.is_empty()
+                {
+                    self.out.push_back(Output::MediaUpdate {
+                        call: call_id.to_string(),
+                        leg: MediaLeg::Sip,
+                        sdp: String::from_utf8_lossy(&response.body).into_owned(),
+                        mode,
+                    });
+                }
+                self.persist(call_id, PersistKind::Modified);
+                self.refresh_succeeded(call_id, response);
+            }
+            491 => {
+                call.sip.hold.queued = true;
+                let owner = call.direction == CallDirection::XmppToSip;
+                let ms = if owner {
+                    rand::Rng::random_range(&mut self.rng, 2100..=4000)
+                } else {
+                    rand::Rng::random_range(&mut self.rng, 0..=2000)
+                };
+                tracing::info!(call = %call_id, wait_ms = ms, "re-INVITE met glare (491): retrying");
+                let at = self.now + Duration::from_millis(ms);
+                self.timers
+                    .set((call_id.to_string(), CallTimer::HoldRetry), at);
+                return;
+            }
+            408 | 481 => {
+                tracing::warn!(call = %call_id, status = response.status, "dialog gone at the SIP peer: ending the call");
+                self.dialog_lost(call_id, response.status);
+                return;
+            }
+            status => {
+                tracing::warn!(call = %call_id, status, "re-INVITE refused: the call goes on as before");
+            }
+        }
+        self.after_reinvite(call_id);
+    }
+
+    /// Our re-INVITE or refresh completed: a session refresh skipped
+    /// meanwhile is rescheduled, and a queued change goes out.
+    pub(crate) fn after_reinvite(&mut self, call_id: &str) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        let refresh_lost = call.sip.session_timer.is_some_and(|t| t.we_refresh)
+            && self
+                .timers
+                .get(&(call_id.to_string(), CallTimer::SessionRefresh))
+                .is_none();
+        let queued = call.sip.hold.queued;
+        if refresh_lost {
+            self.retry_refresh_later(call_id);
+        }
+        if queued {
+            self.hold_sync(call_id);
+        }
+    }
+
+    /// Works out the answer to a SIP re-INVITE or UPDATE: the RFC 3264 §6.1
+    /// directions for an offer, our current offer for a re-INVITE without
+    /// one. `Err` (for a 488) when the offer drops m= lines, which RFC 3264
+    /// §8 forbids.
+    pub(crate) fn plan_reoffer(&self, call_id: &str, request: &Request) -> Result<Reoffer, String> {
+        let call = &self.calls[call_id];
+        let Some(local) = call.sip.local_sdp.clone() else {
+            return Ok(Reoffer {
+                sdp: None,
+                peer_holds: None,
+            });
+        };
+        let role = user_role(call.direction);
+        let hold = &call.sip.hold;
+        let ours = streams(&local, false);
+        if request.body.is_empty() {
+            if request.method == Method::Update {
+                return Ok(Reoffer {
+                    sdp: None,
+                    peer_holds: None,
+                });
+            }
+            // A re-INVITE without offer: ours goes in the 2xx.
+            let sdp = with_directions(&local, &hold.offer(&ours, role)).unwrap_or(local);
+            return Ok(Reoffer {
+                sdp: Some(sdp),
+                peer_holds: None,
+            });
+        }
+        let offer = String::from_utf8_lossy(&request.body);
+        let theirs = streams(&offer, true);
+        if theirs.len() < ours.len() {
+            return Err(format!(
+                "re-offer has {} m= lines, the session {} (RFC 3264 §8)",
+                theirs.len(),
+                ours.len()
+            ));
+        }
+        let directions: Vec<Option<Direction>> = ours
+            .iter()
+            .zip(&theirs)
+            .map(|(o, t)| match (o.direction, t.direction) {
+                (Some(_), Some(offered)) => {
+                    let (send, recv) = hold.wish(o, role);
+                    Some(answer_to(offered, send, recv))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut sdp = with_directions(&local, &directions);
+        // Streams the peer adds are declined (port 0, RFC 3264 §6): the
+        // anchor relays only what it negotiated at set-up, and adding a
+        // Jingle content is not mapped.
+        let added: String = offer
+            .split('\n')
+            .map(|l| l.trim_end_matches('\r'))
+            .filter_map(|l| l.strip_prefix("m="))
+            .skip(ours.len())
+            .map(|m| {
+                let mut parts = m.split_whitespace();
+                let media = parts.next().unwrap_or("audio");
+                let rest: Vec<&str> = parts.skip(1).collect();
+                format!("m={media} 0 {}\r\n", rest.join(" "))
+            })
+            .collect();
+        if !added.is_empty() {
+            let base = sdp.unwrap_or_else(|| bump(&local));
+            sdp = Some(format!("{base}{added}"));
+        }
+        let live: Vec<&Stream> = theirs.iter().filter(|s| s.direction.is_some()).collect();
+        let peer_holds = !live.is_empty()
+            && live
+                .iter()
+                .all(|s| s.direction.is_some_and(|d| !flags(d).1));
+        Ok(Reoffer {
+            sdp: Some(sdp.unwrap_or(local)),
+            peer_holds: Some(peer_holds),
+        })
+    }
+
+    /// Carries out a planned answer: keeps it as `local_sdp`, and tells the
+    /// user when the peer's hold began or ended. Returns the 2xx's SDP.
+    pub(crate) fn apply_reoffer(&mut self, call_id: &str, plan: Reoffer) -> Option<String> {
+        let call = self.calls.get_mut(call_id)?;
+        let mut changed = false;
+        if let Some(sdp) = &plan.sdp
+            && call.sip.local_sdp.as_ref() != Some(sdp)
+        {
+            call.sip.local_sdp = Some(sdp.clone());
+            changed = true;
+        }
+        let mut tell = None;
+        if let Some(holds) = plan.peer_holds
+            && holds != call.sip.hold.held_by_peer
+        {
+            call.sip.hold.held_by_peer = holds;
+            changed = true;
+            tell = Some(if holds { "hold" } else { "active" });
+        }
+        if let Some(what) = tell {
+            tracing::info!(call = %call_id, what, "hold state from SIP");
+            self.tell_user(call_id, what);
+        }
+        if changed {
+            self.persist(call_id, PersistKind::Modified);
+        }
+        plan.sdp
+    }
+
+    /// Sends the user session-info with an XEP-0167 §7 payload.
+    fn tell_user(&mut self, call_id: &str, what: &str) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        let initiator = match call.direction {
+            CallDirection::XmppToSip => call.xmpp.user.clone(),
+            CallDirection::SipToXmpp => call.xmpp.gateway.clone(),
+        };
+        let (from, to) = (call.xmpp.gateway.clone(), call.xmpp.user.clone());
+        let mut payload = stanza::el("jingle", NS_JINGLE);
+        stanza::set(&mut payload, "action", "session-info");
+        stanza::set(&mut payload, "sid", &call.xmpp.sid);
+        stanza::set(&mut payload, "initiator", &initiator);
+        payload.append_child(stanza::el(what, NS_RTP_INFO));
+        self.send_iq_other(call_id, &from, &to, payload);
+    }
+}
