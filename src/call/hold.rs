@@ -88,7 +88,8 @@ pub(crate) struct Reoffer {
 /// Whether a session-info carries an RTP payload this module maps.
 pub(crate) fn is_rtp_info(jingle: &Element) -> bool {
     jingle.children().any(|c| {
-        c.ns() == NS_RTP_INFO && matches!(c.name(), "hold" | "unhold" | "active" | "mute" | "unmute")
+        c.ns() == NS_RTP_INFO
+            && matches!(c.name(), "hold" | "unhold" | "active" | "mute" | "unmute")
     })
 }
 
@@ -194,7 +195,15 @@ impl Gateway {
                 "*".to_string()
             } else {
                 tracing::info!(call = %call_id, content = %content.name, "content-modify for no such content");
-                self.iq_fail(to, from, id, "cancel", "item-not-found", None, "no such content");
+                self.iq_fail(
+                    to,
+                    from,
+                    id,
+                    "cancel",
+                    "item-not-found",
+                    None,
+                    "no such content",
+                );
                 return;
             };
             changes.push((key, senders));
@@ -240,11 +249,7 @@ impl Gateway {
     /// The call became answered (the ACK of our 2xx): a change the user
     /// asked for meanwhile goes now.
     pub(crate) fn hold_on_answer(&mut self, call_id: &str) {
-        if self
-            .calls
-            .get(call_id)
-            .is_some_and(|c| c.sip.hold.queued)
-        {
+        if self.calls.get(call_id).is_some_and(|c| c.sip.hold.queued) {
             self.hold_sync(call_id);
         }
     }

@@ -216,7 +216,8 @@ mod tests {
         let old = "v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 1 RTP/AVP 0\r\n";
         assert_eq!(streams(old, true)[0].direction, Some(Direction::SendOnly));
         assert_eq!(streams(old, false)[0].direction, Some(Direction::SendRecv));
-        let media_level = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 1 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\na=recvonly\r\n";
+        let media_level =
+            "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 1 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\na=recvonly\r\n";
         assert_eq!(
             streams(media_level, true)[0].direction,
             Some(Direction::Inactive)
@@ -244,8 +245,8 @@ mod tests {
     #[test]
     fn a_section_without_direction_gets_one_and_session_level_ones_go() {
         let sdp = "v=0\r\no=x 1 5 IN IP4 1.2.3.4\r\na=recvonly\r\nm=audio 1 RTP/AVP 0\r\nm=audio 2 RTP/AVP 0\r\n";
-        let out = with_directions(sdp, &[Some(Direction::Inactive), Some(Direction::RecvOnly)])
-            .unwrap();
+        let out =
+            with_directions(sdp, &[Some(Direction::Inactive), Some(Direction::RecvOnly)]).unwrap();
         assert_eq!(
             out,
             "v=0\r\no=x 1 6 IN IP4 1.2.3.4\r\nm=audio 1 RTP/AVP 0\r\na=inactive\r\nm=audio 2 RTP/AVP 0\r\na=recvonly\r\n"

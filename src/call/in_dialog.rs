@@ -304,9 +304,9 @@ impl Gateway {
     /// Whether a re-INVITE or UPDATE of ours (refresh or hold) is
     /// outstanding in the call.
     pub(crate) fn refresh_in_flight(&self, call_id: &str) -> bool {
-        self.pending.values().any(|p| {
-            p.call_id == call_id && matches!(p.purpose, Purpose::Refresh | Purpose::Hold)
-        })
+        self.pending
+            .values()
+            .any(|p| p.call_id == call_id && matches!(p.purpose, Purpose::Refresh | Purpose::Hold))
     }
 
     /// Whether `theirs` collides with an offer exchange of ours in flight

@@ -31,6 +31,7 @@ pub mod timers;
 mod xmpp_in;
 
 pub use gateway::{CoreConfig, Gateway};
+pub use hold::HoldState;
 pub use io::{CallEvent, Input, Output, PersistKind};
 pub use model::{
     AnchoredSdp, Call, CallDirection, CallEnd, CallMedia, CallState, Side, SipLeg, XmppLeg,

@@ -4,6 +4,7 @@
 
 mod failover;
 mod harness;
+mod hold;
 mod media;
 mod more;
 mod recovery;

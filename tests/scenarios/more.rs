@@ -945,7 +945,6 @@ fn unsupported_actions_get_feature_not_implemented() {
     let content = "<content creator='initiator' name='1'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'><payload-type id='96' name='VP8' clockrate='90000'/></description></content>";
     for action in [
         "content-add",
-        "content-modify",
         "content-remove",
         "description-info",
         "transport-replace",
