@@ -277,6 +277,25 @@ def scenarios() -> list[Scenario]:
             [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "success",
                                    "--expect-answered", "--expect-dtmf", "4#"])],
             [Sipp("uas_answer_info_bye.xml", "uas")]),
+        # hold (issue 7)
+        Scenario(
+            "out-hold-sip",
+            "the trunk answers alice's call, then holds it with a re-INVITE whose SDP is "
+            "a=sendonly: alice receives session-info <hold/> and sipp checks the 200 answers "
+            "a=recvonly; its re-INVITE with a=sendrecv gives alice <active/> and a 200 with "
+            "a=sendrecv; the trunk's BYE ends the call",
+            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "success",
+                                   "--expect-answered", "--expect-info", "hold,active"])],
+            [Sipp("uas_answer_hold_bye.xml", "uas")]),
+        Scenario(
+            "out-hold-xmpp",
+            "alice sends session-info <hold/> 1 s after the answer: the trunk receives a "
+            "re-INVITE whose SDP is a=sendonly and answers a=recvonly; her <unhold/> at 3 s "
+            "becomes a re-INVITE with a=sendrecv; her hang-up at 5 s a BYE",
+            [Peer("alice", alice, ["--hold-after", "1", "--unhold-after", "3",
+                                   "call", OUT_JID, "--mode", "jmi", "--hangup-after", "5",
+                                   "--expect-answered", "--expect-info", ""])],
+            [Sipp("uas_answer_held.xml", "uas")]),
         Scenario(
             "out-direct",
             "without JMI, alice's session-initiate to +15551230001@sip.test/stox is acked, the "
