@@ -284,17 +284,17 @@ def scenarios() -> list[Scenario]:
             "a=sendonly: alice receives session-info <hold/> and sipp checks the 200 answers "
             "a=recvonly; its re-INVITE with a=sendrecv gives alice <active/> and a 200 with "
             "a=sendrecv; the trunk's BYE ends the call",
-            [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "success",
-                                   "--expect-answered", "--expect-info", "hold,active"])],
+            [Peer("alice", alice, ["--expect-info", "hold,active", "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
             [Sipp("uas_answer_hold_bye.xml", "uas")]),
         Scenario(
             "out-hold-xmpp",
             "alice sends session-info <hold/> 1 s after the answer: the trunk receives a "
             "re-INVITE whose SDP is a=sendonly and answers a=recvonly; her <unhold/> at 3 s "
             "becomes a re-INVITE with a=sendrecv; her hang-up at 5 s a BYE",
-            [Peer("alice", alice, ["--hold-after", "1", "--unhold-after", "3",
+            [Peer("alice", alice, ["--hold-after", "1", "--unhold-after", "3", "--expect-info", "",
                                    "call", OUT_JID, "--mode", "jmi", "--hangup-after", "5",
-                                   "--expect-answered", "--expect-info", ""])],
+                                   "--expect-answered"])],
             [Sipp("uas_answer_held.xml", "uas")]),
         Scenario(
             "out-direct",
