@@ -796,3 +796,88 @@ fn snapshots_stored_before_hold_existed_still_load() {
     let back: Call = serde_json::from_value(value).unwrap();
     assert_eq!(back.sip.hold, Default::default());
 }
+
+#[test]
+fn a_hold_between_our_200_and_its_ack_is_sent_after_the_ack() {
+    let mut h = Harness::new();
+    h.sip_from(trunk(), &invite(DID, "in1@pbx", "z9hG4bKin1"));
+    h.take_sip();
+    let out = h.take_stanzas();
+    let sid = find(&out[0], "propose")
+        .and_then(|p| p.attr("id"))
+        .unwrap()
+        .to_string();
+    h.stanza(&format!(
+        "<message from='{BOB}' to='{CALLER}' type='chat' id='p'><proceed xmlns='urn:xmpp:jingle-message:0' id='{sid}'/></message>"
+    ));
+    h.take_stanzas();
+    h.stanza(&jingle(
+        BOB,
+        CALLER,
+        "sa",
+        "session-accept",
+        &sid,
+        "<content creator='initiator' name='0'>\
+<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='0' name='PCMU' clockrate='8000'/></description>\
+<transport xmlns='urn:xmpp:jingle:transports:raw-udp:1'><candidate component='1' generation='0' id='r1' ip='127.0.0.1' port='41000'/></transport>\
+</content>",
+    ));
+    acked(&mut h);
+    let to = one_response(&mut h).headers.get("To").unwrap().to_string();
+    // Bob holds at once: the session is up for him, the ACK still to come.
+    h.stanza(&jingle(
+        BOB,
+        CALLER,
+        "bh",
+        "session-info",
+        &sid,
+        &format!("<hold xmlns='{RTP_INFO}'/>"),
+    ));
+    acked(&mut h);
+    assert!(requests(&mut h).is_empty(), "no re-INVITE before the ACK");
+    h.sip_from(trunk(), &from_caller("ACK", &to, 1, "z9hG4bKack1", None));
+    let (_, r) = h.expect_request("INVITE");
+    assert_eq!(directions(&body(&r)), vec!["a=sendonly"]);
+}
+
+#[test]
+fn a_hold_reinvite_also_refreshes_the_session_timer() {
+    let mut h = Harness::new();
+    let invite = {
+        h.stanza(&session_initiate("s1", CALLEE));
+        acked(&mut h);
+        h.advance(Duration::from_millis(250));
+        h.expect_request("INVITE").1
+    };
+    let ok = respond(&invite, 200, "far", Some(ANSWER_SDP)).replacen(
+        "Contact:",
+        "Session-Expires: 90;refresher=uac\r\nContact:",
+        1,
+    );
+    h.sip_from(trunk(), &ok);
+    h.expect_request("ACK");
+    h.take_stanzas();
+    h.advance(Duration::from_secs(30));
+    h.stanza(&alice_info("hold"));
+    acked(&mut h);
+    let (_, r) = h.expect_request("INVITE");
+    assert_eq!(r.headers.get("Session-Expires"), Some("90;refresher=uac"));
+    let ok = respond(&r, 200, "far", Some(ANSWER_SDP)).replacen(
+        "Contact:",
+        "Session-Expires: 90;refresher=uac\r\nContact:",
+        1,
+    );
+    h.sip_from(trunk(), &ok);
+    h.expect_request("ACK");
+    // The refresh was due 45 s after the answer; the hold's 2xx restarted it.
+    h.advance(Duration::from_secs(44));
+    assert!(requests(&mut h).is_empty());
+    h.advance(Duration::from_secs(1));
+    let (_, refresh) = h.expect_request("INVITE");
+    assert_eq!(
+        directions(&body(&refresh)),
+        vec!["a=sendonly"],
+        "a refresh re-sends the held SDP"
+    );
+    assert_eq!(version(&body(&refresh)), version(&body(&r)), "unchanged");
+}
