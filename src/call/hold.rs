@@ -38,7 +38,9 @@
 //! own changes are serialised toward SIP as above.
 
 use super::gateway::{CallTimer, Gateway, NS_JINGLE};
-use super::hold_sdp::{Stream, answer_to, bump, flags, from_flags, streams, with_directions};
+use super::hold_sdp::{
+    Stream, answer_to, bump, flags, from_flags, streams, with_directions, with_port_zero,
+};
 use super::in_dialog::Purpose;
 use super::io::{Output, PersistKind};
 use super::model::{CallDirection, CallState};
@@ -75,6 +77,10 @@ pub struct HoldState {
     /// A change waits for the re-INVITE in flight (or its 491 back-off).
     #[serde(default)]
     pub queued: bool,
+    /// m= lines (by index) the user removed with content-remove: port 0
+    /// in our next offer.
+    #[serde(default)]
+    pub removed: Vec<usize>,
 }
 
 /// What a SIP re-offer changes, worked out before anything is sent.
@@ -83,6 +89,8 @@ pub(crate) struct Reoffer {
     pub sdp: Option<String>,
     /// Whether the peer now holds us (`None`: no offer, nothing learnt).
     pub peer_holds: Option<bool>,
+    /// Jingle contents whose stream the peer removed (port 0).
+    pub removed: Vec<String>,
 }
 
 /// Whether a session-info carries an RTP payload this module maps.
@@ -275,10 +283,23 @@ impl Gateway {
             return;
         };
         let role = user_role(call.direction);
-        let wanted = call.sip.hold.offer(&streams(&local, false), role);
-        let Some(offer) = with_directions(&local, &wanted) else {
-            tracing::debug!(call = %call_id, "directions already as wanted: no re-INVITE");
-            return;
+        let mut base = local.clone();
+        for &i in &call.sip.hold.removed {
+            if streams(&base, false)
+                .get(i)
+                .is_some_and(|s| s.direction.is_some())
+            {
+                base = with_port_zero(&base, i);
+            }
+        }
+        let wanted = call.sip.hold.offer(&streams(&base, false), role);
+        let offer = match with_directions(&base, &wanted) {
+            Some(offer) => offer,
+            None if base != local => bump(&base),
+            None => {
+                tracing::debug!(call = %call_id, "directions already as wanted: no re-INVITE");
+                return;
+            }
         };
         call.sip.hold.offered = Some(offer.clone());
         let timer = call.sip.session_timer;
@@ -385,6 +406,7 @@ impl Gateway {
             return Ok(Reoffer {
                 sdp: None,
                 peer_holds: None,
+                removed: Vec::new(),
             });
         };
         let role = user_role(call.direction);
@@ -395,6 +417,7 @@ impl Gateway {
                 return Ok(Reoffer {
                     sdp: None,
                     peer_holds: None,
+                    removed: Vec::new(),
                 });
             }
             // A re-INVITE without offer: ours goes in the 2xx.
@@ -402,6 +425,7 @@ impl Gateway {
             return Ok(Reoffer {
                 sdp: Some(sdp),
                 peer_holds: None,
+                removed: Vec::new(),
             });
         }
         let offer = String::from_utf8_lossy(&request.body);
@@ -424,7 +448,33 @@ impl Gateway {
                 _ => None,
             })
             .collect();
-        let mut sdp = with_directions(&local, &directions);
+        // Streams the peer removed (port 0) get port 0 in the answer too
+        // (RFC 3264 §6), and the user a content-remove.
+        let dropped: Vec<usize> = ours
+            .iter()
+            .zip(&theirs)
+            .enumerate()
+            .filter(|(_, (o, t))| o.direction.is_some() && t.direction.is_none())
+            .map(|(i, _)| i)
+            .collect();
+        let mut base = local.clone();
+        for &i in &dropped {
+            base = with_port_zero(&base, i);
+        }
+        let removed = dropped
+            .iter()
+            .filter_map(|&i| {
+                ours[i].mid.clone().or_else(|| {
+                    let media = call.xmpp.media.as_ref()?;
+                    media.contents.get(i).map(|c| c.name.clone())
+                })
+            })
+            .collect();
+        let mut bumped = true;
+        let mut sdp = with_directions(&base, &directions).unwrap_or_else(|| {
+            bumped = false;
+            base
+        });
         // Streams the peer adds are declined (port 0, RFC 3264 §6): the
         // anchor relays only what it negotiated at set-up, and adding a
         // Jingle content is not mapped.
@@ -440,9 +490,9 @@ impl Gateway {
                 format!("m={media} 0 {}\r\n", rest.join(" "))
             })
             .collect();
-        if !added.is_empty() {
-            let base = sdp.unwrap_or_else(|| bump(&local));
-            sdp = Some(format!("{base}{added}"));
+        sdp.push_str(&added);
+        if !bumped && sdp != local {
+            sdp = bump(&sdp);
         }
         let live: Vec<&Stream> = theirs.iter().filter(|s| s.direction.is_some()).collect();
         let peer_holds = !live.is_empty()
@@ -450,8 +500,9 @@ impl Gateway {
                 .iter()
                 .all(|s| s.direction.is_some_and(|d| !flags(d).1));
         Ok(Reoffer {
-            sdp: Some(sdp.unwrap_or(local)),
+            sdp: Some(sdp),
             peer_holds: Some(peer_holds),
+            removed,
         })
     }
 
@@ -478,6 +529,11 @@ impl Gateway {
             tracing::info!(call = %call_id, what, "hold state from SIP");
             self.tell_user(call_id, what);
         }
+        if !plan.removed.is_empty() {
+            tracing::info!(call = %call_id, contents = ?plan.removed, "SIP removed streams: content-remove");
+            let contents = plan.removed.iter().map(|n| content_el(n)).collect();
+            self.send_to_user(call_id, "content-remove", contents);
+        }
         if changed {
             self.persist(call_id, PersistKind::Modified);
         }
@@ -486,6 +542,11 @@ impl Gateway {
 
     /// Sends the user session-info with an XEP-0167 §7 payload.
     fn tell_user(&mut self, call_id: &str, what: &str) {
+        self.send_to_user(call_id, "session-info", vec![stanza::el(what, NS_RTP_INFO)]);
+    }
+
+    /// Sends the user a Jingle `action` with `children`.
+    fn send_to_user(&mut self, call_id: &str, action: &str, children: Vec<Element>) {
         let Some(call) = self.calls.get(call_id) else {
             return;
         };
@@ -495,10 +556,114 @@ impl Gateway {
         };
         let (from, to) = (call.xmpp.gateway.clone(), call.xmpp.user.clone());
         let mut payload = stanza::el("jingle", NS_JINGLE);
-        stanza::set(&mut payload, "action", "session-info");
+        stanza::set(&mut payload, "action", action);
         stanza::set(&mut payload, "sid", &call.xmpp.sid);
         stanza::set(&mut payload, "initiator", &initiator);
-        payload.append_child(stanza::el(what, NS_RTP_INFO));
+        for child in children {
+            payload.append_child(child);
+        }
         self.send_iq_other(call_id, &from, &to, payload);
     }
+
+    /// content-add from the user: declined with content-reject (XEP-0166
+    /// §7.2.x: IQ result first). Adding streams is not mapped: the embedded
+    /// anchor relays only the streams it negotiated at call set-up, and in
+    /// passthrough a stream added to the SIP session would need the same
+    /// offer/answer round through both legs that set-up does.
+    pub(crate) fn user_content_add(
+        &mut self,
+        call_id: &str,
+        from: &str,
+        to: &str,
+        id: &str,
+        jingle: &Jingle,
+    ) {
+        if !self.hold_mappable(call_id, from, to, id, "content-add") {
+            return;
+        }
+        self.ack(to, from, id);
+        tracing::info!(call = %call_id, contents = jingle.contents.len(), "content-add declined: streams are fixed at set-up");
+        let mut children: Vec<Element> = jingle
+            .contents
+            .iter()
+            .map(|c| content_el(&c.name))
+            .collect();
+        let mut reason = stanza::el("reason", NS_JINGLE);
+        reason.append_child(stanza::el("failed-application", NS_JINGLE));
+        let mut text = stanza::el("text", NS_JINGLE);
+        text.append_text("the gateway relays only the streams negotiated at call set-up");
+        reason.append_child(text);
+        children.push(reason);
+        self.send_to_user(call_id, "content-reject", children);
+    }
+
+    /// content-remove from the user: a re-INVITE with those streams' port
+    /// 0 (RFC 3264 §8.2). Removing the last one ends the call (XEP-0166: a
+    /// session without contents is void).
+    pub(crate) fn user_content_remove(
+        &mut self,
+        call_id: &str,
+        from: &str,
+        to: &str,
+        id: &str,
+        jingle: &Jingle,
+    ) {
+        if !self.hold_mappable(call_id, from, to, id, "content-remove") {
+            return;
+        }
+        let call = &self.calls[call_id];
+        let local = streams(call.sip.local_sdp.as_deref().unwrap_or_default(), false);
+        let mut indices = Vec::new();
+        for content in &jingle.contents {
+            let Some(i) = local
+                .iter()
+                .position(|s| s.mid.as_deref() == Some(content.name.as_str()))
+            else {
+                tracing::info!(call = %call_id, content = %content.name, "content-remove for no such content");
+                self.iq_fail(
+                    to,
+                    from,
+                    id,
+                    "cancel",
+                    "item-not-found",
+                    None,
+                    "no such content",
+                );
+                return;
+            };
+            indices.push(i);
+        }
+        let removed = &call.sip.hold.removed;
+        let left = local
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| s.direction.is_some() && !indices.contains(i) && !removed.contains(i))
+            .count();
+        self.ack(to, from, id);
+        if left == 0 {
+            tracing::info!(call = %call_id, "content-remove of every stream: ending the call");
+            self.hangup_sip(call_id);
+            self.terminate_xmpp(call_id, "success", Some("no content left"));
+            self.end_call(call_id, super::model::Side::Xmpp, None);
+            return;
+        }
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        tracing::info!(call = %call_id, streams = ?indices, "content-remove from XMPP");
+        for i in indices {
+            if !call.sip.hold.removed.contains(&i) {
+                call.sip.hold.removed.push(i);
+            }
+        }
+        self.hold_sync(call_id);
+    }
+}
+
+/// A bare `<content creator='initiator' name=…/>` naming one content.
+fn content_el(name: &str) -> Element {
+    let mut c = stanza::el("content", NS_JINGLE);
+    stanza::set(&mut c, "creator", "initiator");
+    stanza::set(&mut c, "name", name);
+    c
 }

@@ -185,6 +185,33 @@ pub(crate) fn bump(sdp: &str) -> String {
     out
 }
 
+/// `sdp` with the port of m= line `index` set to 0: the stream removed
+/// (RFC 3264 §8.2), everything else as it was (the version is the caller's).
+pub(crate) fn with_port_zero(sdp: &str, index: usize) -> String {
+    let mut out = String::with_capacity(sdp.len());
+    let mut seen = 0usize;
+    for line in lines(sdp) {
+        match line.strip_prefix("m=") {
+            Some(m) if seen == index => {
+                seen += 1;
+                let mut parts: Vec<&str> = m.split(' ').collect();
+                if parts.len() > 1 {
+                    parts[1] = "0";
+                }
+                out.push_str("m=");
+                out.push_str(&parts.join(" "));
+            }
+            Some(_) => {
+                seen += 1;
+                out.push_str(line);
+            }
+            None => out.push_str(line),
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
+
 /// An o= line with its version one higher (left alone when it is not a number).
 fn bump_version(line: &str) -> String {
     let mut parts: Vec<String> = line.split(' ').map(str::to_string).collect();
@@ -251,6 +278,15 @@ mod tests {
             out,
             "v=0\r\no=x 1 6 IN IP4 1.2.3.4\r\nm=audio 1 RTP/AVP 0\r\na=inactive\r\nm=audio 2 RTP/AVP 0\r\na=recvonly\r\n"
         );
+    }
+
+    #[test]
+    fn a_removed_stream_gets_port_0_and_reads_as_rejected() {
+        let out = with_port_zero(SDP, 0);
+        assert!(out.contains("m=audio 0 RTP/AVP 0\r\n"), "{out}");
+        assert!(out.contains("o=- 77 1 IN"), "the version is the caller's");
+        assert_eq!(streams(&out, false)[0].direction, None);
+        assert_eq!(with_port_zero(SDP, 5), SDP, "no such line: unchanged");
     }
 
     #[test]

@@ -131,6 +131,8 @@ impl Gateway {
                 self.user_session_info(&call_id, from, to, id, el);
             }
             (_, "content-modify") => self.user_content_modify(&call_id, from, to, id, &jingle),
+            (_, "content-add") => self.user_content_add(&call_id, from, to, id, &jingle),
+            (_, "content-remove") => self.user_content_remove(&call_id, from, to, id, &jingle),
             (_, "session-info") => {
                 // Ringing, mute, hold… and pings: acknowledged. Hold and DTMF
                 // mapping arrive with issue 7; nothing here changes SIP state.

@@ -881,3 +881,134 @@ fn a_hold_reinvite_also_refreshes_the_session_timer() {
     );
     assert_eq!(version(&body(&refresh)), version(&body(&r)), "unchanged");
 }
+
+// ------------------------------------------------- content-add / remove --
+
+/// Alice's two-stream call (audio `0`, video `1`), answered with both.
+fn two_stream_call(h: &mut Harness) -> String {
+    let video = "<content creator='initiator' name='1' senders='both'>\
+<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'><payload-type id='96' name='VP8' clockrate='90000'/></description>\
+<transport xmlns='urn:xmpp:jingle:transports:raw-udp:1'><candidate component='1' generation='0' id='v1' ip='127.0.0.1' port='40010'/></transport></content>";
+    let si = session_initiate("s1", CALLEE).replace(
+        "</content></jingle>",
+        &format!("</content>{video}</jingle>"),
+    );
+    h.stanza(&si);
+    acked(h);
+    h.advance(Duration::from_millis(250));
+    let (_, invite) = h.expect_request("INVITE");
+    let answer =
+        format!("{ANSWER_SDP}m=video 40002 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\na=sendrecv\r\n");
+    h.sip_from(trunk(), &respond(&invite, 200, "far", Some(&answer)));
+    h.expect_request("ACK");
+    h.take_stanzas();
+    answer
+}
+
+#[test]
+fn xmpp_content_add_is_acked_then_rejected_and_sip_is_untouched() {
+    let mut h = Harness::new();
+    let content = "<content creator='initiator' name='v'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'><payload-type id='96' name='VP8' clockrate='90000'/></description></content>";
+    // Before the answer: out of order.
+    h.stanza(&session_initiate("s1", CALLEE));
+    acked(&mut h);
+    h.advance(Duration::from_millis(250));
+    let (_, invite) = h.expect_request("INVITE");
+    h.stanza(&jingle(ALICE, CALLEE, "ca", "content-add", "s1", content));
+    iq_error(&mut h, "unexpected-request", "out-of-order");
+    h.sip_from(trunk(), &respond(&invite, 200, "far", Some(ANSWER_SDP)));
+    h.expect_request("ACK");
+    h.take_stanzas();
+    h.stanza(&jingle(ALICE, CALLEE, "ca", "content-add", "s1", content));
+    let out = h.take_stanzas();
+    assert_eq!(out.len(), 2, "IQ result, then content-reject");
+    assert_eq!(out[0].attr("type"), Some("result"));
+    assert_eq!(jingle_action(&out[1]).as_deref(), Some("content-reject"));
+    assert_eq!(out[1].attr("to"), Some(ALICE));
+    assert_eq!(
+        find(&out[1], "content").and_then(|c| c.attr("name")),
+        Some("v")
+    );
+    assert_eq!(reason(&out[1]).as_deref(), Some("failed-application"));
+    assert!(h.take_sip().is_empty());
+    assert_eq!(h.gw.active_calls(), 1);
+}
+
+#[test]
+fn xmpp_content_remove_sets_the_streams_port_to_0_and_the_last_one_ends_the_call() {
+    let mut h = Harness::new();
+    let answer = two_stream_call(&mut h);
+    let remove = |name: &str| {
+        jingle(
+            ALICE,
+            CALLEE,
+            "cr",
+            "content-remove",
+            "s1",
+            &format!("<content creator='initiator' name='{name}'/>"),
+        )
+    };
+    h.stanza(&remove("nosuch"));
+    let out = h.take_stanzas();
+    assert!(find(&out[0], "item-not-found").is_some());
+    h.stanza(&remove("1"));
+    acked(&mut h);
+    let (_, r) = h.expect_request("INVITE");
+    let offer = body(&r);
+    assert!(offer.contains("\r\nm=video 0 "), "{offer}");
+    assert!(!offer.contains("m=audio 0 "), "{offer}");
+    assert_eq!(directions(&offer), vec!["a=sendrecv", "a=sendrecv"]);
+    h.sip_from(
+        trunk(),
+        &respond(
+            &r,
+            200,
+            "far",
+            Some(&answer.replace("m=video 40002", "m=video 0")),
+        ),
+    );
+    h.expect_request("ACK");
+    // A hold now changes only the live stream.
+    h.stanza(&alice_info("hold"));
+    acked(&mut h);
+    let (_, r) = h.expect_request("INVITE");
+    h.sip_from(trunk(), &respond(&r, 200, "far", Some(ANSWER_SDP)));
+    h.expect_request("ACK");
+    assert!(body(&r).contains("m=video 0 "));
+    assert_eq!(directions(&body(&r)), vec!["a=sendonly", "a=sendrecv"]);
+    // Removing the last stream voids the session.
+    h.stanza(&remove("0"));
+    acked_then_terminated(&mut h);
+    h.expect_request("BYE");
+    assert_eq!(h.gw.active_calls(), 0);
+}
+
+fn acked_then_terminated(h: &mut Harness) {
+    let out = h.take_stanzas();
+    assert_eq!(out[0].attr("type"), Some("result"));
+    assert_eq!(jingle_action(&out[1]).as_deref(), Some("session-terminate"));
+}
+
+#[test]
+fn a_sip_reoffer_removing_a_stream_is_answered_port_0_and_told_as_content_remove() {
+    let mut h = Harness::new();
+    let answer = two_stream_call(&mut h);
+    let removed = answer
+        .replace("m=video 40002", "m=video 0")
+        .replace("o=- 1 1 ", "o=- 1 2 ");
+    h.sip_from(
+        trunk(),
+        &from_far(&h, "INVITE", 5, "z9hG4bKrm", Some(&removed)),
+    );
+    let r = one_response(&mut h);
+    assert_eq!(r.status, 200);
+    let ours = body_of(&r);
+    assert!(ours.contains("\r\nm=video 0 "), "RFC 3264 §6: {ours}");
+    let out = h.take_stanzas();
+    assert_eq!(out.len(), 1);
+    assert_eq!(jingle_action(&out[0]).as_deref(), Some("content-remove"));
+    assert_eq!(
+        find(&out[0], "content").and_then(|c| c.attr("name")),
+        Some("1")
+    );
+}
