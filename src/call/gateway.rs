@@ -623,7 +623,8 @@ impl Gateway {
         self.out.push_back(Output::SendStanza(el));
     }
 
-    /// Sends an IQ set for a call and remembers why.
+    /// Sends an IQ set for a call and remembers why; returns its id (in
+    /// `iqs` until the answer comes).
     pub(crate) fn send_iq(
         &mut self,
         call_id: &str,
@@ -631,7 +632,7 @@ impl Gateway {
         to: &str,
         payload: Element,
         purpose: IqPurpose,
-    ) {
+    ) -> String {
         let id = format!(
             "{}{}",
             super::ownership::iq_prefix(self.instance()),
@@ -639,6 +640,7 @@ impl Gateway {
         );
         self.iqs.insert(id.clone(), (call_id.to_string(), purpose));
         self.send_stanza(stanza::iq_set(from, to, &id, payload));
+        id
     }
 
     /// Removes a call and everything that points at it; emits the final events.

@@ -32,12 +32,18 @@
 //! On the Jingle side a hold or content-modify before the call is answered
 //! gets `<unexpected-request/>` + `<out-of-order/>`. XEP-0166's
 //! `<conflict/>` + `<tie-break/>` is Jingle's 491 — the answer to a request
-//! that crosses one of ours awaiting its answer — but this mapping never
-//! has such a Jingle request outstanding toward the user: SIP-side changes
-//! reach the user as session-info, which negotiates nothing, and the user's
-//! own changes are serialised toward SIP as above.
+//! that crosses one of ours awaiting its answer: a user's content-* naming a
+//! content whose removal by the SIP peer we are still telling them about
+//! gets it (that removal is answered on the SIP side, so ours cannot yield).
+//! Hold changes from SIP travel as session-info, which negotiates nothing,
+//! and the user's own changes are serialised toward SIP as above.
+//!
+//! **Streams.** content-remove ⇄ the stream's m= port 0 (RFC 3264 §8.2),
+//! both ways. content-add, and a SIP re-offer adding a stream, are declined
+//! (content-reject; port 0 in the answer): the embedded anchor relays only
+//! the streams it negotiated at set-up.
 
-use super::gateway::{CallTimer, Gateway, NS_JINGLE};
+use super::gateway::{CallTimer, Gateway, IqPurpose, NS_JINGLE};
 use super::hold_sdp::{
     Stream, answer_to, bump, flags, from_flags, streams, with_directions, with_port_zero,
 };
@@ -81,6 +87,11 @@ pub struct HoldState {
     /// in our next offer.
     #[serde(default)]
     pub removed: Vec<usize>,
+    /// Our content-remove requests to the user (IQ id, content name): while
+    /// one is unanswered, a request of the user's about that content
+    /// crosses it (tie-break).
+    #[serde(default)]
+    pub removing: Vec<(String, String)>,
 }
 
 /// What a SIP re-offer changes, worked out before anything is sent.
@@ -181,7 +192,9 @@ impl Gateway {
         id: &str,
         jingle: &Jingle,
     ) {
-        if !self.hold_mappable(call_id, from, to, id, "content-modify") {
+        if !self.hold_mappable(call_id, from, to, id, "content-modify")
+            || self.crosses_ours(call_id, from, to, id, jingle)
+        {
             return;
         }
         let call = &self.calls[call_id];
@@ -226,6 +239,46 @@ impl Gateway {
         }
         self.ack(to, from, id);
         self.hold_sync(call_id);
+    }
+
+    /// Whether the user's request about `jingle`'s contents crosses a
+    /// content-remove of ours still unanswered (the SIP peer removed the
+    /// stream and has its 200 already, so ours cannot yield): if so the IQ
+    /// gets `<conflict/>` + `<tie-break/>` (XEP-0166, checklist 22).
+    fn crosses_ours(
+        &mut self,
+        call_id: &str,
+        from: &str,
+        to: &str,
+        id: &str,
+        jingle: &Jingle,
+    ) -> bool {
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return false;
+        };
+        let iqs = &self.iqs;
+        call.sip
+            .hold
+            .removing
+            .retain(|(iq, _)| iqs.contains_key(iq));
+        let crossing = jingle
+            .contents
+            .iter()
+            .find(|c| call.sip.hold.removing.iter().any(|(_, n)| n == &c.name));
+        let Some(content) = crossing else {
+            return false;
+        };
+        tracing::info!(call = %call_id, content = %content.name, "user's request crosses our content-remove: tie-break");
+        self.iq_fail(
+            to,
+            from,
+            id,
+            "cancel",
+            "conflict",
+            Some("tie-break"),
+            "the content is being removed by the other party",
+        );
+        true
     }
 
     /// Whether the call is where a hold or content-modify can be mapped to
@@ -532,7 +585,12 @@ impl Gateway {
         if !plan.removed.is_empty() {
             tracing::info!(call = %call_id, contents = ?plan.removed, "SIP removed streams: content-remove");
             let contents = plan.removed.iter().map(|n| content_el(n)).collect();
-            self.send_to_user(call_id, "content-remove", contents);
+            let id = self.send_to_user(call_id, "content-remove", contents);
+            if let Some(call) = self.calls.get_mut(call_id) {
+                for name in plan.removed {
+                    call.sip.hold.removing.push((id.clone(), name));
+                }
+            }
         }
         if changed {
             self.persist(call_id, PersistKind::Modified);
@@ -545,10 +603,10 @@ impl Gateway {
         self.send_to_user(call_id, "session-info", vec![stanza::el(what, NS_RTP_INFO)]);
     }
 
-    /// Sends the user a Jingle `action` with `children`.
-    fn send_to_user(&mut self, call_id: &str, action: &str, children: Vec<Element>) {
+    /// Sends the user a Jingle `action` with `children`; the IQ's id.
+    fn send_to_user(&mut self, call_id: &str, action: &str, children: Vec<Element>) -> String {
         let Some(call) = self.calls.get(call_id) else {
-            return;
+            return String::new();
         };
         let initiator = match call.direction {
             CallDirection::XmppToSip => call.xmpp.user.clone(),
@@ -562,7 +620,7 @@ impl Gateway {
         for child in children {
             payload.append_child(child);
         }
-        self.send_iq_other(call_id, &from, &to, payload);
+        self.send_iq(call_id, &from, &to, payload, IqPurpose::Other)
     }
 
     /// content-add from the user: declined with content-reject (XEP-0166
@@ -578,7 +636,9 @@ impl Gateway {
         id: &str,
         jingle: &Jingle,
     ) {
-        if !self.hold_mappable(call_id, from, to, id, "content-add") {
+        if !self.hold_mappable(call_id, from, to, id, "content-add")
+            || self.crosses_ours(call_id, from, to, id, jingle)
+        {
             return;
         }
         self.ack(to, from, id);
@@ -608,7 +668,9 @@ impl Gateway {
         id: &str,
         jingle: &Jingle,
     ) {
-        if !self.hold_mappable(call_id, from, to, id, "content-remove") {
+        if !self.hold_mappable(call_id, from, to, id, "content-remove")
+            || self.crosses_ours(call_id, from, to, id, jingle)
+        {
             return;
         }
         let call = &self.calls[call_id];

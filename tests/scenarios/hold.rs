@@ -1012,3 +1012,38 @@ fn a_sip_reoffer_removing_a_stream_is_answered_port_0_and_told_as_content_remove
         Some("1")
     );
 }
+
+#[test]
+fn a_user_request_crossing_our_content_remove_gets_tie_break() {
+    let mut h = Harness::new();
+    let answer = two_stream_call(&mut h);
+    let removed = answer.replace("m=video 40002", "m=video 0");
+    h.sip_from(
+        trunk(),
+        &from_far(&h, "INVITE", 5, "z9hG4bKrm", Some(&removed)),
+    );
+    assert_eq!(one_response(&mut h).status, 200);
+    let out = h.take_stanzas();
+    assert_eq!(jingle_action(&out[0]).as_deref(), Some("content-remove"));
+    let ours = out[0].attr("id").unwrap().to_string();
+    // Alice's content-modify of that content crosses it.
+    h.stanza(&content_modify(ALICE, CALLEE, "s1", "1", "initiator"));
+    iq_error(&mut h, "conflict", "tie-break");
+    // Another content is no conflict.
+    h.stanza(&content_modify(ALICE, CALLEE, "s1", "0", "initiator"));
+    acked(&mut h);
+    let (_, r) = h.expect_request("INVITE");
+    assert!(body(&r).contains("m=video 0 "));
+    h.sip_from(trunk(), &respond(&r, 200, "far", Some(&removed)));
+    h.expect_request("ACK");
+    // Once alice answers our content-remove, nothing is crossing any more.
+    h.stanza(&format!(
+        "<iq from='{ALICE}' to='{CALLEE}' type='result' id='{ours}'/>"
+    ));
+    h.stanza(&content_modify(ALICE, CALLEE, "s1", "1", "responder"));
+    acked(&mut h);
+    assert!(
+        requests(&mut h).is_empty(),
+        "a removed stream has no direction"
+    );
+}
