@@ -297,6 +297,23 @@ def scenarios() -> list[Scenario]:
                                    "--expect-answered"])],
             [Sipp("uas_answer_held.xml", "uas")]),
         Scenario(
+            "in-hold-sip",
+            "the caller holds bob's answered call with a re-INVITE whose SDP is a=sendonly: bob "
+            "receives session-info <hold/>, sipp checks the 200 answers a=recvonly; its "
+            "re-INVITE with a=sendrecv gives bob <active/> and a 200 with a=sendrecv; BYE",
+            [Peer("bob/phone", bob_phone, ["--expect-info", "hold,active", "answer", "--mode", "accept",
+                                           "--delay", "0.5", "--expect-terminate", "success"])],
+            [Sipp("uac_call_reinvite_hold.xml", "uac", "+15550001000")]),
+        Scenario(
+            "in-hold-xmpp",
+            "bob answers, sends session-info <hold/> after 1 s and <unhold/> after 2.5 s: the "
+            "caller receives re-INVITEs with a=sendonly (answered a=recvonly) and then a=sendrecv; "
+            "the caller's BYE ends bob's session with <success/>",
+            [Peer("bob/phone", bob_phone, ["--hold-after", "1", "--unhold-after", "2.5",
+                                           "--expect-info", "", "answer", "--mode", "accept",
+                                           "--delay", "0.5", "--expect-terminate", "success"])],
+            [Sipp("uac_call_held.xml", "uac", "+15550001000")]),
+        Scenario(
             "out-direct",
             "without JMI, alice's session-initiate to +15551230001@sip.test/stox is acked, the "
             "trunk gets the INVITE, ringing and session-accept reach alice, her hang-up after 1 s "
