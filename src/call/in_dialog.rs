@@ -1,5 +1,7 @@
-//! Requests we send inside a dialog — BYE, PRACK, and re-INVITE or UPDATE
-//! session refreshes — and what their final responses mean:
+//! Requests we send inside a dialog — BYE, PRACK, re-INVITE or UPDATE
+//! session refreshes, and hold re-INVITEs (whose final responses
+//! `call::hold` handles, once a 2xx is ACKed) — and what their final
+//! responses mean:
 //!
 //! - 401 / 407: answered once per nonce with the trunk's credentials (a
 //!   carrier that challenges BYE still gets its BYE, and the call's minutes
