@@ -1047,3 +1047,39 @@ fn a_user_request_crossing_our_content_remove_gets_tie_break() {
         "a removed stream has no direction"
     );
 }
+
+// -------------------------------------------------------------- bad input --
+
+#[test]
+fn a_re_invite_whose_body_is_not_sdp_gets_488_and_the_call_goes_on() {
+    let mut h = Harness::new();
+    let (_, to) = inbound_answered(&mut h);
+    h.take_stanzas();
+    h.sip_from(
+        trunk(),
+        &from_caller("INVITE", &to, 2, "z9hG4bKbad", Some("this is not SDP\r\n")),
+    );
+    let r = one_response(&mut h);
+    assert_eq!(r.status, 488);
+    assert!(r.headers.get("Warning").is_some());
+    assert!(h.take_stanzas().is_empty(), "nothing to the user");
+    assert_eq!(h.gw.active_calls(), 1);
+    // The next good re-offer is answered normally.
+    h.sip_from(
+        trunk(),
+        &from_caller("INVITE", &to, 3, "z9hG4bKgood", Some(OFFER_SDP)),
+    );
+    assert_eq!(one_response(&mut h).status, 200);
+}
+
+#[test]
+fn hold_from_another_device_or_for_another_session_is_unknown_session() {
+    let mut h = Harness::new();
+    outbound_answered(&mut h);
+    h.stanza(&alice_info("hold").replace(ALICE, "alice@test/laptop"));
+    iq_error(&mut h, "item-not-found", "unknown-session");
+    h.stanza(&alice_info("hold").replace("sid='s1'", "sid='nosuch'"));
+    iq_error(&mut h, "item-not-found", "unknown-session");
+    assert!(requests(&mut h).is_empty());
+    assert!(!h.gw.calls().next().unwrap().sip.hold.held_by_user);
+}
