@@ -92,6 +92,13 @@ pub struct HoldState {
     /// crosses it (tie-break).
     #[serde(default)]
     pub removing: Vec<(String, String)>,
+    /// Passthrough: the user's content-add in progress, as (m= index,
+    /// content name) of the streams it adds.
+    #[serde(default)]
+    pub adding: Vec<(usize, String)>,
+    /// Their m= sections, appended to our next offer until it is answered.
+    #[serde(default)]
+    pub adding_sdp: String,
 }
 
 /// What a SIP re-offer changes, worked out before anything is sent.
@@ -345,6 +352,11 @@ impl Gateway {
                 base = with_port_zero(&base, i);
             }
         }
+        if let Some((first, _)) = call.sip.hold.adding.first()
+            && streams(&base, false).len() == *first
+        {
+            base.push_str(&call.sip.hold.adding_sdp);
+        }
         let wanted = call.sip.hold.offer(&streams(&base, false), role);
         let offer = match with_directions(&base, &wanted) {
             Some(offer) => offer,
@@ -386,8 +398,17 @@ impl Gateway {
         let offered = call.sip.hold.offered.take();
         match response.status {
             200..=299 => {
-                if offered.is_some() {
-                    call.sip.local_sdp = offered;
+                if let Some(mut offer) = offered {
+                    // A stream the answer rejects (port 0) stays rejected in
+                    // later offers (RFC 3264 §8.2), not offered again.
+                    let answer = streams(&String::from_utf8_lossy(&response.body), false);
+                    let ours = streams(&offer, false);
+                    for (i, (o, a)) in ours.iter().zip(&answer).enumerate() {
+                        if o.direction.is_some() && a.direction.is_none() {
+                            offer = with_port_zero(&offer, i);
+                        }
+                    }
+                    call.sip.local_sdp = Some(offer);
                 }
                 tracing::info!(call = %call_id, "re-INVITE accepted: directions changed");
                 if let Some(mode) = call.media.as_ref().map(|m| m.mode)
@@ -402,6 +423,8 @@ impl Gateway {
                 }
                 self.persist(call_id, PersistKind::Modified);
                 self.refresh_succeeded(call_id, response);
+                let answer = String::from_utf8_lossy(&response.body).into_owned();
+                self.content_add_answered(call_id, Some(&answer));
             }
             491 => {
                 call.sip.hold.queued = true;
@@ -424,6 +447,7 @@ impl Gateway {
             }
             status => {
                 tracing::warn!(call = %call_id, status, "re-INVITE refused: the call goes on as before");
+                self.content_add_answered(call_id, None);
             }
         }
         self.after_reinvite(call_id);
@@ -641,17 +665,165 @@ impl Gateway {
         {
             return;
         }
-        self.ack(to, from, id);
-        tracing::info!(call = %call_id, contents = jingle.contents.len(), "content-add declined: streams are fixed at set-up");
-        let mut children: Vec<Element> = jingle
+        let call = &self.calls[call_id];
+        if call.media.is_some() {
+            self.ack(to, from, id);
+            tracing::info!(call = %call_id, contents = jingle.contents.len(), "content-add declined: the anchor's streams are fixed at set-up");
+            let names: Vec<String> = jingle.contents.iter().map(|c| c.name.clone()).collect();
+            self.reject_contents(
+                call_id,
+                &names,
+                "failed-application",
+                "the media anchor relays only the streams negotiated at call set-up",
+            );
+            return;
+        }
+        let busy = self.refresh_in_flight(call_id)
+            || self
+                .timers
+                .get(&(call_id.to_string(), CallTimer::HoldRetry))
+                .is_some()
+            || !call.sip.hold.adding.is_empty();
+        if busy {
+            // Our re-INVITE awaits its answer: the user's request crosses it.
+            tracing::info!(call = %call_id, "content-add while our re-INVITE is in flight: tie-break");
+            self.iq_fail(
+                to,
+                from,
+                id,
+                "cancel",
+                "conflict",
+                Some("tie-break"),
+                "a renegotiation is in progress",
+            );
+            return;
+        }
+        let role = user_role(call.direction);
+        let local = call.sip.local_sdp.clone().unwrap_or_default();
+        let added = Jingle {
+            contents: jingle.contents.clone(),
+            ..Default::default()
+        };
+        let sections = match crate::translate::jingle_to_sdp(&added, role, &Default::default()) {
+            Ok(t) => t
+                .value
+                .find("m=")
+                .map(|i| t.value[i..].to_string())
+                .unwrap_or_default(),
+            Err(e) => {
+                tracing::info!(call = %call_id, error = %e, "content-add cannot be translated");
+                self.iq_fail(to, from, id, "modify", "bad-request", None, &e.to_string());
+                return;
+            }
+        };
+        if sections.is_empty() {
+            self.iq_fail(
+                to,
+                from,
+                id,
+                "modify",
+                "bad-request",
+                None,
+                "no usable content",
+            );
+            return;
+        }
+        let first = streams(&local, false).len();
+        let adding: Vec<(usize, String)> = jingle
             .contents
             .iter()
-            .map(|c| content_el(&c.name))
+            .enumerate()
+            .map(|(i, c)| (first + i, c.name.clone()))
             .collect();
+        self.ack(to, from, id);
+        tracing::info!(call = %call_id, contents = ?adding, "content-add: re-INVITE adding streams");
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        call.sip.hold.adding = adding;
+        call.sip.hold.adding_sdp = sections;
+        self.hold_sync(call_id);
+    }
+
+    /// The answer to a re-INVITE that carried the user's content-add (`None`:
+    /// refused): content-accept with the SIP side's description of each
+    /// stream it took, content-reject for the others (port 0).
+    fn content_add_answered(&mut self, call_id: &str, answer: Option<&str>) {
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        let adding = std::mem::take(&mut call.sip.hold.adding);
+        call.sip.hold.adding_sdp.clear();
+        if adding.is_empty() {
+            return;
+        }
+        let (user_role, peer_role) = match call.direction {
+            CallDirection::XmppToSip => (Role::Initiator, Role::Responder),
+            CallDirection::SipToXmpp => (Role::Responder, Role::Initiator),
+        };
+        let theirs = answer.map(|a| streams(a, false)).unwrap_or_default();
+        let translated = answer
+            .and_then(|a| crate::translate::sdp_to_jingle(a, peer_role).ok())
+            .map(|t| t.value);
+        let mut accepted = Vec::new();
+        let mut rejected = Vec::new();
+        for (i, name) in adding {
+            let found = theirs
+                .get(i)
+                .filter(|s| s.direction.is_some())
+                .and_then(|s| {
+                    let contents = &translated.as_ref()?.contents;
+                    match &s.mid {
+                        Some(mid) => contents.iter().find(|c| &c.name == mid),
+                        None => {
+                            let live = theirs[..i].iter().filter(|s| s.direction.is_some()).count();
+                            contents.get(live)
+                        }
+                    }
+                    .cloned()
+                });
+            match found {
+                Some(mut content) => {
+                    content.name = name;
+                    content.creator = match user_role {
+                        Role::Initiator => crate::jingle::Creator::Initiator,
+                        Role::Responder => crate::jingle::Creator::Responder,
+                    };
+                    accepted.push(content);
+                }
+                None => rejected.push(name),
+            }
+        }
+        if !accepted.is_empty() {
+            tracing::info!(call = %call_id, contents = accepted.len(), "content-add accepted by SIP");
+            let payload = Jingle {
+                contents: accepted,
+                ..Default::default()
+            };
+            let el = super::outbound::xml_to_element(
+                &crate::jingle::jingle_element(&payload).to_compact_string(),
+            );
+            let children = el.children().cloned().collect();
+            self.send_to_user(call_id, "content-accept", children);
+        }
+        if !rejected.is_empty() {
+            tracing::info!(call = %call_id, contents = ?rejected, "content-add refused by SIP");
+            self.reject_contents(
+                call_id,
+                &rejected,
+                "failed-application",
+                "the SIP peer declined the stream",
+            );
+        }
+    }
+
+    /// content-reject for `names`, with a reason.
+    fn reject_contents(&mut self, call_id: &str, names: &[String], condition: &str, why: &str) {
+        let mut children: Vec<Element> = names.iter().map(|n| content_el(n)).collect();
         let mut reason = stanza::el("reason", NS_JINGLE);
-        reason.append_child(stanza::el("failed-application", NS_JINGLE));
+        reason.append_child(stanza::el(condition, NS_JINGLE));
         let mut text = stanza::el("text", NS_JINGLE);
-        text.append_text("the gateway relays only the streams negotiated at call set-up");
+        text.append_text(why);
         reason.append_child(text);
         children.push(reason);
         self.send_to_user(call_id, "content-reject", children);

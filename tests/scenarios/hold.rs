@@ -905,21 +905,139 @@ fn two_stream_call(h: &mut Harness) -> String {
     answer
 }
 
+const VIDEO_CONTENT: &str = "<content creator='initiator' name='v' senders='both'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'><payload-type id='96' name='VP8' clockrate='90000'/></description><transport xmlns='urn:xmpp:jingle:transports:raw-udp:1'><candidate component='1' generation='0' id='v1' ip='127.0.0.1' port='40020'/></transport></content>";
+
 #[test]
-fn xmpp_content_add_is_acked_then_rejected_and_sip_is_untouched() {
+fn xmpp_content_add_in_passthrough_adds_a_stream_and_relays_the_answer() {
     let mut h = Harness::new();
-    let content = "<content creator='initiator' name='v'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'><payload-type id='96' name='VP8' clockrate='90000'/></description></content>";
     // Before the answer: out of order.
     h.stanza(&session_initiate("s1", CALLEE));
     acked(&mut h);
     h.advance(Duration::from_millis(250));
     let (_, invite) = h.expect_request("INVITE");
-    h.stanza(&jingle(ALICE, CALLEE, "ca", "content-add", "s1", content));
+    h.stanza(&jingle(
+        ALICE,
+        CALLEE,
+        "ca",
+        "content-add",
+        "s1",
+        VIDEO_CONTENT,
+    ));
     iq_error(&mut h, "unexpected-request", "out-of-order");
     h.sip_from(trunk(), &respond(&invite, 200, "far", Some(ANSWER_SDP)));
     h.expect_request("ACK");
     h.take_stanzas();
-    h.stanza(&jingle(ALICE, CALLEE, "ca", "content-add", "s1", content));
+    h.stanza(&jingle(
+        ALICE,
+        CALLEE,
+        "ca",
+        "content-add",
+        "s1",
+        VIDEO_CONTENT,
+    ));
+    acked(&mut h);
+    let (_, r) = h.expect_request("INVITE");
+    let offer = body(&r);
+    assert_eq!(offer.matches("m=").count(), 2, "{offer}");
+    assert!(offer.contains("m=video 40020 RTP/AVP 96\r\n"), "{offer}");
+    assert!(offer.contains("a=mid:v\r\n"), "{offer}");
+    assert_eq!(version(&offer), version(&body(&invite)) + 1);
+    // A second content-add while this one is in flight crosses it.
+    h.stanza(&jingle(
+        ALICE,
+        CALLEE,
+        "ca2",
+        "content-add",
+        "s1",
+        VIDEO_CONTENT,
+    ));
+    iq_error(&mut h, "conflict", "tie-break");
+    let answer =
+        format!("{ANSWER_SDP}m=video 40030 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\na=sendrecv\r\n");
+    h.sip_from(trunk(), &respond(&r, 200, "far", Some(&answer)));
+    h.expect_request("ACK");
+    let out = h.take_stanzas();
+    assert_eq!(out.len(), 1);
+    assert_eq!(jingle_action(&out[0]).as_deref(), Some("content-accept"));
+    let content = find(&out[0], "content").unwrap();
+    assert_eq!(content.attr("name"), Some("v"));
+    assert_eq!(content.attr("creator"), Some("initiator"));
+    assert_eq!(
+        find(content, "payload-type").and_then(|p| p.attr("name")),
+        Some("VP8")
+    );
+    assert_eq!(
+        find(content, "candidate").and_then(|c| c.attr("port")),
+        Some("40030")
+    );
+    // The SIP side declining the next one (port 0): content-reject.
+    let another = VIDEO_CONTENT.replace("name='v'", "name='w'");
+    h.stanza(&jingle(ALICE, CALLEE, "ca3", "content-add", "s1", &another));
+    acked(&mut h);
+    let (_, r) = h.expect_request("INVITE");
+    assert_eq!(body(&r).matches("m=").count(), 3);
+    let declined = format!("{answer}m=video 0 RTP/AVP 96\r\n");
+    h.sip_from(trunk(), &respond(&r, 200, "far", Some(&declined)));
+    h.expect_request("ACK");
+    let out = h.take_stanzas();
+    assert_eq!(jingle_action(&out[0]).as_deref(), Some("content-reject"));
+    assert_eq!(
+        find(&out[0], "content").and_then(|c| c.attr("name")),
+        Some("w")
+    );
+    // And refusing the re-INVITE outright: content-reject, nothing kept.
+    let third = VIDEO_CONTENT.replace("name='v'", "name='x'");
+    h.stanza(&jingle(ALICE, CALLEE, "ca4", "content-add", "s1", &third));
+    acked(&mut h);
+    let (_, r) = h.expect_request("INVITE");
+    assert_eq!(body(&r).matches("m=").count(), 4);
+    h.sip_from(trunk(), &respond(&r, 488, "far", None));
+    let out = h.take_stanzas();
+    assert_eq!(jingle_action(&out[0]).as_deref(), Some("content-reject"));
+    h.stanza(&alice_info("hold"));
+    acked(&mut h);
+    let (_, r) = h.expect_request("INVITE");
+    assert_eq!(
+        body(&r).matches("m=").count(),
+        3,
+        "the refused stream is gone"
+    );
+    assert!(
+        body(&r).contains("m=video 0 RTP/AVP 96\r\nc=IN IP4 127.0.0.1\r\na=mid:w"),
+        "the declined one stays declined: {}",
+        body(&r)
+    );
+}
+
+#[test]
+fn xmpp_content_add_when_anchored_is_acked_then_rejected() {
+    let config = format!("{CONFIG}[media]\nmode = \"embedded\"\npublic_ip = \"203.0.113.5\"\n");
+    let anchor_sdp = "v=0\r\no=- 77 1 IN IP4 203.0.113.5\r\ns=-\r\nc=IN IP4 203.0.113.5\r\nt=0 0\r\nm=audio 23456 RTP/AVP 0\r\na=mid:0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
+    let mut h = Harness::with_config(&config, trunk());
+    h.stanza(&session_initiate("s1", CALLEE));
+    h.take_stanzas();
+    let call = h.anchors[0].call.clone();
+    let reply = |op, sdp: &str| {
+        Input::Anchored(AnchorReply {
+            call: call.clone(),
+            op,
+            result: Ok(sdp.to_string()),
+        })
+    };
+    h.input(reply(AnchorOp::Offer, anchor_sdp));
+    let (_, invite) = h.expect_request("INVITE");
+    h.sip_from(trunk(), &respond(&invite, 200, "far", Some(ANSWER_SDP)));
+    h.expect_request("ACK");
+    h.input(reply(AnchorOp::Answer, ANSWER_SDP));
+    h.take_stanzas();
+    h.stanza(&jingle(
+        ALICE,
+        CALLEE,
+        "ca",
+        "content-add",
+        "s1",
+        VIDEO_CONTENT,
+    ));
     let out = h.take_stanzas();
     assert_eq!(out.len(), 2, "IQ result, then content-reject");
     assert_eq!(out[0].attr("type"), Some("result"));
