@@ -39,9 +39,12 @@
 //! and the user's own changes are serialised toward SIP as above.
 //!
 //! **Streams.** content-remove ⇄ the stream's m= port 0 (RFC 3264 §8.2),
-//! both ways. content-add, and a SIP re-offer adding a stream, are declined
-//! (content-reject; port 0 in the answer): the embedded anchor relays only
-//! the streams it negotiated at set-up.
+//! both ways. In passthrough a content-add becomes a re-INVITE adding m=
+//! lines, its answer content-accept (or content-reject); anchored calls
+//! decline it, because the embedded anchor relays only the streams it
+//! negotiated at set-up. A SIP re-offer adding a stream gets it at port 0
+//! in both modes: mapping it to content-add would hold the re-INVITE's 200
+//! until the user's content-accept, which is not built.
 
 use super::gateway::{CallTimer, Gateway, IqPurpose, NS_JINGLE};
 use super::hold_sdp::{
