@@ -650,11 +650,11 @@ impl Gateway {
         self.send_iq(call_id, &from, &to, payload, IqPurpose::Other)
     }
 
-    /// content-add from the user: declined with content-reject (XEP-0166
-    /// §7.2.x: IQ result first). Adding streams is not mapped: the embedded
-    /// anchor relays only the streams it negotiated at call set-up, and in
-    /// passthrough a stream added to the SIP session would need the same
-    /// offer/answer round through both legs that set-up does.
+    /// content-add from the user. Passthrough: a re-INVITE with the new
+    /// m= lines appended, answered later by content-accept or
+    /// content-reject (`content_add_answered`). Anchored: declined with
+    /// content-reject (IQ result first, as XEP-0166 asks), because the
+    /// embedded anchor relays only the streams it negotiated at set-up.
     pub(crate) fn user_content_add(
         &mut self,
         call_id: &str,
