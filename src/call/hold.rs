@@ -686,7 +686,9 @@ impl Gateway {
                 .timers
                 .get(&(call_id.to_string(), CallTimer::HoldRetry))
                 .is_some()
-            || !call.sip.hold.adding.is_empty();
+            // One waiting for the ACK of our 200 (an `adding` left from
+            // before a restart, with nothing in flight, does not count).
+            || (!call.sip.hold.adding.is_empty() && call.state != CallState::Active);
         if busy {
             // Our re-INVITE awaits its answer: the user's request crosses it.
             tracing::info!(call = %call_id, "content-add while our re-INVITE is in flight: tie-break");
