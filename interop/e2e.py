@@ -1251,6 +1251,13 @@ def selftest(args) -> int:
                   "--expect-ringing"],
                  [Peer("bob/phone", "bob@test/phone", ["answer", "--mode", "ignore", *peer_dom,
                                                        "--expect-terminate", "cancel"])])
+        # hold (issue 7): the peer's --hold-after / --unhold-after / --expect-info plumbing
+        run_pair("direct-hold",
+                 ["--hold-after", "0.5", "--unhold-after", "1", "call", "bob@test/phone",
+                  "--mode", "direct", "--hangup-after", "1.5"],
+                 [Peer("bob/phone", "bob@test/phone", ["--expect-info", "hold,unhold", "answer",
+                                                       "--mode", "accept", *peer_dom,
+                                                       "--expect-terminate", "success"])])
         run_pair("gateway-absent-bounces",
                  ["call", OUT_JID, "--mode", "jmi", "--expect-error", "service-unavailable|remote-server-timeout",
                   "--timeout", "5"], [])
