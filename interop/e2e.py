@@ -295,6 +295,42 @@ def scenarios() -> list[Scenario]:
             [Peer("alice", alice, ["call", OUT_JID, "--mode", "jmi", "--expect-terminate", "success",
                                    "--expect-answered", "--expect-dtmf", "4#"])],
             [Sipp("uas_answer_info_bye.xml", "uas")]),
+        # hold (issue 7)
+        Scenario(
+            "out-hold-sip",
+            "the trunk answers alice's call, then holds it with a re-INVITE whose SDP is "
+            "a=sendonly: alice receives session-info <hold/> and sipp checks the 200 answers "
+            "a=recvonly; its re-INVITE with a=sendrecv gives alice <active/> and a 200 with "
+            "a=sendrecv; the trunk's BYE ends the call",
+            [Peer("alice", alice, ["--expect-info", "hold,active", "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_hold_bye.xml", "uas")]),
+        Scenario(
+            "out-hold-xmpp",
+            "alice sends session-info <hold/> 1 s after the answer: the trunk receives a "
+            "re-INVITE whose SDP is a=sendonly and answers a=recvonly; her <unhold/> at 3 s "
+            "becomes a re-INVITE with a=sendrecv; her hang-up at 5 s a BYE",
+            [Peer("alice", alice, ["--hold-after", "1", "--unhold-after", "3", "--expect-info", "",
+                                   "call", OUT_JID, "--mode", "jmi", "--hangup-after", "5",
+                                   "--expect-answered"])],
+            [Sipp("uas_answer_held.xml", "uas")]),
+        Scenario(
+            "in-hold-sip",
+            "the caller holds bob's answered call with a re-INVITE whose SDP is a=sendonly: bob "
+            "receives session-info <hold/>, sipp checks the 200 answers a=recvonly; its "
+            "re-INVITE with a=sendrecv gives bob <active/> and a 200 with a=sendrecv; BYE",
+            [Peer("bob/phone", bob_phone, ["--expect-info", "hold,active", "answer", "--mode", "accept",
+                                           "--delay", "0.5", "--expect-terminate", "success"])],
+            [Sipp("uac_call_reinvite_hold.xml", "uac", "+15550001000")]),
+        Scenario(
+            "in-hold-xmpp",
+            "bob answers, sends session-info <hold/> after 1 s and <unhold/> after 2.5 s: the "
+            "caller receives re-INVITEs with a=sendonly (answered a=recvonly) and then a=sendrecv; "
+            "the caller's BYE ends bob's session with <success/>",
+            [Peer("bob/phone", bob_phone, ["--hold-after", "1", "--unhold-after", "2.5",
+                                           "--expect-info", "", "answer", "--mode", "accept",
+                                           "--delay", "0.5", "--expect-terminate", "success"])],
+            [Sipp("uac_call_held.xml", "uac", "+15550001000")]),
         Scenario(
             "out-trickle-ice",
             "passthrough media: alice's INVITE advertises half trickle (a=ice-options:trickle, "
@@ -1340,6 +1376,13 @@ def selftest(args) -> int:
                   "--expect-ringing"],
                  [Peer("bob/phone", "bob@test/phone", ["answer", "--mode", "ignore", *peer_dom,
                                                        "--expect-terminate", "cancel"])])
+        # hold (issue 7): the peer's --hold-after / --unhold-after / --expect-info plumbing
+        run_pair("direct-hold",
+                 ["--hold-after", "0.5", "--unhold-after", "1", "call", "bob@test/phone",
+                  "--mode", "direct", "--hangup-after", "1.5"],
+                 [Peer("bob/phone", "bob@test/phone", ["--expect-info", "hold,unhold", "answer",
+                                                       "--mode", "accept", *peer_dom,
+                                                       "--expect-terminate", "success"])])
         run_pair("gateway-absent-bounces",
                  ["call", OUT_JID, "--mode", "jmi", "--expect-error", "service-unavailable|remote-server-timeout",
                   "--timeout", "5"], [])

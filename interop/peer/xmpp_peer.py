@@ -348,6 +348,7 @@ class Peer(ClientXMPP):
         self.trickled_in: list[str] = []
         self.remote_ufrag: str | None = None  # the SIP side's, from session-accept
         self.restarted = False  # an ICE restart from SIP was answered
+        self.infos: list[str] = []  # hold: XEP-0167 hold/active/unhold/mute… received
         self.ended = False
         self.offer: ET.Element | None = None  # inbound session-initiate <jingle/>
         self.tasks: list[asyncio.Task] = []
@@ -485,6 +486,35 @@ class Peer(ClientXMPP):
             self.finish(True, f"session-terminate with reason {reason}")
         else:
             self.finish(False, f"session-terminate reason {reason!r}, expected {'|'.join(allowed)}")
+
+    # -- hold (issue 7): --hold-after / --unhold-after / --expect-info
+
+    def note_info(self, jingle: ET.Element) -> None:
+        """Records XEP-0167 informational payloads other than ringing."""
+        for child in jingle:
+            if child.tag.startswith("{%s}" % NS_RTP_INFO) and not child.tag.endswith("}ringing"):
+                self.infos.append(child.tag.split("}", 1)[1])
+
+    def schedule_hold(self) -> None:
+        """After the answer: session-info <hold/> and <unhold/> at the given times."""
+        a = self.args
+        for delay, payload in ((a.hold_after, "hold"), (a.unhold_after, "unhold")):
+            if delay is not None:
+                self.later(delay, lambda p=payload: self.send_info(p))
+
+    async def send_info(self, payload: str) -> None:
+        if self.ended:
+            self.finish(False, f"the call ended before <{payload}/> was sent")
+            return
+        j = jingle_element("session-info", self.sid)
+        ET.SubElement(j, q(NS_RTP_INFO, payload))
+        await self.send_jingle(self.peer_jid, j, f"session-info({payload})")
+
+    def hold_checks(self, ok: bool, reason: str) -> tuple[bool, str]:
+        want = self.args.expect_info
+        if ok and want is not None and self.infos != [w for w in want.split(",") if w]:
+            return False, reason + f"; session-info {','.join(self.infos) or 'none'} received, {want} expected"
+        return ok, reason
 
 
 class Caller(Peer):
@@ -639,6 +669,7 @@ class Caller(Peer):
                 self.ringing = True
             for d in jingle.findall(q(NS_DTMF, "dtmf")):
                 self.dtmf.append(d.get("code", "?"))
+            self.note_info(jingle)
         elif action == "session-accept":
             contents = jingle.findall(q(NS_JINGLE, "content"))
             if not contents or all(
@@ -663,6 +694,7 @@ class Caller(Peer):
                 self.later(a.dtmf_after, self.send_dtmf)
             if getattr(a, "transfer_to", None):  # issue 7: XEP-0050 transfer
                 self.later(0.5, self.transfer)
+            self.schedule_hold()
             if a.expect_reject:
                 self.finish(False, "answered, but a reject was expected")
             elif a.cancel_after is not None:
@@ -847,6 +879,7 @@ class Answerer(Peer):
             j.append(answer_content(content))
         if await self.send_jingle(self.peer_jid, j, "session-accept"):
             self.answered = True
+            self.schedule_hold()
             a = self.args
             if a.trickle_after_answer:  # trickle ICE (issue 7)
                 self.later(1.5, lambda: self.trickle_after_accept(j))
@@ -922,6 +955,8 @@ class Answerer(Peer):
         if action == "transport-info":  # trickle ICE (issue 7)
             for c in jingle.iter(q(NS_ICE, "candidate")):
                 self.trickled_in.append(f"{c.get('ip')}:{c.get('port')}")
+        if action == "session-info":
+            self.note_info(jingle)
         if action == "session-terminate":
             self.ended = True
             r = reason_of(jingle)
@@ -983,6 +1018,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--hangup-on-usr1", action="store_true",
                    help="send session-terminate <success/> when SIGUSR1 arrives (after the answer); "
                         "the test harness decides when")
+    # hold (issue 7)
+    p.add_argument("--hold-after", type=float, metavar="S",
+                   help="S seconds after the answer, send session-info <hold/>")
+    p.add_argument("--unhold-after", type=float, metavar="S",
+                   help="S seconds after the answer, send session-info <unhold/>")
+    p.add_argument("--expect-info", metavar="P[,P...]",
+                   help="assert these XEP-0167 session-info payloads (hold, active, unhold, mute…; "
+                        "ringing aside) arrived, in order")
     sub = p.add_subparsers(dest="role", required=True)
 
     c = sub.add_parser("call", help="place a call")
@@ -1079,6 +1122,7 @@ async def amain(args: argparse.Namespace) -> int:
         ok, reason = False, "overall timeout (%.1fs); events so far: %s" % (
             args.timeout, ", ".join(peer.events) or "none")
     ok, reason = peer.final_checks(ok, reason)
+    ok, reason = peer.hold_checks(ok, reason)
     ladder("==", "PASS" if ok else "FAIL", reason)
     for t in peer.tasks:
         t.cancel()

@@ -67,6 +67,8 @@ pub(crate) enum CallTimer {
     /// A blind transfer's target rang too long, or its transferor kept its
     /// dialog after the transfer (`call::transfer`).
     Transfer,
+    /// RFC 3261 §14.1: our hold re-INVITE met glare; try again (`call::hold`).
+    HoldRetry,
 }
 
 /// Why we sent an IQ, so its result or error can be acted on.
@@ -250,6 +252,7 @@ impl Gateway {
             CallTimer::ReliableRetransmit => self.retransmit_reliable(call_id),
             CallTimer::IceRestart => self.ice_restart_timer(call_id),
             CallTimer::Transfer => self.transfer_timer(call_id),
+            CallTimer::HoldRetry => self.hold_sync(call_id),
         }
     }
 
@@ -636,7 +639,8 @@ impl Gateway {
         self.out.push_back(Output::SendStanza(el));
     }
 
-    /// Sends an IQ set for a call and remembers why.
+    /// Sends an IQ set for a call and remembers why; returns its id (in
+    /// `iqs` until the answer comes).
     pub(crate) fn send_iq(
         &mut self,
         call_id: &str,
@@ -644,7 +648,7 @@ impl Gateway {
         to: &str,
         payload: Element,
         purpose: IqPurpose,
-    ) {
+    ) -> String {
         let id = format!(
             "{}{}",
             super::ownership::iq_prefix(self.instance()),
@@ -652,6 +656,7 @@ impl Gateway {
         );
         self.iqs.insert(id.clone(), (call_id.to_string(), purpose));
         self.send_stanza(stanza::iq_set(from, to, &id, payload));
+        id
     }
 
     /// Removes a call and everything that points at it; emits the final events.
@@ -689,6 +694,7 @@ impl Gateway {
             CallTimer::ReliableRetransmit,
             CallTimer::IceRestart,
             CallTimer::Transfer,
+            CallTimer::HoldRetry,
         ] {
             self.timers.cancel(&(call_id.to_string(), t));
         }
@@ -722,6 +728,7 @@ impl Gateway {
         self.arm_session_timer(call_id);
         // Candidates trickled meanwhile may go now (RFC 8840 INFO).
         self.trickle_pump(call_id);
+        self.hold_on_answer(call_id);
     }
 
     /// Hangs up the SIP leg of an answered call with BYE (tracked, so a

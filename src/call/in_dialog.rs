@@ -1,5 +1,7 @@
-//! Requests we send inside a dialog — BYE, PRACK, and re-INVITE or UPDATE
-//! session refreshes — and what their final responses mean:
+//! Requests we send inside a dialog — BYE, PRACK, re-INVITE or UPDATE
+//! session refreshes, and hold re-INVITEs (whose final responses
+//! `call::hold` handles, once a 2xx is ACKed) — and what their final
+//! responses mean:
 //!
 //! - 401 / 407: answered once per nonce with the trunk's credentials (a
 //!   carrier that challenges BYE still gets its BYE, and the call's minutes
@@ -34,6 +36,9 @@ pub(crate) enum Purpose {
     Dtmf,
     /// A NOTIFY of a transfer's progress (RFC 3515): its answer changes nothing.
     Notify,
+    /// A re-INVITE changing directions: hold, resume, content-modify
+    /// (`call::hold`); also refreshes the session.
+    Hold,
 }
 
 /// An in-dialog request awaiting its final response.
@@ -127,6 +132,25 @@ impl Gateway {
             self.trickle_info_answered(&id, response.status);
             return true;
         }
+        if sent.purpose == Purpose::Hold && !matches!(response.status, 401 | 407) {
+            if (200..300).contains(&response.status) {
+                self.ack_reinvite(&id, &sent.request);
+            }
+            self.hold_answered(&id, response);
+            return true;
+        }
+        let refresh = sent.purpose == Purpose::Refresh;
+        self.in_dialog_final(sent, response);
+        // After a 491 the refresh waits out its back-off, and so does a
+        // queued hold change.
+        if refresh && response.status != 491 {
+            self.after_reinvite(&id);
+        }
+        true
+    }
+
+    fn in_dialog_final(&mut self, sent: PendingRequest, response: &Response) {
+        let id = sent.call_id.clone();
         match response.status {
             401 | 407 => self.retry_in_dialog_with_auth(sent, response),
             200..=299 => {
@@ -186,7 +210,6 @@ impl Gateway {
                 tracing::info!(call = %id, status, method = %sent.request.method, "in-dialog request refused");
             }
         }
-        true
     }
 
     /// Timer F of a tracked request: a refresh or PRACK nobody answers means
@@ -202,7 +225,7 @@ impl Gateway {
             self.dtmf_info_timed_out(sent);
             return true;
         }
-        if sent.purpose == Purpose::Refresh {
+        if matches!(sent.purpose, Purpose::Refresh | Purpose::Hold) {
             tracing::warn!(call = %sent.call_id, method = %sent.request.method, "no response in the dialog: ending the call");
             self.dialog_lost(&sent.call_id, 408);
         }
@@ -234,7 +257,7 @@ impl Gateway {
             .is_some_and(|a| a.realm.is_some());
         if !hop_is_trunk && !realm_pinned {
             tracing::warn!(call = %call_id, hop = %hop, "challenge from a hop that is not the trunk, and no realm configured: not answered");
-            if purpose == Purpose::Refresh {
+            if matches!(purpose, Purpose::Refresh | Purpose::Hold) {
                 self.dialog_lost(&call_id, response.status);
             }
             return;
@@ -246,7 +269,7 @@ impl Gateway {
             &mut request,
             auth_attempts,
         ) {
-            if purpose == Purpose::Refresh {
+            if matches!(purpose, Purpose::Refresh | Purpose::Hold) {
                 self.dialog_lost(&call_id, response.status);
             }
             return;
@@ -283,7 +306,7 @@ impl Gateway {
         );
     }
 
-    fn ack_reinvite(&mut self, call_id: &str, reinvite: &Request) {
+    pub(crate) fn ack_reinvite(&mut self, call_id: &str, reinvite: &Request) {
         let branch = self.branch();
         let Some(dialog) = self.calls.get(call_id).and_then(|c| c.sip.dialog.as_ref()) else {
             return;
@@ -301,11 +324,12 @@ impl Gateway {
         self.tx.send_request(ack, hop, self.now);
     }
 
-    /// Whether a re-INVITE or UPDATE of ours is outstanding in the call.
+    /// Whether a re-INVITE or UPDATE of ours (refresh or hold) is
+    /// outstanding in the call.
     pub(crate) fn refresh_in_flight(&self, call_id: &str) -> bool {
         self.pending
             .values()
-            .any(|p| p.call_id == call_id && p.purpose == Purpose::Refresh)
+            .any(|p| p.call_id == call_id && matches!(p.purpose, Purpose::Refresh | Purpose::Hold))
     }
 
     /// Whether `theirs` collides with an offer exchange of ours in flight
@@ -315,7 +339,9 @@ impl Gateway {
         let offers = |r: &Request| r.method == Method::Invite || !r.body.is_empty();
         offers(theirs)
             && self.pending.values().any(|p| {
-                p.call_id == call_id && p.purpose == Purpose::Refresh && offers(&p.request)
+                p.call_id == call_id
+                    && matches!(p.purpose, Purpose::Refresh | Purpose::Hold)
+                    && offers(&p.request)
             })
     }
 

@@ -187,14 +187,26 @@ impl Gateway {
     }
 
     /// A re-INVITE or UPDATE from the peer: glare gets 491 (RFC 3261
-    /// §14.2); otherwise the session timer restarts and the answer keeps our
-    /// last SDP. Media changes (hold, added streams) are mapped by issue 7.
+    /// §14.2); otherwise the session timer restarts and the answer is our
+    /// last SDP with the RFC 3264 §6.1 directions; a hold or its end is
+    /// told to the user (`call::hold`).
     fn peer_refresh(&mut self, id: &str, request: &Request, key: &ServerKey) {
         if self.glare(id, request) {
             tracing::info!(call = %id, method = %request.method, "glare with our own refresh: 491");
             self.reply(key, request, 491, None);
             return;
         }
+        let plan = match self.plan_reoffer(id, request) {
+            Ok(plan) => plan,
+            Err(why) => {
+                tracing::info!(call = %id, method = %request.method, %why, "SIP re-offer refused");
+                let mut r = self.response(request, 488, None);
+                r.headers
+                    .push("Warning", format!("399 stox \"{}\"", warning_text(&why)));
+                self.respond(key, r);
+                return;
+            }
+        };
         let extra = match self.refreshed_by_peer(id, request) {
             Ok(h) => h,
             Err(min_se) => {
@@ -205,7 +217,7 @@ impl Gateway {
             }
         };
         if !request.body.is_empty() {
-            tracing::info!(call = %id, method = %request.method, "SIP re-offer answered with the current session (no media change mapped yet)");
+            tracing::info!(call = %id, method = %request.method, "SIP re-offer");
             // The anchor follows a moved address or a hold at once.
             if let Some(mode) = self
                 .calls
@@ -237,13 +249,10 @@ impl Gateway {
         if self.sip_ice_restart(id, request, key, &extra) {
             return; // answered when the XMPP client restarts too (`trickle`)
         }
-        let call = &self.calls[id];
         // UPDATE without an offer gets no answer; a re-INVITE without one
         // gets our SDP as the offer (RFC 3261 §14.2, RFC 3311 §5.2).
-        let sdp = match (&request.method, request.body.is_empty()) {
-            (Method::Update, true) => None,
-            _ => call.sip.local_sdp.clone(),
-        };
+        let sdp = self.apply_reoffer(id, plan);
+        let call = &self.calls[id];
         let mut r = self.response(request, 200, None);
         let local_tag = call.sip.local_tag.clone();
         set_to_tag(&mut r, &local_tag);

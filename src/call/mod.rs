@@ -11,6 +11,8 @@ mod early;
 mod dtmf;
 mod failover;
 mod gateway;
+mod hold;
+mod hold_sdp;
 mod in_dialog;
 mod inbound;
 mod inbound_auth;
@@ -36,6 +38,7 @@ mod transfer_xmpp;
 mod xmpp_in;
 
 pub use gateway::{CoreConfig, Gateway};
+pub use hold::HoldState;
 pub use io::{CallEvent, Input, Output, PersistKind};
 pub use model::{
     AnchoredSdp, Call, CallDirection, CallEnd, CallMedia, CallState, EarlyAnswer, Side, SipLeg,

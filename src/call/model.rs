@@ -138,6 +138,9 @@ pub struct SipLeg {
     /// A blind transfer (REFER) of this leg in progress (`call::transfer`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer: Option<Box<super::transfer::Transfer>>,
+    /// Hold and stream directions on both sides (`call::hold`).
+    #[serde(default)]
+    pub hold: super::hold::HoldState,
 }
 
 impl SipLeg {
@@ -164,6 +167,7 @@ impl SipLeg {
             ack_answer: None,
             trickle: Default::default(),
             transfer: None,
+            hold: Default::default(),
         }
     }
 }

@@ -133,6 +133,13 @@ impl Gateway {
                 // Issue 7: XEP-0181 DTMF toward SIP (`call::dtmf`).
                 self.jingle_dtmf(&call_id, from, to, id, el);
             }
+            // Hold, resume and mute (`call::hold`).
+            (_, "session-info") if super::hold::is_rtp_info(el) => {
+                self.user_session_info(&call_id, from, to, id, el);
+            }
+            (_, "content-modify") => self.user_content_modify(&call_id, from, to, id, &jingle),
+            (_, "content-add") => self.user_content_add(&call_id, from, to, id, &jingle),
+            (_, "content-remove") => self.user_content_remove(&call_id, from, to, id, &jingle),
             (_, "session-info") => {
                 // Ringing, mute, hold… and pings: acknowledged. Hold mapping
                 // arrives with issue 7 (DTMF: the arm above); nothing here

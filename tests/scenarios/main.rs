@@ -6,6 +6,7 @@ mod early;
 mod dtmf;
 mod failover;
 mod harness;
+mod hold;
 mod media;
 mod more;
 mod recovery;

@@ -766,8 +766,10 @@ fn a_sip_re_invite_with_sdp_updates_the_anchor_and_keeps_our_answer() {
     assert_eq!(rs.last().map(|r| r.status), Some(200));
     assert_eq!(
         String::from_utf8(rs.last().unwrap().body.clone()).unwrap(),
-        ANCHOR_TO_SIP,
-        "the answer stays the anchor's description"
+        ANCHOR_TO_SIP
+            .replace("a=sendrecv", "a=recvonly")
+            .replace("77 1 IN", "77 2 IN"),
+        "the answer stays the anchor's description, with the RFC 3264 §6.1 direction"
     );
     assert_eq!(h.updates.len(), 1);
     assert_eq!(h.updates[0], (call, MediaLeg::Sip, hold.to_string()));

@@ -943,14 +943,7 @@ fn unsupported_actions_get_feature_not_implemented() {
     let mut h = Harness::new();
     outbound_answered(&mut h);
     let content = "<content creator='initiator' name='1'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'><payload-type id='96' name='VP8' clockrate='90000'/></description></content>";
-    for action in [
-        "content-add",
-        "content-modify",
-        "content-remove",
-        "description-info",
-        "transport-replace",
-        "nonsense-action",
-    ] {
+    for action in ["description-info", "transport-replace", "nonsense-action"] {
         h.stanza(&jingle(ALICE, CALLEE, "x", action, "s1", content));
         let out = h.take_stanzas();
         assert_eq!(out.len(), 1, "{action}");
