@@ -7,8 +7,8 @@
 
 mod anchored;
 mod auth;
-mod early;
 mod dtmf;
+mod early;
 mod failover;
 mod gateway;
 mod hold;
@@ -32,9 +32,9 @@ mod redirect;
 pub mod register;
 mod session_timer;
 pub mod timers;
-mod trickle;
 mod transfer;
 mod transfer_xmpp;
+mod trickle;
 mod xmpp_in;
 
 pub use gateway::{CoreConfig, Gateway};
@@ -48,5 +48,5 @@ pub use model::{
 pub(crate) use outbound::host_of;
 pub use ownership::{Claim, iq_prefix};
 pub use recover::{CSEQ_GAP, Restored, Takeover};
-pub use trickle::{PendingRestart, TrickleIce};
 pub use transfer::Transfer;
+pub use trickle::{PendingRestart, TrickleIce};

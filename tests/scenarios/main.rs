@@ -2,16 +2,16 @@
 //! mapping doc's §2 tables that issue 3 touches, plus retransmission and timeout
 //! paths. No test sleeps; `Harness::advance` moves time.
 
-mod early;
 mod dtmf;
+mod early;
 mod failover;
 mod harness;
 mod hold;
 mod media;
 mod more;
 mod recovery;
-mod trickle;
 mod transfer;
+mod trickle;
 mod trunkopts;
 
 use harness::*;
