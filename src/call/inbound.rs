@@ -137,7 +137,8 @@ impl Gateway {
         {
             // UPDATE in the early dialog (RFC 3311 §5.1): the dialog exists,
             // so never 481. A refresh is fine; a new offer before the answer
-            // is media negotiation we do not do yet (issue 7).
+            // would change media the XMPP user has not accepted yet, and the
+            // Jingle session has no early offer/answer to carry it: 488.
             let status = if request.body.is_empty() { 200 } else { 488 };
             self.reply(&key, &request, status, None);
             return;

@@ -141,9 +141,9 @@ impl Gateway {
             (_, "content-add") => self.user_content_add(&call_id, from, to, id, &jingle),
             (_, "content-remove") => self.user_content_remove(&call_id, from, to, id, &jingle),
             (_, "session-info") => {
-                // Ringing, mute, hold… and pings: acknowledged. Hold mapping
-                // arrives with issue 7 (DTMF: the arm above); nothing here
-                // changes SIP state.
+                // Pings and payloads with no SIP counterpart (ringing from
+                // an outbound caller, unknown namespaces): acknowledged.
+                // Hold, mute and DTMF are the arms above.
                 if el.children().next().is_some() {
                     tracing::debug!(call = %call_id, "session-info acknowledged, not mapped yet");
                 }

@@ -400,7 +400,8 @@ impl MediaAnchors {
 
     /// A leg's new in-dialog description (re-INVITE / UPDATE): the embedded
     /// relay follows the SIP leg's address and hold state. rtpengine learns
-    /// a moved peer by its own latching; a re-offer through ng is issue 7's.
+    /// a moved peer by its own latching: a re-offer through ng is not sent
+    /// (noted in ARCHITECTURE.md under rtpengine).
     pub fn update(&mut self, call: &str, leg: MediaLeg, sdp: &str, mode: MediaMode) {
         if mode == MediaMode::Rtpengine || leg != MediaLeg::Sip {
             tracing::debug!(

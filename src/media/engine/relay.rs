@@ -186,7 +186,7 @@ pub struct Relay {
     /// XMPP SSRCs seen per stream, to send their RTCP to the right SIP port.
     xmpp_ssrcs: Vec<(u32, usize)>,
     /// Per stream: the RTP we last sent toward SIP, and how far injected
-    /// DTMF packets moved the sequence numbers (issue 7).
+    /// DTMF packets moved the sequence numbers.
     to_sip_rtp: Vec<OutRtp>,
     /// RFC 4733 events waiting or being sent, on stream `dtmf_stream`.
     dtmf: DtmfSender,
