@@ -23,9 +23,9 @@
 
 use super::gateway::Gateway;
 use super::io::{CallEvent, Output};
-use super::model::{CallDirection, Side};
+use super::model::CallDirection;
 use crate::media::anchor::{MediaLeg, MediaMode, SipSrtp};
-use crate::sip::message::{Method, Request};
+use crate::sip::message::Request;
 use crate::sip::transaction::ServerKey;
 
 /// One codec we can offer without the peer's help.
@@ -214,16 +214,7 @@ impl Gateway {
             } else {
                 "unusable SDP answer in the ACK to our delayed-offer 200"
             };
-            tracing::warn!(call = %call_id, why, "ending the call");
-            let cause = format!(
-                "SIP;cause=488;text=\"{}\"",
-                super::inbound::warning_text(why)
-            );
-            self.send_in_dialog_with(call_id, Method::Bye, super::in_dialog::Purpose::Bye, |r| {
-                r.headers.push("Reason", cause)
-            });
-            self.terminate_xmpp(call_id, "incompatible-parameters", Some(why));
-            self.end_call(call_id, Side::Gateway, Some(488));
+            self.no_answer(call_id, why);
             return false;
         }
         tracing::info!(call = %call_id, "delayed offer: the ACK's answer goes to the anchor");

@@ -254,28 +254,12 @@ impl Gateway {
             .map(|r| r.uri.clone())
             .unwrap_or_default();
         let peer = call.sip.peer;
-        let host = host_of(&self.cfg.sent_by);
-        let branch = self.branch();
-        let local_tag = self.fresh(6);
-        let sip_call_id = format!("{}@{}", self.fresh(12), host);
-        let (from_uri, asserted) = self.caller_id(trunk.as_ref(), bare(&user));
-        let mut headers = self.request_headers(
-            peer.transport,
-            &branch,
-            &from_uri,
-            &local_tag,
-            &request_uri,
-            &sip_call_id,
-            "1 INVITE",
-        );
-        if let Some(proxy) = trunk.as_ref().and_then(|t| t.outbound_proxy.as_ref()) {
-            headers.push("Route", proxy.route());
-        }
-        let contact = self.our_contact("stox", peer.transport);
-        headers.push("Contact", format!("<{contact}>"));
-        if let Some(identity) = asserted {
-            headers.push("P-Asserted-Identity", format!("<{identity}>"));
-        }
+        let NewInvite {
+            mut headers,
+            branch,
+            local_tag,
+            sip_call_id,
+        } = self.new_invite(peer, trunk.as_ref(), bare(&user), &request_uri);
         headers.push("Allow", ALLOW);
         self.offer_session_timer(&mut headers);
         let sdp = self.trickle_advertise(call_id, &mut headers, sdp);
@@ -306,6 +290,47 @@ impl Gateway {
         self.tx.send_request(invite, peer, self.now);
         // A restarted process must be able to CANCEL this INVITE.
         self.persist(call_id, PersistKind::Modified);
+    }
+
+    /// The dialog-forming headers of an INVITE we originate for `caller`
+    /// (a bare JID) toward `peer` through `trunk`, with fresh identifiers:
+    /// a call's first INVITE and a transfer's INVITE to its target are built
+    /// the same way (caller ID, outbound proxy, Contact).
+    pub(crate) fn new_invite(
+        &mut self,
+        peer: Peer,
+        trunk: Option<&crate::config::TrunkConfig>,
+        caller: &str,
+        request_uri: &str,
+    ) -> NewInvite {
+        let host = host_of(&self.cfg.sent_by);
+        let branch = self.branch();
+        let local_tag = self.fresh(6);
+        let sip_call_id = format!("{}@{}", self.fresh(12), host);
+        let (from_uri, asserted) = self.caller_id(trunk, caller);
+        let mut headers = self.request_headers(
+            peer.transport,
+            &branch,
+            &from_uri,
+            &local_tag,
+            request_uri,
+            &sip_call_id,
+            "1 INVITE",
+        );
+        if let Some(proxy) = trunk.and_then(|t| t.outbound_proxy.as_ref()) {
+            headers.push("Route", proxy.route());
+        }
+        let contact = self.our_contact("stox", peer.transport);
+        headers.push("Contact", format!("<{contact}>"));
+        if let Some(identity) = asserted {
+            headers.push("P-Asserted-Identity", format!("<{identity}>"));
+        }
+        NewInvite {
+            headers,
+            branch,
+            local_tag,
+            sip_call_id,
+        }
     }
 
     /// The From URI of an INVITE from `caller` (a bare JID) through `trunk`,
@@ -821,4 +846,13 @@ pub(crate) fn host_of(sent_by: &str) -> String {
         Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !h.ends_with(':') => h.to_string(),
         _ => sent_by.to_string(),
     }
+}
+
+/// What [`Gateway::new_invite`] made: the headers so far and the new
+/// transaction's and dialog's identifiers.
+pub(crate) struct NewInvite {
+    pub(crate) headers: Headers,
+    pub(crate) branch: String,
+    pub(crate) local_tag: String,
+    pub(crate) sip_call_id: String,
 }

@@ -147,28 +147,12 @@ impl Gateway {
         self.notify_referrer(id, "SIP/2.0 100 Trying", false);
 
         // The INVITE to the target, as `invite_with` builds a call's.
-        let host = super::outbound::host_of(&self.cfg.sent_by);
-        let branch = self.branch();
-        let local_tag = self.fresh(6);
-        let sip_call_id = format!("{}@{}", self.fresh(12), host);
-        let (from_uri, asserted) = self.caller_id(trunk_cfg.as_ref(), &user);
-        let mut headers: Headers = self.request_headers(
-            peer.transport,
-            &branch,
-            &from_uri,
-            &local_tag,
-            &target,
-            &sip_call_id,
-            "1 INVITE",
-        );
-        if let Some(proxy) = trunk_cfg.as_ref().and_then(|t| t.outbound_proxy.as_ref()) {
-            headers.push("Route", proxy.route());
-        }
-        let contact = self.our_contact("stox", peer.transport);
-        headers.push("Contact", format!("<{contact}>"));
-        if let Some(identity) = asserted {
-            headers.push("P-Asserted-Identity", format!("<{identity}>"));
-        }
+        let super::outbound::NewInvite {
+            mut headers,
+            branch,
+            local_tag,
+            sip_call_id,
+        } = self.new_invite(peer, trunk_cfg.as_ref(), &user, &target);
         if let Some(by) = request.headers.get("Referred-By") {
             headers.push("Referred-By", by.to_string());
         }
