@@ -66,6 +66,7 @@ BARESIP_TONE = 440
 OUT_NUMBER = "+15551230001"  # the browser calls this; baresip's account user
 IN_DID = "+15550001000"  # baresip calls this; STOX_CONFIG maps it to bob@test
 BROWSER_JID = "bob@test"  # in STOX_CONFIG's allow_outbound and the DID's user
+DTMF_DIGITS = "15#"  # the browser's XEP-0181 digits in the embedded outbound call
 MIN_TONE_SHARE = 0.6  # of --seconds, the time the expected tone must dominate
 
 
@@ -231,6 +232,48 @@ def path_check(checks: Checks, name: str, mode: str, bs: Baresip, since: int, st
     checks.add(name, ok, f"anchored ({lo}-{hi}): baresip receives from {src}, the browser's peer is {remote}")
 
 
+# What baresip 1.0.0 logs (at -v) per telephone-event it decodes from RTP (audio.c),
+# and per SIP INFO application/dtmf-relay it receives (call.c).
+INBAND_DTMF_LOG = re.compile(r"received event: '(.)' \(end=(\d)\)")
+INFO_DTMF_LOG = re.compile(r"call: received DTMF: '(.)'")
+
+
+def dtmf_check(checks: Checks, browser: Browser, bs: Baresip, mark: int, log_mark: int) -> None:
+    """Issue 7, XMPP -> SIP DTMF with the embedded anchor: the browser sends DTMF_DIGITS
+    as XEP-0181 session-infos (each must be answered with a result); stox injects
+    them as RFC 4733 telephone-events into baresip's RTP (the trunk's dtmf = "auto",
+    and baresip offers telephone-event). baresip must report each digit exactly once,
+    in order (ctrl_tcp CALL_DTMF_START; it sends one per event, however many of the
+    three end packets arrive), and must have decoded them from RTP, not from a SIP INFO."""
+    try:
+        sent = browser.rpc("dtmf", {"digits": DTMF_DIGITS, "duration": 150}, timeout=15)
+    except BrowserError as e:
+        checks.add("out: XEP-0181 DTMF acknowledged", False, str(e))
+        return
+    refused = [f"{r['code']}: {r['error']}" for r in sent if not r["ok"]]
+    checks.add("out: XEP-0181 DTMF acknowledged", not refused and len(sent) == len(DTMF_DIGITS),
+               f"{len(sent) - len(refused)}/{len(DTMF_DIGITS)} session-infos got a result"
+               + (f"; errors {refused}" if refused else ""))
+
+    def starts() -> str:
+        return "".join(e.get("param", "?") for e in bs.events[mark:] if e.get("type") == "CALL_DTMF_START")
+
+    wait_for(lambda: len(starts()) >= len(DTMF_DIGITS), 3, step=0.1)
+    time.sleep(0.5)  # a duplicate would come within the end packets' 40 ms
+    got = starts()
+    log = bs.log_text()[log_mark:]
+    # one start and one end per digit: the update packets and the three copies of the
+    # end packet are one key press to baresip (libre's telev de-duplicates them)
+    events = INBAND_DTMF_LOG.findall(log)
+    inband = "".join(k for k, end in events if end == "0")
+    ends = "".join(k for k, end in events if end == "1")
+    info = INFO_DTMF_LOG.findall(log)
+    ok = got == DTMF_DIGITS and inband == DTMF_DIGITS and ends == DTMF_DIGITS and not info
+    checks.add(f"out: baresip receives the digits {DTMF_DIGITS}", ok,
+               f"CALL_DTMF_START {got!r}; in RTP (RFC 4733): starts {inband!r}, ends {ends!r}"
+               + (f"; by SIP INFO {''.join(info)!r}" if info else ""))
+
+
 def run_out(checks: Checks, browser: Browser, bs: Baresip, seconds: float, mode: str) -> None:
     """The browser calls the trunk's number; baresip answers; the browser hangs up."""
     mark, recs, log_mark = len(bs.events), bs.recordings(), len(bs.log_text())
@@ -254,6 +297,8 @@ def run_out(checks: Checks, browser: Browser, bs: Baresip, seconds: float, mode:
         path_check(checks, "out: media path", mode, bs, log_mark, m["stats"])
     except BrowserError as e:
         checks.add(f"out: browser hears baresip's {BARESIP_TONE} Hz", False, str(e))
+    if mode == "embedded":
+        dtmf_check(checks, browser, bs, mark, log_mark)
     try:
         h = browser.rpc("hangup", 10000, timeout=15)
         closed = bs.wait_event({"CALL_CLOSED"}, 5, mark)
