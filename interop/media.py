@@ -66,6 +66,7 @@ BARESIP_TONE = 440
 OUT_NUMBER = "+15551230001"  # the browser calls this; baresip's account user
 IN_DID = "+15550001000"  # baresip calls this; STOX_CONFIG maps it to bob@test
 BROWSER_JID = "bob@test"  # in STOX_CONFIG's allow_outbound and the DID's user
+DTMF_DIGITS = "15#"  # the browser's XEP-0181 digits in the embedded outbound call
 MIN_TONE_SHARE = 0.6  # of --seconds, the time the expected tone must dominate
 
 
@@ -231,6 +232,53 @@ def path_check(checks: Checks, name: str, mode: str, bs: Baresip, since: int, st
     checks.add(name, ok, f"anchored ({lo}-{hi}): baresip receives from {src}, the browser's peer is {remote}")
 
 
+# What baresip 1.0.0 logs (at -v) per telephone-event it decodes from RTP (audio.c),
+# and per SIP INFO application/dtmf-relay it receives (call.c).
+INBAND_DTMF_LOG = re.compile(r"received event: '(.)' \(end=(\d)\)")
+INFO_DTMF_LOG = re.compile(r"call: received DTMF: '(.)'")
+
+
+def dtmf_check(checks: Checks, browser: Browser, bs: Baresip, mark: int, log_mark: int,
+               inband: bool) -> None:
+    """Issue 7, XMPP -> SIP DTMF: the browser sends DTMF_DIGITS as XEP-0181
+    session-infos (each must be answered with a result). With the embedded anchor
+    (`inband`) stox injects them as RFC 4733 telephone-events into baresip's RTP (the
+    trunk's dtmf = "auto", and baresip offers telephone-event); with rtpengine it
+    sends SIP INFO application/dtmf-relay. baresip must report each digit exactly
+    once, in order (ctrl_tcp CALL_DTMF_START; one per event, however many of the
+    three end packets arrive), and only by the expected route."""
+    try:
+        sent = browser.rpc("dtmf", {"digits": DTMF_DIGITS, "duration": 150}, timeout=15)
+    except BrowserError as e:
+        checks.add("out: XEP-0181 DTMF acknowledged", False, str(e))
+        return
+    refused = [f"{r['code']}: {r['error']}" for r in sent if not r["ok"]]
+    checks.add("out: XEP-0181 DTMF acknowledged", not refused and len(sent) == len(DTMF_DIGITS),
+               f"{len(sent) - len(refused)}/{len(DTMF_DIGITS)} session-infos got a result"
+               + (f"; errors {refused}" if refused else ""))
+
+    def reported() -> str:
+        return "".join(e.get("param", "?") for e in bs.events[mark:] if e.get("type") == "CALL_DTMF_START")
+
+    wait_for(lambda: len(reported()) >= len(DTMF_DIGITS), 3, step=0.1)
+    time.sleep(0.5)  # a duplicate would come within the end packets' 40 ms
+    got = reported()
+    log = bs.log_text()[log_mark:]
+    # one start and one end per digit: the update packets and the three copies of the
+    # end packet are one key press to baresip (libre's telev de-duplicates them)
+    events = INBAND_DTMF_LOG.findall(log)
+    starts = "".join(k for k, end in events if end == "0")
+    ends = "".join(k for k, end in events if end == "1")
+    info = "".join(INFO_DTMF_LOG.findall(log))
+    if inband:
+        ok = got == DTMF_DIGITS and starts == DTMF_DIGITS and ends == DTMF_DIGITS and not info
+    else:
+        ok = got == DTMF_DIGITS and info == DTMF_DIGITS and not events
+    checks.add(f"out: baresip receives the digits {DTMF_DIGITS}", ok,
+               f"CALL_DTMF_START {got!r}; in RTP (RFC 4733): starts {starts!r}, ends {ends!r}; "
+               f"by SIP INFO {info!r} (expected {'RTP' if inband else 'INFO'})")
+
+
 def run_out(checks: Checks, browser: Browser, bs: Baresip, seconds: float, mode: str) -> None:
     """The browser calls the trunk's number; baresip answers; the browser hangs up."""
     mark, recs, log_mark = len(bs.events), bs.recordings(), len(bs.log_text())
@@ -254,6 +302,9 @@ def run_out(checks: Checks, browser: Browser, bs: Baresip, seconds: float, mode:
         path_check(checks, "out: media path", mode, bs, log_mark, m["stats"])
     except BrowserError as e:
         checks.add(f"out: browser hears baresip's {BARESIP_TONE} Hz", False, str(e))
+    if mode != "passthrough":
+        # the embedded anchor injects RFC 4733 events; with rtpengine stox sends INFO
+        dtmf_check(checks, browser, bs, mark, log_mark, inband=mode == "embedded")
     try:
         h = browser.rpc("hangup", 10000, timeout=15)
         closed = bs.wait_event({"CALL_CLOSED"}, 5, mark)

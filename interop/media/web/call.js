@@ -9,6 +9,8 @@
 //                                 answered with <proceed/>) and accepts it, sending the tone
 //   waitAccepted / waitTerminated / hangup
 //   measure({expect, seconds})    Web Audio analysis of the received track + getStats()
+//   dtmf({digits, duration, gapMs}) XEP-0181 <dtmf/> session-infos to the peer, one per
+//                                 digit, each awaited (result or error) before the next
 //   events() / info() / sdp()     what happened (time-stamped), call state, both SDPs
 //
 // StanzaJS 12 has no XEP-0353 (Jingle Message Initiation) support, only its old
@@ -19,6 +21,7 @@
 import * as XMPP from 'stanza';
 
 const NS_JMI = 'urn:xmpp:jingle-message:0';
+const NS_DTMF = 'urn:xmpp:jingle:dtmf:0';
 const t0 = performance.now();
 const events = [];
 const raw = [];
@@ -96,6 +99,15 @@ function defineJmi() {
   }
 }
 
+// XEP-0181 (Jingle DTMF), which StanzaJS 12 lacks: <dtmf code='5' duration='150'/> in a
+// session-info, as iq.jingle.dtmf.
+function defineDtmf() {
+  client.stanzas.define({
+    element: 'dtmf', namespace: NS_DTMF, path: 'iq.jingle.dtmf',
+    fields: { code: XMPP.JXT.attribute('code'), duration: XMPP.JXT.integerAttribute('duration') },
+  });
+}
+
 function bindSession(s) {
   session = s;
   if (state.ipv4Only) {
@@ -157,6 +169,7 @@ async function login({ ws, jid, password, resource = 'browser', gateway = 'sip.t
     jingle: { iceServers: [] },
   });
   defineJmi();
+  defineDtmf();
   watchIqs();
   client.on('session:started', () => note('session-started', { jid: client.jid }));
   client.on('disconnected', () => note('disconnected'));
@@ -275,6 +288,26 @@ async function hangup(timeoutMs = 10000) {
   return { acked: outcome.kind === 'jingle-out-result', outcome };
 }
 
+// Sends each key of `digits` as its own XEP-0181 session-info to the session's peer
+// and waits for its answer before the next (then `gapMs` more, so the far end hears
+// separate presses). Returns [{code, ok, error?}] in order.
+async function dtmf({ digits, duration = 150, gapMs = 300 } = {}) {
+  const results = [];
+  const initiator = session.role === 'initiator' ? client.jid : session.peerID;
+  for (const code of digits) {
+    note('dtmf-send', { code, duration });
+    try {
+      await client.sendIQ({ to: session.peerID, type: 'set',
+        jingle: { action: 'session-info', sid: session.sid, initiator, dtmf: { code, duration } } });
+      results.push({ code, ok: true });
+    } catch (err) {
+      results.push({ code, ok: false, error: (err.error && err.error.condition) || String(err) });
+    }
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+  return results;
+}
+
 // Analyse the received audio for `seconds`: per 50 ms frame, the loudest
 // frequency (FFT peak) and the share of the power within ±40 Hz of `expect`.
 async function measure({ expect, seconds = 5, timeoutMs = 15000 } = {}) {
@@ -358,7 +391,7 @@ async function stats() {
 }
 
 window.media = {
-  login, call, answer, waitAccepted, waitTerminated, hangup, measure, stats,
+  login, call, answer, waitAccepted, waitTerminated, hangup, measure, stats, dtmf,
   events: () => events,
   raw: () => raw,
   info: () => ({ accepted: state.accepted, terminated: state.terminated, remoteTrack: !!state.remoteTrack,
