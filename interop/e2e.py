@@ -315,6 +315,18 @@ def scenarios() -> list[Scenario]:
                                    "--expect-answered"])],
             [Sipp("uas_answer_held.xml", "uas")]),
         Scenario(
+            "out-hold-glare",
+            "glare (RFC 3261 §14): alice's <hold/> reaches the trunk as a re-INVITE (a=sendonly); "
+            "the trunk sends its own re-INVITE across it and gets 491 (ACKed), then answers ours "
+            "491 (the gateway ACKs); the gateway, Call-ID owner, sends the hold re-INVITE again "
+            "after 2.1-4 s (a=sendonly, answered a=recvonly); the trunk's re-INVITE sent again "
+            "gets 200 with a=sendonly (alice still holds); the trunk's BYE ends the call, which "
+            "stayed up throughout (alice gets no session-info, <success/>)",
+            [Peer("alice", alice, ["--hold-after", "1", "--expect-info", "",
+                                   "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_glare.xml", "uas")]),
+        Scenario(
             "in-hold-sip",
             "the caller holds bob's answered call with a re-INVITE whose SDP is a=sendonly: bob "
             "receives session-info <hold/>, sipp checks the 200 answers a=recvonly; its "
