@@ -327,6 +327,39 @@ def scenarios() -> list[Scenario]:
                                    "--expect-terminate", "success", "--expect-answered"])],
             [Sipp("uas_answer_glare.xml", "uas")]),
         Scenario(
+            "out-content-add-reject",
+            "passthrough media: 1 s after the answer alice sends content-add with a VP8 video "
+            "content (ICE-UDP transport): the trunk gets a re-INVITE keeping the audio m= line "
+            "and appending m=video (VP8, a=mid:video), declines it with port 0, and alice gets "
+            "content-reject for it (no content-accept); the call goes on until the trunk's BYE "
+            "(<success/>)",
+            [Peer("alice", alice, ["--add-video-after", "1", "--expect-content-add", "reject",
+                                   "--expect-info", "", "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_video_reject_bye.xml", "uas")], variant="passthrough"),
+        Scenario(
+            "out-content-add-anchored",
+            "anchored media (the default): alice's content-add of a VP8 video content 0.5 s after "
+            "the answer is acked and answered content-reject at once (the anchor relays only the "
+            "streams of the set-up); nothing reaches the trunk (sipp fails on any re-INVITE), "
+            "whose BYE ends the call (<success/>)",
+            [Peer("alice", alice, ["--add-video-after", "0.5", "--expect-content-add", "reject",
+                                   "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_bye.xml", "uas")]),
+        Scenario(
+            "out-content-add-remove",
+            "passthrough media: alice's content-add of a VP8 video content reaches the trunk as "
+            "a re-INVITE appending m=video; the trunk takes the stream (port 6002) and alice gets "
+            "content-accept for it; her content-remove 2.5 s after the answer reaches the trunk as "
+            "a re-INVITE with m=video port 0 and the audio still live; the trunk's BYE ends the "
+            "call (<success/>)",
+            [Peer("alice", alice, ["--add-video-after", "1", "--expect-content-add", "accept",
+                                   "--remove-video-after", "2.5", "--expect-info", "",
+                                   "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_video_remove_bye.xml", "uas")], variant="passthrough"),
+        Scenario(
             "in-hold-sip",
             "the caller holds bob's answered call with a re-INVITE whose SDP is a=sendonly: bob "
             "receives session-info <hold/>, sipp checks the 200 answers a=recvonly; its "
@@ -343,6 +376,18 @@ def scenarios() -> list[Scenario]:
                                            "--expect-info", "", "answer", "--mode", "accept",
                                            "--delay", "0.5", "--expect-terminate", "success"])],
             [Sipp("uac_call_held.xml", "uac", "+15550001000")]),
+        Scenario(
+            "in-hold-glare",
+            "glare, inbound: bob's <hold/> reaches the caller as a re-INVITE (a=sendonly); the "
+            "caller's own re-INVITE crosses it and gets 491 (ACKed), then the caller answers ours "
+            "491 (the gateway ACKs); the gateway, not the Call-ID's owner, sends the hold "
+            "re-INVITE again within 0-2 s (a=sendonly, answered a=recvonly); the caller's "
+            "re-INVITE sent again gets 200 with a=sendonly (bob still holds); the caller's BYE "
+            "ends bob's session with <success/>, no session-info to bob",
+            [Peer("bob/phone", bob_phone, ["--hold-after", "1", "--expect-info", "",
+                                           "answer", "--mode", "accept", "--delay", "0.5",
+                                           "--expect-terminate", "success"])],
+            [Sipp("uac_call_glare.xml", "uac", "+15550001000")]),
         Scenario(
             "out-trickle-ice",
             "passthrough media: alice's INVITE advertises half trickle (a=ice-options:trickle, "
