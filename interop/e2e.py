@@ -360,6 +360,17 @@ def scenarios() -> list[Scenario]:
                                    "--expect-terminate", "success", "--expect-answered"])],
             [Sipp("uas_answer_video_remove_bye.xml", "uas")], variant="passthrough"),
         Scenario(
+            "out-hold-glare-peer-first",
+            "glare with RFC 3261 §14.1 timing: as out-hold-glare up to the two 491s, but the "
+            "trunk (not the Call-ID's owner) retries its re-INVITE 500 ms later, inside the "
+            "gateway's 2.1-4 s back-off: 200 (not 491) with a=sendonly, alice holding; that "
+            "answer puts the call on hold, so the gateway sends no re-INVITE when its back-off "
+            "ends (sipp waits 4.5 s for none); the trunk's BYE ends the call (<success/>)",
+            [Peer("alice", alice, ["--hold-after", "1", "--expect-info", "",
+                                   "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_glare_peer_first.xml", "uas")]),
+        Scenario(
             "in-hold-sip",
             "the caller holds bob's answered call with a re-INVITE whose SDP is a=sendonly: bob "
             "receives session-info <hold/>, sipp checks the 200 answers a=recvonly; its "
