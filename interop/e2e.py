@@ -371,6 +371,18 @@ def scenarios() -> list[Scenario]:
                                    "--expect-terminate", "success", "--expect-answered"])],
             [Sipp("uas_answer_glare_peer_first.xml", "uas")]),
         Scenario(
+            "in-content-add-remove",
+            "passthrough media, inbound: bob answers, sends content-add with a VP8 video content "
+            "(creator responder) 1 s later: the caller gets a re-INVITE appending m=video, takes "
+            "it and bob gets content-accept; bob's content-remove at 2.5 s reaches the caller as "
+            "a re-INVITE with m=video port 0, the audio still live; the caller's BYE ends bob's "
+            "session with <success/>",
+            [Peer("bob/phone", bob_phone, ["--add-video-after", "1", "--expect-content-add", "accept",
+                                           "--remove-video-after", "2.5", "--expect-info", "",
+                                           "answer", "--mode", "accept", "--delay", "0.5",
+                                           "--expect-terminate", "success"])],
+            [Sipp("uac_call_video_remove.xml", "uac", "+15550001000")], variant="passthrough"),
+        Scenario(
             "in-hold-sip",
             "the caller holds bob's answered call with a re-INVITE whose SDP is a=sendonly: bob "
             "receives session-info <hold/>, sipp checks the 200 answers a=recvonly; its "
