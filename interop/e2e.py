@@ -371,6 +371,17 @@ def scenarios() -> list[Scenario]:
                                    "--expect-terminate", "success", "--expect-answered"])],
             [Sipp("uas_answer_glare_peer_first.xml", "uas")]),
         Scenario(
+            "out-content-add-glare",
+            "passthrough media: alice's content-add (VP8 video) reaches the trunk as a re-INVITE "
+            "appending m=video; the trunk's own re-INVITE crosses it and gets 491, and it answers "
+            "ours 491; after the 2.1-4 s back-off the gateway sends the content-add's re-INVITE "
+            "again, m=video still appended; the trunk takes the video and alice gets "
+            "content-accept; the trunk's BYE ends the call (<success/>)",
+            [Peer("alice", alice, ["--add-video-after", "1", "--expect-content-add", "accept",
+                                   "--expect-info", "", "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_video_glare.xml", "uas")], variant="passthrough"),
+        Scenario(
             "in-content-add-remove",
             "passthrough media, inbound: bob answers, sends content-add with a VP8 video content "
             "(creator responder) 1 s later: the caller gets a re-INVITE appending m=video, takes "
