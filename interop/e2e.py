@@ -382,6 +382,28 @@ def scenarios() -> list[Scenario]:
                                    "--expect-terminate", "success", "--expect-answered"])],
             [Sipp("uas_answer_video_glare.xml", "uas")], variant="passthrough"),
         Scenario(
+            "out-content-remove-sip",
+            "passthrough media: alice's content-add (VP8 video) is taken by the trunk "
+            "(content-accept); the trunk then removes it with a re-INVITE setting m=video to port "
+            "0: its 200 answers the video at port 0 with the audio still live, and alice gets "
+            "content-remove for 'video' (and nothing else); the trunk's BYE ends the call "
+            "(<success/>)",
+            [Peer("alice", alice, ["--add-video-after", "1", "--expect-content-add", "accept",
+                                   "--expect-content-remove", "video", "--expect-info", "",
+                                   "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_video_removed_bye.xml", "uas")], variant="passthrough"),
+        Scenario(
+            "in-content-add-reject",
+            "passthrough media, inbound: bob answers and 1 s later sends content-add with a VP8 "
+            "video content (creator responder): the caller gets a re-INVITE appending m=video "
+            "and declines it (port 0); bob gets content-reject naming his content (creator "
+            "responder); the caller's BYE ends bob's session with <success/>",
+            [Peer("bob/phone", bob_phone, ["--add-video-after", "1", "--expect-content-add", "reject",
+                                           "--expect-info", "", "answer", "--mode", "accept",
+                                           "--delay", "0.5", "--expect-terminate", "success"])],
+            [Sipp("uac_call_video_reject.xml", "uac", "+15550001000")], variant="passthrough"),
+        Scenario(
             "in-content-add-remove",
             "passthrough media, inbound: bob answers, sends content-add with a VP8 video content "
             "(creator responder) 1 s later: the caller gets a re-INVITE appending m=video, takes "

@@ -25,7 +25,8 @@ Roles:
         [--expect-terminate R] [--expect-finish] [--expect-retract]
     --add-video-after S [--expect-content-add accept|reject] [--remove-video-after S] (before
         the role): content-add of a VP8 video content 'video' S s after the answer, the answer
-        (content-accept / content-reject) asserted; content-remove of it later (issue 7)
+        (content-accept / content-reject) asserted; content-remove of it later (issue 7);
+        --expect-content-remove NAME: the SIP side's removal arrives as content-remove
     --hangup-on-usr1 (before the role): once answered, stay in the call until SIGUSR1, then
         send session-terminate <success/> (interop/cluster.py hangs up after the adoption)
 """
@@ -488,6 +489,12 @@ class Peer(ClientXMPP):
         if action in ("content-accept", "content-reject", "content-add", "content-remove"):
             names = [c.get("name") for c in jingle.findall(q(NS_JINGLE, "content"))]
             self.content_actions.setdefault(action, []).extend(names)
+            # XEP-0166 §7.2: creator and name identify a content; 'video' is ours
+            mine = "initiator" if isinstance(self, Caller) else "responder"
+            for c in jingle.findall(q(NS_JINGLE, "content")):
+                if c.get("name") == "video" and action != "content-add" and c.get("creator") != mine:
+                    self.finish(False, f"{action} names content video with creator "
+                                       f"{c.get('creator')!r}, but we ({mine}) created it")
             if action == "content-accept":
                 for c in jingle.findall(q(NS_JINGLE, "content")):
                     if c.find(f"{q(NS_RTP, 'description')}/{q(NS_RTP, 'payload-type')}") is None \
@@ -577,6 +584,10 @@ class Peer(ClientXMPP):
             if (want == "accept") != accepted or (want == "reject") != rejected:
                 return False, reason + (f"; content-add of video: accept={accepted} reject={rejected}, "
                                         f"{want} expected")
+        want = self.args.expect_content_remove
+        if ok and want is not None and self.content_actions.get("content-remove", []) != [want]:
+            return False, reason + (f"; content-remove for {self.content_actions.get('content-remove', [])} "
+                                    f"received, [{want!r}] expected")
         if ok and self.args.remove_video_after is not None and "content-removed:video" not in self.events:
             return False, reason + "; the content-remove of video was never acked"
         return ok, reason
@@ -1098,6 +1109,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--expect-content-add", choices=("accept", "reject"),
                    help="assert the content-add of 'video' got content-accept (and no reject), "
                         "or content-reject (and no accept)")
+    p.add_argument("--expect-content-remove", metavar="NAME",
+                   help="assert exactly one content-remove arrived, naming this content (the SIP "
+                        "side set its stream's port to 0)")
     p.add_argument("--remove-video-after", type=float, metavar="S",
                    help="S seconds after the answer, send content-remove of 'video' (which must "
                         "have been accepted); its IQ result is asserted")
