@@ -360,6 +360,16 @@ def scenarios() -> list[Scenario]:
                                    "--expect-terminate", "success", "--expect-answered"])],
             [Sipp("uas_answer_video_remove_bye.xml", "uas")], variant="passthrough"),
         Scenario(
+            "out-hold-glare-update",
+            "glare with UPDATE (RFC 3311 §5.2): as out-hold-glare, but the trunk's crossing offer "
+            "is an UPDATE with SDP: 491 (no ACK), our hold re-INVITE answered 491 is retried after "
+            "2.1-4 s and completes; the trunk's UPDATE sent again gets 200 with a=sendonly; the "
+            "trunk's BYE ends the call (<success/>), no session-info to alice",
+            [Peer("alice", alice, ["--hold-after", "1", "--expect-info", "",
+                                   "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_glare_update.xml", "uas")]),
+        Scenario(
             "out-hold-glare-peer-first",
             "glare with RFC 3261 §14.1 timing: as out-hold-glare up to the two 491s, but the "
             "trunk (not the Call-ID's owner) retries its re-INVITE 500 ms later, inside the "
