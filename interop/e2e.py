@@ -414,6 +414,18 @@ def scenarios() -> list[Scenario]:
                                            "--delay", "0.5", "--expect-terminate", "success"])],
             [Sipp("uac_call_video_reject.xml", "uac", "+15550001000")], variant="passthrough"),
         Scenario(
+            "in-content-remove-sip",
+            "passthrough media, inbound: bob's content-add (VP8 video, creator responder) is "
+            "taken by the caller (content-accept); the caller then removes it with a re-INVITE "
+            "setting m=video to port 0: answered port 0 with the audio live, and bob gets "
+            "content-remove for 'video' with creator responder; the caller's BYE ends bob's "
+            "session with <success/>",
+            [Peer("bob/phone", bob_phone, ["--add-video-after", "1", "--expect-content-add", "accept",
+                                           "--expect-content-remove", "video", "--expect-info", "",
+                                           "answer", "--mode", "accept", "--delay", "0.5",
+                                           "--expect-terminate", "success"])],
+            [Sipp("uac_call_video_removed.xml", "uac", "+15550001000")], variant="passthrough"),
+        Scenario(
             "in-content-add-remove",
             "passthrough media, inbound: bob answers, sends content-add with a VP8 video content "
             "(creator responder) 1 s later: the caller gets a re-INVITE appending m=video, takes "
