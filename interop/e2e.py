@@ -392,6 +392,17 @@ def scenarios() -> list[Scenario]:
                                    "--expect-terminate", "success", "--expect-answered"])],
             [Sipp("uas_answer_video_glare.xml", "uas")], variant="passthrough"),
         Scenario(
+            "out-content-add-hold",
+            "passthrough media: alice's content-add (VP8 video) is taken by the trunk "
+            "(content-accept); her <hold/> 2.5 s after the answer reaches the trunk as a re-INVITE "
+            "with both streams a=sendonly, her <unhold/> at 4 s as one with both a=sendrecv; the "
+            "trunk's BYE ends the call (<success/>)",
+            [Peer("alice", alice, ["--add-video-after", "1", "--expect-content-add", "accept",
+                                   "--hold-after", "2.5", "--unhold-after", "4", "--expect-info", "",
+                                   "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_video_hold_bye.xml", "uas")], variant="passthrough"),
+        Scenario(
             "out-content-remove-sip",
             "passthrough media: alice's content-add (VP8 video) is taken by the trunk "
             "(content-accept); the trunk then removes it with a re-INVITE setting m=video to port "
