@@ -437,6 +437,16 @@ def scenarios() -> list[Scenario]:
                                            "--expect-terminate", "success"])],
             [Sipp("uac_call_video_removed.xml", "uac", "+15550001000")], variant="passthrough"),
         Scenario(
+            "in-content-add-anchored",
+            "anchored media (the default), inbound: bob's content-add of a VP8 video content "
+            "(creator responder) 0.3 s after his answer is acked and answered content-reject "
+            "naming his content (creator responder); nothing reaches the caller (sipp fails on "
+            "any re-INVITE), whose BYE ends bob's session with <success/>",
+            [Peer("bob/phone", bob_phone, ["--add-video-after", "0.3", "--expect-content-add", "reject",
+                                           "answer", "--mode", "accept", "--delay", "0.5",
+                                           "--expect-terminate", "success"])],
+            [Sipp("uac_call.xml", "uac", "+15550001000")]),
+        Scenario(
             "in-content-add-remove",
             "passthrough media, inbound: bob answers, sends content-add with a VP8 video content "
             "(creator responder) 1 s later: the caller gets a re-INVITE appending m=video, takes "
