@@ -315,6 +315,150 @@ def scenarios() -> list[Scenario]:
                                    "--expect-answered"])],
             [Sipp("uas_answer_held.xml", "uas")]),
         Scenario(
+            "out-hold-glare",
+            "glare (RFC 3261 §14): alice's <hold/> reaches the trunk as a re-INVITE (a=sendonly); "
+            "the trunk sends its own re-INVITE across it and gets 491 (ACKed), then answers ours "
+            "491 (the gateway ACKs); the gateway, Call-ID owner, sends the hold re-INVITE again "
+            "after 2.1-4 s (a=sendonly, answered a=recvonly); the trunk's re-INVITE sent again "
+            "gets 200 with a=sendonly (alice still holds); the trunk's BYE ends the call, which "
+            "stayed up throughout (alice gets no session-info, <success/>)",
+            [Peer("alice", alice, ["--hold-after", "1", "--expect-info", "",
+                                   "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_glare.xml", "uas")]),
+        Scenario(
+            "out-content-add-reject",
+            "passthrough media: 1 s after the answer alice sends content-add with a VP8 video "
+            "content (ICE-UDP transport): the trunk gets a re-INVITE keeping the audio m= line "
+            "and appending m=video (VP8, a=mid:video), declines it with port 0, and alice gets "
+            "content-reject for it (no content-accept); the call goes on until the trunk's BYE "
+            "(<success/>)",
+            [Peer("alice", alice, ["--add-video-after", "1", "--expect-content-add", "reject",
+                                   "--expect-info", "", "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_video_reject_bye.xml", "uas")], variant="passthrough"),
+        Scenario(
+            "out-content-add-anchored",
+            "anchored media (the default): alice's content-add of a VP8 video content 0.5 s after "
+            "the answer is acked and answered content-reject at once (the anchor relays only the "
+            "streams of the set-up); nothing reaches the trunk (sipp fails on any re-INVITE), "
+            "whose BYE ends the call (<success/>)",
+            [Peer("alice", alice, ["--add-video-after", "0.5", "--expect-content-add", "reject",
+                                   "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_bye.xml", "uas")]),
+        Scenario(
+            "out-content-add-remove",
+            "passthrough media: alice's content-add of a VP8 video content reaches the trunk as "
+            "a re-INVITE appending m=video; the trunk takes the stream (port 6002) and alice gets "
+            "content-accept for it; her content-remove 2.5 s after the answer reaches the trunk as "
+            "a re-INVITE with m=video port 0 and the audio still live; the trunk's BYE ends the "
+            "call (<success/>)",
+            [Peer("alice", alice, ["--add-video-after", "1", "--expect-content-add", "accept",
+                                   "--remove-video-after", "2.5", "--expect-info", "",
+                                   "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_video_remove_bye.xml", "uas")], variant="passthrough"),
+        Scenario(
+            "out-hold-glare-update",
+            "glare with UPDATE (RFC 3311 §5.2): as out-hold-glare, but the trunk's crossing offer "
+            "is an UPDATE with SDP: 491 (no ACK), our hold re-INVITE answered 491 is retried after "
+            "2.1-4 s and completes; the trunk's UPDATE sent again gets 200 with a=sendonly; the "
+            "trunk's BYE ends the call (<success/>), no session-info to alice",
+            [Peer("alice", alice, ["--hold-after", "1", "--expect-info", "",
+                                   "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_glare_update.xml", "uas")]),
+        Scenario(
+            "out-hold-glare-peer-first",
+            "glare with RFC 3261 §14.1 timing: as out-hold-glare up to the two 491s, but the "
+            "trunk (not the Call-ID's owner) retries its re-INVITE 500 ms later, inside the "
+            "gateway's 2.1-4 s back-off: 200 (not 491) with a=sendonly, alice holding; that "
+            "answer puts the call on hold, so the gateway sends no re-INVITE when its back-off "
+            "ends (sipp waits 4.5 s for none); the trunk's BYE ends the call (<success/>)",
+            [Peer("alice", alice, ["--hold-after", "1", "--expect-info", "",
+                                   "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_glare_peer_first.xml", "uas")]),
+        Scenario(
+            "out-content-add-glare",
+            "passthrough media: alice's content-add (VP8 video) reaches the trunk as a re-INVITE "
+            "appending m=video; the trunk's own re-INVITE crosses it and gets 491, and it answers "
+            "ours 491; after the 2.1-4 s back-off the gateway sends the content-add's re-INVITE "
+            "again, m=video still appended; the trunk takes the video and alice gets "
+            "content-accept; the trunk's BYE ends the call (<success/>)",
+            [Peer("alice", alice, ["--add-video-after", "1", "--expect-content-add", "accept",
+                                   "--expect-info", "", "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_video_glare.xml", "uas")], variant="passthrough"),
+        Scenario(
+            "out-content-add-hold",
+            "passthrough media: alice's content-add (VP8 video) is taken by the trunk "
+            "(content-accept); her <hold/> 2.5 s after the answer reaches the trunk as a re-INVITE "
+            "with both streams a=sendonly, her <unhold/> at 4 s as one with both a=sendrecv; the "
+            "trunk's BYE ends the call (<success/>)",
+            [Peer("alice", alice, ["--add-video-after", "1", "--expect-content-add", "accept",
+                                   "--hold-after", "2.5", "--unhold-after", "4", "--expect-info", "",
+                                   "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_video_hold_bye.xml", "uas")], variant="passthrough"),
+        Scenario(
+            "out-content-remove-sip",
+            "passthrough media: alice's content-add (VP8 video) is taken by the trunk "
+            "(content-accept); the trunk then removes it with a re-INVITE setting m=video to port "
+            "0: its 200 answers the video at port 0 with the audio still live, and alice gets "
+            "content-remove for 'video' (and nothing else); the trunk's BYE ends the call "
+            "(<success/>)",
+            [Peer("alice", alice, ["--add-video-after", "1", "--expect-content-add", "accept",
+                                   "--expect-content-remove", "video", "--expect-info", "",
+                                   "call", OUT_JID, "--mode", "jmi",
+                                   "--expect-terminate", "success", "--expect-answered"])],
+            [Sipp("uas_answer_video_removed_bye.xml", "uas")], variant="passthrough"),
+        Scenario(
+            "in-content-add-reject",
+            "passthrough media, inbound: bob answers and 1 s later sends content-add with a VP8 "
+            "video content (creator responder): the caller gets a re-INVITE appending m=video "
+            "and declines it (port 0); bob gets content-reject naming his content (creator "
+            "responder); the caller's BYE ends bob's session with <success/>",
+            [Peer("bob/phone", bob_phone, ["--add-video-after", "1", "--expect-content-add", "reject",
+                                           "--expect-info", "", "answer", "--mode", "accept",
+                                           "--delay", "0.5", "--expect-terminate", "success"])],
+            [Sipp("uac_call_video_reject.xml", "uac", "+15550001000")], variant="passthrough"),
+        Scenario(
+            "in-content-remove-sip",
+            "passthrough media, inbound: bob's content-add (VP8 video, creator responder) is "
+            "taken by the caller (content-accept); the caller then removes it with a re-INVITE "
+            "setting m=video to port 0: answered port 0 with the audio live, and bob gets "
+            "content-remove for 'video' with creator responder; the caller's BYE ends bob's "
+            "session with <success/>",
+            [Peer("bob/phone", bob_phone, ["--add-video-after", "1", "--expect-content-add", "accept",
+                                           "--expect-content-remove", "video", "--expect-info", "",
+                                           "answer", "--mode", "accept", "--delay", "0.5",
+                                           "--expect-terminate", "success"])],
+            [Sipp("uac_call_video_removed.xml", "uac", "+15550001000")], variant="passthrough"),
+        Scenario(
+            "in-content-add-anchored",
+            "anchored media (the default), inbound: bob's content-add of a VP8 video content "
+            "(creator responder) 0.3 s after his answer is acked and answered content-reject "
+            "naming his content (creator responder); nothing reaches the caller (sipp fails on "
+            "any re-INVITE), whose BYE ends bob's session with <success/>",
+            [Peer("bob/phone", bob_phone, ["--add-video-after", "0.3", "--expect-content-add", "reject",
+                                           "answer", "--mode", "accept", "--delay", "0.5",
+                                           "--expect-terminate", "success"])],
+            [Sipp("uac_call.xml", "uac", "+15550001000")]),
+        Scenario(
+            "in-content-add-remove",
+            "passthrough media, inbound: bob answers, sends content-add with a VP8 video content "
+            "(creator responder) 1 s later: the caller gets a re-INVITE appending m=video, takes "
+            "it and bob gets content-accept; bob's content-remove at 2.5 s reaches the caller as "
+            "a re-INVITE with m=video port 0, the audio still live; the caller's BYE ends bob's "
+            "session with <success/>",
+            [Peer("bob/phone", bob_phone, ["--add-video-after", "1", "--expect-content-add", "accept",
+                                           "--remove-video-after", "2.5", "--expect-info", "",
+                                           "answer", "--mode", "accept", "--delay", "0.5",
+                                           "--expect-terminate", "success"])],
+            [Sipp("uac_call_video_remove.xml", "uac", "+15550001000")], variant="passthrough"),
+        Scenario(
             "in-hold-sip",
             "the caller holds bob's answered call with a re-INVITE whose SDP is a=sendonly: bob "
             "receives session-info <hold/>, sipp checks the 200 answers a=recvonly; its "
@@ -331,6 +475,18 @@ def scenarios() -> list[Scenario]:
                                            "--expect-info", "", "answer", "--mode", "accept",
                                            "--delay", "0.5", "--expect-terminate", "success"])],
             [Sipp("uac_call_held.xml", "uac", "+15550001000")]),
+        Scenario(
+            "in-hold-glare",
+            "glare, inbound: bob's <hold/> reaches the caller as a re-INVITE (a=sendonly); the "
+            "caller's own re-INVITE crosses it and gets 491 (ACKed), then the caller answers ours "
+            "491 (the gateway ACKs); the gateway, not the Call-ID's owner, sends the hold "
+            "re-INVITE again within 0-2 s (a=sendonly, answered a=recvonly); the caller's "
+            "re-INVITE sent again gets 200 with a=sendonly (bob still holds); the caller's BYE "
+            "ends bob's session with <success/>, no session-info to bob",
+            [Peer("bob/phone", bob_phone, ["--hold-after", "1", "--expect-info", "",
+                                           "answer", "--mode", "accept", "--delay", "0.5",
+                                           "--expect-terminate", "success"])],
+            [Sipp("uac_call_glare.xml", "uac", "+15550001000")]),
         Scenario(
             "out-trickle-ice",
             "passthrough media: alice's INVITE advertises half trickle (a=ice-options:trickle, "

@@ -23,6 +23,10 @@ Roles:
     xmpp_peer.py --jid bob@test/phone --password bob answer --mode accept|reject|ignore
         [--delay S] [--reject-reason busy|decline] [--hangup-after S]
         [--expect-terminate R] [--expect-finish] [--expect-retract]
+    --add-video-after S [--expect-content-add accept|reject] [--remove-video-after S] (before
+        the role): content-add of a VP8 video content 'video' S s after the answer, the answer
+        (content-accept / content-reject) asserted; content-remove of it later (issue 7);
+        --expect-content-remove NAME: the SIP side's removal arrives as content-remove
     --hangup-on-usr1 (before the role): once answered, stay in the call until SIGUSR1, then
         send session-terminate <success/> (interop/cluster.py hangs up after the adoption)
 """
@@ -235,6 +239,17 @@ def offer_content(name: str) -> ET.Element:
     return content
 
 
+def video_content(name: str, creator: str) -> ET.Element:
+    """content-add (issue 7): a VP8 video content with an ICE-UDP transport, built as
+    `offer_content` builds the audio one."""
+    content = ET.Element(q(NS_JINGLE, "content"), {"creator": creator, "name": name, "senders": "both"})
+    desc = ET.SubElement(content, q(NS_RTP, "description"), {"media": "video"})
+    payload(desc, "96", "VP8", "90000")
+    ET.SubElement(desc, q(NS_RTP, "rtcp-mux"))
+    content.append(transport_element("actpass"))
+    return content
+
+
 def answer_content(offer: ET.Element) -> ET.Element:
     """A session-accept content matching an offered content: PCMU + telephone-event."""
     content = ET.Element(
@@ -349,6 +364,8 @@ class Peer(ClientXMPP):
         self.remote_ufrag: str | None = None  # the SIP side's, from session-accept
         self.restarted = False  # an ICE restart from SIP was answered
         self.infos: list[str] = []  # hold: XEP-0167 hold/active/unhold/mute… received
+        # content-add / content-remove (issue 7): content names per action received
+        self.content_actions: dict[str, list[str]] = {}
         self.ended = False
         self.offer: ET.Element | None = None  # inbound session-initiate <jingle/>
         self.tasks: list[asyncio.Task] = []
@@ -469,6 +486,21 @@ class Peer(ClientXMPP):
             err.send()
             self.note("unknown-sid", f"{action} for sid {sid}")
             return
+        if action in ("content-accept", "content-reject", "content-add", "content-remove"):
+            names = [c.get("name") for c in jingle.findall(q(NS_JINGLE, "content"))]
+            self.content_actions.setdefault(action, []).extend(names)
+            # XEP-0166 §7.2: creator and name identify a content; 'video' is ours
+            mine = "initiator" if isinstance(self, Caller) else "responder"
+            for c in jingle.findall(q(NS_JINGLE, "content")):
+                if c.get("name") == "video" and action != "content-add" and c.get("creator") != mine:
+                    self.finish(False, f"{action} names content video with creator "
+                                       f"{c.get('creator')!r}, but we ({mine}) created it")
+            if action == "content-accept":
+                for c in jingle.findall(q(NS_JINGLE, "content")):
+                    if c.find(f"{q(NS_RTP, 'description')}/{q(NS_RTP, 'payload-type')}") is None \
+                            or not has_transport(c):
+                        self.finish(False, f"content-accept of {c.get('name')} without a payload-type "
+                                           "or a transport")
         self.on_jingle(iq, action, jingle)
 
     def on_jingle(self, iq, action: str, jingle: ET.Element) -> None:
@@ -501,6 +533,37 @@ class Peer(ClientXMPP):
         for delay, payload in ((a.hold_after, "hold"), (a.unhold_after, "unhold")):
             if delay is not None:
                 self.later(delay, lambda p=payload: self.send_info(p))
+        if a.add_video_after is not None:
+            self.later(a.add_video_after, self.content_add)
+        if a.remove_video_after is not None:
+            self.later(a.remove_video_after, self.content_remove)
+
+    async def content_add(self) -> None:
+        """content-add (issue 7): a video content named "video"."""
+        if self.ended:
+            self.finish(False, "the call ended before the content-add was sent")
+            return
+        caller = isinstance(self, Caller)
+        initiator = self.boundjid.full if caller else (
+            self.offer.get("initiator") if self.offer is not None else str(self.peer_jid))
+        j = jingle_element("content-add", self.sid, initiator=initiator)
+        j.append(video_content("video", "initiator" if caller else "responder"))
+        await self.send_jingle(self.peer_jid, j, "content-add(video)")
+
+    async def content_remove(self) -> None:
+        """content-remove (issue 7) of the content "video"."""
+        if self.ended:
+            self.finish(False, "the call ended before the content-remove was sent")
+            return
+        if "video" not in self.content_actions.get("content-accept", []):
+            self.finish(False, "content-remove due, but the video content was never accepted")
+            return
+        caller = isinstance(self, Caller)
+        j = jingle_element("content-remove", self.sid)
+        ET.SubElement(j, q(NS_JINGLE, "content"),
+                      {"creator": "initiator" if caller else "responder", "name": "video"})
+        if await self.send_jingle(self.peer_jid, j, "content-remove(video)"):
+            self.events.append("content-removed:video")
 
     async def send_info(self, payload: str) -> None:
         if self.ended:
@@ -514,6 +577,19 @@ class Peer(ClientXMPP):
         want = self.args.expect_info
         if ok and want is not None and self.infos != [w for w in want.split(",") if w]:
             return False, reason + f"; session-info {','.join(self.infos) or 'none'} received, {want} expected"
+        want = self.args.expect_content_add
+        if ok and want is not None:
+            accepted = "video" in self.content_actions.get("content-accept", [])
+            rejected = "video" in self.content_actions.get("content-reject", [])
+            if (want == "accept") != accepted or (want == "reject") != rejected:
+                return False, reason + (f"; content-add of video: accept={accepted} reject={rejected}, "
+                                        f"{want} expected")
+        want = self.args.expect_content_remove
+        if ok and want is not None and self.content_actions.get("content-remove", []) != [want]:
+            return False, reason + (f"; content-remove for {self.content_actions.get('content-remove', [])} "
+                                    f"received, [{want!r}] expected")
+        if ok and self.args.remove_video_after is not None and "content-removed:video" not in self.events:
+            return False, reason + "; the content-remove of video was never acked"
         return ok, reason
 
 
@@ -1026,6 +1102,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--expect-info", metavar="P[,P...]",
                    help="assert these XEP-0167 session-info payloads (hold, active, unhold, mute…; "
                         "ringing aside) arrived, in order")
+    # content-add / content-remove (issue 7)
+    p.add_argument("--add-video-after", type=float, metavar="S",
+                   help="S seconds after the answer, send content-add with a VP8 video content "
+                        "named 'video' (ICE-UDP transport)")
+    p.add_argument("--expect-content-add", choices=("accept", "reject"),
+                   help="assert the content-add of 'video' got content-accept (and no reject), "
+                        "or content-reject (and no accept)")
+    p.add_argument("--expect-content-remove", metavar="NAME",
+                   help="assert exactly one content-remove arrived, naming this content (the SIP "
+                        "side set its stream's port to 0)")
+    p.add_argument("--remove-video-after", type=float, metavar="S",
+                   help="S seconds after the answer, send content-remove of 'video' (which must "
+                        "have been accepted); its IQ result is asserted")
     sub = p.add_subparsers(dest="role", required=True)
 
     c = sub.add_parser("call", help="place a call")

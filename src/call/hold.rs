@@ -102,6 +102,10 @@ pub struct HoldState {
     /// Their m= sections, appended to our next offer until it is answered.
     #[serde(default)]
     pub adding_sdp: String,
+    /// Contents the user added and the SIP side took: hers (`creator`), not
+    /// the initiator's like the set-up ones.
+    #[serde(default)]
+    pub added: Vec<String>,
 }
 
 /// What a SIP re-offer changes, worked out before anything is sent.
@@ -611,7 +615,11 @@ impl Gateway {
         }
         if !plan.removed.is_empty() {
             tracing::info!(call = %call_id, contents = ?plan.removed, "SIP removed streams: content-remove");
-            let contents = plan.removed.iter().map(|n| content_el(n)).collect();
+            let contents = plan
+                .removed
+                .iter()
+                .map(|n| content_el(n, self.creator_of(call_id, n)))
+                .collect();
             let id = self.send_to_user(call_id, "content-remove", contents);
             if let Some(call) = self.calls.get_mut(call_id) {
                 for name in plan.removed {
@@ -623,6 +631,18 @@ impl Gateway {
             self.persist(call_id, PersistKind::Modified);
         }
         plan.sdp
+    }
+
+    /// Who created the content `name`: the initiator for the set-up
+    /// contents, the user for one she added later with content-add (on an
+    /// inbound call, the responder).
+    fn creator_of(&self, call_id: &str, name: &str) -> &'static str {
+        match self.calls.get(call_id) {
+            Some(call) if call.sip.hold.added.iter().any(|n| n == name) => {
+                creator_name(user_role(call.direction))
+            }
+            _ => "initiator",
+        }
     }
 
     /// Sends the user session-info with an XEP-0167 §7 payload.
@@ -789,6 +809,9 @@ impl Gateway {
                 });
             match found {
                 Some(mut content) => {
+                    if !call.sip.hold.added.contains(&name) {
+                        call.sip.hold.added.push(name.clone());
+                    }
                     content.name = name;
                     content.creator = match user_role {
                         Role::Initiator => crate::jingle::Creator::Initiator,
@@ -824,7 +847,12 @@ impl Gateway {
 
     /// content-reject for `names`, with a reason.
     fn reject_contents(&mut self, call_id: &str, names: &[String], condition: &str, why: &str) {
-        let mut children: Vec<Element> = names.iter().map(|n| content_el(n)).collect();
+        // The contents of a content-add are the user's.
+        let creator = self
+            .calls
+            .get(call_id)
+            .map_or("initiator", |c| creator_name(user_role(c.direction)));
+        let mut children: Vec<Element> = names.iter().map(|n| content_el(n, creator)).collect();
         let mut reason = stanza::el("reason", NS_JINGLE);
         reason.append_child(stanza::el(condition, NS_JINGLE));
         let mut text = stanza::el("text", NS_JINGLE);
@@ -899,10 +927,19 @@ impl Gateway {
     }
 }
 
-/// A bare `<content creator='initiator' name=…/>` naming one content.
-fn content_el(name: &str) -> Element {
+/// XEP-0166's name for a role, as a content's `creator`.
+fn creator_name(role: Role) -> &'static str {
+    match role {
+        Role::Initiator => "initiator",
+        Role::Responder => "responder",
+    }
+}
+
+/// A bare `<content creator=… name=…/>` naming one content (XEP-0166 §7.2:
+/// creator and name identify it).
+fn content_el(name: &str, creator: &str) -> Element {
     let mut c = stanza::el("content", NS_JINGLE);
-    stanza::set(&mut c, "creator", "initiator");
+    stanza::set(&mut c, "creator", creator);
     stanza::set(&mut c, "name", name);
     c
 }

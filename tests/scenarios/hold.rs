@@ -1201,3 +1201,69 @@ fn hold_from_another_device_or_for_another_session_is_unknown_session() {
     assert!(requests(&mut h).is_empty());
     assert!(!h.gw.calls().next().unwrap().sip.hold.held_by_user);
 }
+
+/// The callee's content-add on an inbound call (passthrough): the content is
+/// hers, so the answers about it name `creator='responder'` (XEP-0166 §7.2:
+/// a content is identified by creator and name).
+fn bob_adds_video(h: &mut Harness, sid: &str, name: &str) -> Request {
+    let content = VIDEO_CONTENT
+        .replace("creator='initiator'", "creator='responder'")
+        .replace("name='v'", &format!("name='{name}'"));
+    h.stanza(&jingle(BOB, CALLER, "ca", "content-add", sid, &content));
+    acked(h);
+    let (_, r) = h.expect_request("INVITE");
+    assert!(
+        body(&r).contains(&format!("a=mid:{name}\r\n")),
+        "{}",
+        body(&r)
+    );
+    r
+}
+
+#[test]
+fn an_inbound_callees_content_add_declined_is_rejected_with_her_creator() {
+    let mut h = Harness::new();
+    let (sid, _) = inbound_answered(&mut h);
+    let r = bob_adds_video(&mut h, &sid, "v");
+    let declined = format!("{OFFER_SDP}m=video 0 RTP/AVP 96\r\n");
+    h.sip_from(trunk(), &respond(&r, 200, "caller1", Some(&declined)));
+    h.expect_request("ACK");
+    let out = h.take_stanzas();
+    assert_eq!(jingle_action(&out[0]).as_deref(), Some("content-reject"));
+    let content = find(&out[0], "content").unwrap();
+    assert_eq!(content.attr("name"), Some("v"));
+    assert_eq!(content.attr("creator"), Some("responder"));
+}
+
+#[test]
+fn an_inbound_callees_added_content_removed_by_sip_names_her_creator() {
+    let mut h = Harness::new();
+    let (sid, to) = inbound_answered(&mut h);
+    let r = bob_adds_video(&mut h, &sid, "v");
+    let taken =
+        format!("{OFFER_SDP}m=video 40030 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\na=sendrecv\r\n");
+    h.sip_from(trunk(), &respond(&r, 200, "caller1", Some(&taken)));
+    h.expect_request("ACK");
+    let out = h.take_stanzas();
+    assert_eq!(jingle_action(&out[0]).as_deref(), Some("content-accept"));
+    assert_eq!(
+        find(&out[0], "content").and_then(|c| c.attr("creator")),
+        Some("responder")
+    );
+    // The caller removes it (port 0); the set-up stream stays the initiator's.
+    let removed = taken
+        .replace("m=video 40030", "m=video 0")
+        .replace("o=- 1 1 ", "o=- 1 2 ");
+    h.sip_from(
+        trunk(),
+        &from_caller("INVITE", &to, 2, "z9hG4bKrmv", Some(&removed)),
+    );
+    let r = one_response(&mut h);
+    assert_eq!(r.status, 200);
+    let out = h.take_stanzas();
+    assert_eq!(out.len(), 1);
+    assert_eq!(jingle_action(&out[0]).as_deref(), Some("content-remove"));
+    let content = find(&out[0], "content").unwrap();
+    assert_eq!(content.attr("name"), Some("v"));
+    assert_eq!(content.attr("creator"), Some("responder"));
+}
