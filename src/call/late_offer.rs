@@ -225,6 +225,7 @@ impl Gateway {
                 call: call_id.to_string(),
                 leg: MediaLeg::Sip,
                 sdp: body,
+                offer: false,
                 mode,
             });
         }

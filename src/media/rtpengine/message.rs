@@ -99,6 +99,19 @@ pub fn exchange(req: &AnchorRequest) -> Value {
     dict(entries)
 }
 
+/// The ng dictionary for one half of an in-dialog re-negotiation (a leg's
+/// description changed by re-INVITE or UPDATE): as [`exchange`], and an
+/// offer names the other side's `to-tag` too. Either side may re-offer; its
+/// tag is then the `from-tag` of the offer and of the answer that completes
+/// it (rtpengine matches the call's two sides by tag, whichever way round).
+pub fn exchange_in_dialog(req: &AnchorRequest) -> Value {
+    let mut m = exchange(req);
+    if let (AnchorOp::Offer, Value::Dict(d)) = (req.op, &mut m) {
+        d.insert(b"to-tag".to_vec(), Value::str(req.to().label()));
+    }
+    m
+}
+
 /// `ICE` toward leg `to`.
 fn ice(to: MediaLeg) -> Value {
     match to {
@@ -140,6 +153,14 @@ pub fn delete(call: &str) -> Value {
         ("command", Value::str("delete")),
         ("call-id", Value::str(call)),
         ("flags", Value::str_list(&["fatal"])),
+    ])
+}
+
+/// `query`: rtpengine's view of a call (tags, streams, endpoints).
+pub fn query(call: &str) -> Value {
+    dict([
+        ("command", Value::str("query")),
+        ("call-id", Value::str(call)),
     ])
 }
 
@@ -242,6 +263,20 @@ mod tests {
         assert_eq!(text(&m, "to-tag").as_deref(), Some("xmpp"));
         assert_eq!(text(&m, "ICE").as_deref(), Some("remove"));
         assert_eq!(list(&m, "flags"), ["original-sendrecv"]);
+    }
+
+    #[test]
+    fn in_dialog_offers_name_both_tags() {
+        let m = exchange_in_dialog(&req(AnchorOp::Offer, MediaLeg::Sip, SipSrtp::None));
+        assert_eq!(text(&m, "command").as_deref(), Some("offer"));
+        assert_eq!(text(&m, "from-tag").as_deref(), Some("sip"));
+        assert_eq!(text(&m, "to-tag").as_deref(), Some("xmpp"));
+        assert_eq!(text(&m, "ICE").as_deref(), Some("force"));
+        let a = exchange_in_dialog(&req(AnchorOp::Answer, MediaLeg::Xmpp, SipSrtp::None));
+        assert_eq!(
+            a,
+            exchange(&req(AnchorOp::Answer, MediaLeg::Xmpp, SipSrtp::None))
+        );
     }
 
     #[test]
