@@ -888,3 +888,83 @@ async fn sip_answer_in_dialog_moves_rtpengine_media() {
     );
     c.delete(&call).await.unwrap();
 }
+
+/// A delayed-offer INVITE: the gateway's own SIP-side offer (no address
+/// yet, `s=` naming it) must not read as hold toward XMPP; the XMPP answer
+/// gives the 200's offer (rtpengine's address, sendrecv); the ACK's answer
+/// then reaches rtpengine as an in-dialog answer (the XMPP side's answer
+/// restated as the ng offer), and media goes to the phone.
+#[tokio::test]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn delayed_offer_answer_in_the_ack_reaches_rtpengine() {
+    let c = client().await;
+    let call = call_id("delayed-offer");
+    let (phone_sock, phone_port) = phone();
+    let gateway_offer = crlf(&format!(
+        "v=0\no=- 77 1 IN IP4 0.0.0.0\ns={}\nc=IN IP4 0.0.0.0\nt=0 0\n\
+         m=audio 9 RTP/AVP 0 8 9 96 101\na=rtpmap:0 PCMU/8000\na=rtpmap:8 PCMA/8000\n\
+         a=rtpmap:9 G722/8000\na=rtpmap:96 opus/48000/2\na=rtpmap:101 telephone-event/8000\n\
+         a=fmtp:101 0-16\na=sendrecv\n",
+        stox::media::anchor::GATEWAY_OFFER_SESSION
+    ));
+    let to_xmpp = c
+        .request(&request(
+            &call,
+            AnchorOp::Offer,
+            MediaLeg::Sip,
+            gateway_offer,
+            SipSrtp::None,
+        ))
+        .await
+        .result
+        .unwrap();
+    let to_xmpp = Sdp::new(&to_xmpp);
+    assert_xmpp_side(&to_xmpp, &["actpass"]);
+    assert!(to_xmpp.has("a=sendrecv"), "not hold:\n{}", to_xmpp.dump());
+    let xmpp_answer = chrome_answer()
+        .replace("UDP/TLS/RTP/SAVPF 8 96", "UDP/TLS/RTP/SAVPF 8 101")
+        .replace("a=rtpmap:96 telephone", "a=rtpmap:101 telephone");
+    let ours = c
+        .request(&request(
+            &call,
+            AnchorOp::Answer,
+            MediaLeg::Xmpp,
+            xmpp_answer.clone(),
+            SipSrtp::None,
+        ))
+        .await
+        .result
+        .unwrap();
+    let ours = Sdp::new(&ours);
+    assert_sip_side(&ours, "RTP/AVP");
+
+    let ack = sip_desc(phone_port, "sendrecv")
+        .replace("0 126", "8 101")
+        .replace("rtpmap:0 PCMU", "rtpmap:8 PCMA")
+        .replace(":126 ", ":101 ");
+    let (for_sip, for_xmpp) = c
+        .renegotiate(
+            &request(
+                &call,
+                AnchorOp::Offer,
+                MediaLeg::Xmpp,
+                xmpp_answer,
+                SipSrtp::None,
+            ),
+            &request(&call, AnchorOp::Answer, MediaLeg::Sip, ack, SipSrtp::None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(Sdp::new(&for_sip).media().0, ours.media().0, "{for_sip}");
+    assert_unchanged(&to_xmpp, &Sdp::new(&for_xmpp));
+    assert_eq!(
+        endpoint(&c, &call, "sip").await,
+        format!("127.0.0.1:{phone_port}")
+    );
+    play_toward(&call, "sip").await;
+    assert!(
+        receives(&phone_sock, Duration::from_secs(1)),
+        "media at the phone"
+    );
+    c.delete(&call).await.unwrap();
+}
