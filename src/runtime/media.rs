@@ -503,7 +503,7 @@ impl MediaAnchors {
     /// credentials and DTLS fingerprint, so the SDPs it writes back change
     /// nothing either leg was told and are not used: our SIP answers stay
     /// the anchor's set-up description, directions rewritten (see
-    /// ARCHITECTURE.md under rtpengine). A call rtpengine set up before a
+    /// ARCHITECTURE.md, Anchored media). A call rtpengine set up before a
     /// restart of ours has no XMPP side on record here and is not re-told.
     pub fn update(&mut self, call: &str, leg: MediaLeg, sdp: &str, mode: MediaMode, offer: bool) {
         if leg != MediaLeg::Sip {
