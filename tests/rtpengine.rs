@@ -968,3 +968,77 @@ async fn delayed_offer_answer_in_the_ack_reaches_rtpengine() {
     );
     c.delete(&call).await.unwrap();
 }
+
+/// With SDES toward SIP, a re-negotiation either way keeps rtpengine's key
+/// for the suite the phone chose: we drop the SDPs rtpengine writes back, so
+/// a new key would leave the phone decrypting with the old one.
+#[tokio::test]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn sdes_key_toward_sip_survives_renegotiation() {
+    let c = client().await;
+    let offer = chrome_offer_with_candidate();
+    let (to_sip, to_xmpp, call) = offer_answer_from_xmpp(offer.clone(), SipSrtp::Sdes).await;
+    let chosen = to_sip
+        .all("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:")
+        .first()
+        .map(|l| l.to_string())
+        .expect("suite 1 offered");
+    let crypto = "1 AES_CM_128_HMAC_SHA1_80 inline:ayId2M5kCitGTEEI9OjgEqatTA0IXGpQhFjmKOGk";
+    let phone = |port: &str, dir: &str| {
+        sip_answer("RTP/SAVP", Some(crypto))
+            .replace("30000", port)
+            .replace("a=sendrecv", dir)
+    };
+    // The phone answered ours (the XMPP side's description restated).
+    let (for_sip, _) = c
+        .renegotiate(
+            &request(
+                &call,
+                AnchorOp::Offer,
+                MediaLeg::Xmpp,
+                offer.clone(),
+                SipSrtp::Sdes,
+            ),
+            &request(
+                &call,
+                AnchorOp::Answer,
+                MediaLeg::Sip,
+                phone("30010", "a=sendrecv"),
+                SipSrtp::Sdes,
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(Sdp::new(&for_sip).has(&chosen), "{for_sip}");
+    // The phone re-offered (hold, moved).
+    let settled = if to_xmpp.one("a=setup:") == "a=setup:active" {
+        "passive"
+    } else {
+        "active"
+    };
+    let (_, for_sip) = c
+        .renegotiate(
+            &request(
+                &call,
+                AnchorOp::Offer,
+                MediaLeg::Sip,
+                phone("30020", "a=sendonly"),
+                SipSrtp::Sdes,
+            ),
+            &request(
+                &call,
+                AnchorOp::Answer,
+                MediaLeg::Xmpp,
+                offer.replace("a=setup:actpass", &format!("a=setup:{settled}")),
+                SipSrtp::Sdes,
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        Sdp::new(&for_sip).all("a=crypto:"),
+        [chosen.as_str()],
+        "{for_sip}"
+    );
+    c.delete(&call).await.unwrap();
+}
