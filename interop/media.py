@@ -13,6 +13,7 @@ and records what it receives (sndfile), analysed here with a Goertzel filter.
     interop/media.py --mode embedded --srtp sdes      # the gateway's own anchor, SDES toward baresip
     interop/media.py --mode rtpengine --srtp none     # a private rtpengine daemon as the anchor
     interop/media.py --direction in --seconds 8 --keep
+    interop/media.py --mode rtpengine --hold          # baresip holds and resumes in each call
     interop/media.py --selftest                       # the pieces without stox (see selftest())
 
 Directions: `out` = the browser calls +15551230001@sip.test (stox's trunk is
@@ -279,7 +280,28 @@ def dtmf_check(checks: Checks, browser: Browser, bs: Baresip, mark: int, log_mar
                f"by SIP INFO {info!r} (expected {'RTP' if inband else 'INFO'})")
 
 
-def run_out(checks: Checks, browser: Browser, bs: Baresip, seconds: float, mode: str) -> None:
+def hold_resume_check(checks: Checks, prefix: str, browser: Browser, bs: Baresip, seconds: float) -> None:
+    """--hold: baresip holds (re-INVITE, a=sendonly) and resumes (a=sendrecv). Each
+    re-INVITE's SDP goes to the anchor in dialog (rtpengine: an ng offer/answer
+    pair); the browser's ICE and DTLS must carry on and it must hear baresip again."""
+    replies = []
+    for cmd in ("hold", "resume"):
+        try:
+            replies.append(f"{cmd}: {'ok' if bs.command(cmd).get('ok') else 'refused'}")
+        except Exception as e:  # noqa: BLE001 - reported as the check's detail
+            replies.append(f"{cmd}: {e}")
+        time.sleep(1.5)
+    try:
+        m = browser.rpc("measure", {"expect": BARESIP_TONE, "seconds": seconds}, timeout=seconds + 20)
+        tone_check(checks, f"{prefix}: browser hears baresip after hold/resume ({', '.join(replies)})",
+                   m, BARESIP_TONE, seconds)
+        say(f"      {stats_line(m['stats'])}")
+    except BrowserError as e:
+        checks.add(f"{prefix}: browser hears baresip after hold/resume", False, str(e))
+
+
+def run_out(checks: Checks, browser: Browser, bs: Baresip, seconds: float, mode: str,
+            hold: bool = False) -> None:
     """The browser calls the trunk's number; baresip answers; the browser hangs up."""
     mark, recs, log_mark = len(bs.events), bs.recordings(), len(bs.log_text())
     target = f"{OUT_NUMBER}@{DOMAIN}/stox"
@@ -305,6 +327,8 @@ def run_out(checks: Checks, browser: Browser, bs: Baresip, seconds: float, mode:
     if mode != "passthrough":
         # the embedded anchor injects RFC 4733 events; with rtpengine stox sends INFO
         dtmf_check(checks, browser, bs, mark, log_mark, inband=mode == "embedded")
+    if hold:
+        hold_resume_check(checks, "out", browser, bs, seconds)
     try:
         h = browser.rpc("hangup", 10000, timeout=15)
         closed = bs.wait_event({"CALL_CLOSED"}, 5, mark)
@@ -318,7 +342,8 @@ def run_out(checks: Checks, browser: Browser, bs: Baresip, seconds: float, mode:
                     BROWSER_TONE, seconds)
 
 
-def run_in(checks: Checks, browser: Browser, bs: Baresip, seconds: float, mode: str) -> None:
+def run_in(checks: Checks, browser: Browser, bs: Baresip, seconds: float, mode: str,
+           hold: bool = False) -> None:
     """baresip calls bob's DID; the browser accepts; baresip hangs up."""
     mark, recs, log_mark = len(bs.events), bs.recordings(), len(bs.log_text())
     pending = browser.start("answer", {"tone": BROWSER_TONE, "timeoutMs": 20000})
@@ -346,6 +371,8 @@ def run_in(checks: Checks, browser: Browser, bs: Baresip, seconds: float, mode: 
         path_check(checks, "in: media path", mode, bs, log_mark, m["stats"])
     except BrowserError as e:
         checks.add(f"in: browser hears baresip's {BARESIP_TONE} Hz", False, str(e))
+    if hold:
+        hold_resume_check(checks, "in", browser, bs, seconds)
     bs.hangup()
     closed = bs.wait_event({"CALL_CLOSED"}, 5, mark)
     try:
@@ -471,11 +498,11 @@ def run(args) -> int:
             say(f"{stamp()} browser up: {BROWSER_JID}/browser over ws://127.0.0.1:{WS_PORT}, "
                 f"caps queried by {browser.rpc('info', timeout=5)['discoFrom'] or 'nobody'}")
             if args.direction in ("out", "both"):
-                run_out(checks, browser, rig.bs, args.seconds, args.mode)
+                run_out(checks, browser, rig.bs, args.seconds, args.mode, args.hold)
             if args.direction in ("in", "both"):
                 if args.direction == "both":  # a fresh page (and peer connection) for the second call
                     browser = rig.new_browser("bob-in", ipv4_only, args.ring)
-                run_in(checks, browser, rig.bs, args.seconds, args.mode)
+                run_in(checks, browser, rig.bs, args.seconds, args.mode, args.hold)
             checks.add("rig: stox still running", rig.stox.alive(), "")
     except BrowserError as e:
         checks.add("rig: browser", False, str(e))
@@ -507,6 +534,9 @@ def main() -> int:
                          "to the gateway, show Jingle without JMI) or jmi (the gateway knows nothing "
                          "of the device and proposes; call.js answers with <proceed/>)")
     ap.add_argument("--seconds", type=float, default=5.0, help="audio analysed per call")
+    ap.add_argument("--hold", action="store_true",
+                    help="after the first measurement baresip holds and resumes (two re-INVITEs); "
+                         "the browser must hear it again")
     ap.add_argument("--stox", help="the binary (default STOX_BIN or target/release/stox)")
     ap.add_argument("--selftest", action="store_true",
                     help="the pieces without stox: browser <-> browser, baresip <-> baresip")

@@ -601,3 +601,444 @@ async fn concurrent_requests_get_their_own_replies() {
     }
     assert_eq!(ports.len(), 20);
 }
+
+/// The address and port rtpengine sends the `tag` side's first stream to,
+/// from `query`.
+async fn endpoint(c: &RtpengineClient, call: &str, tag: &str) -> String {
+    let q = c.query(call).await.unwrap();
+    let stream = q
+        .get("tags")
+        .and_then(|t| t.get(tag))
+        .and_then(|t| t.get("medias"))
+        .and_then(|m| match m {
+            stox::media::rtpengine::bencode::Value::List(l) => l.first(),
+            _ => None,
+        })
+        .and_then(|m| m.get("streams"))
+        .and_then(|s| match s {
+            stox::media::rtpengine::bencode::Value::List(l) => l.first(),
+            _ => None,
+        })
+        .and_then(|s| s.get("endpoint"))
+        .unwrap_or_else(|| panic!("no {tag} endpoint in {q:?}"));
+    let addr = stream.get("address").and_then(|a| a.as_str()).unwrap();
+    let port = match stream.get("port") {
+        Some(stox::media::rtpengine::bencode::Value::Int(p)) => *p,
+        other => panic!("{other:?}"),
+    };
+    format!("{addr}:{port}")
+}
+
+/// One second of silence as a WAV file (8 kHz, 16-bit mono), for `play media`.
+fn wav() -> Vec<u8> {
+    let data = vec![0u8; 16_000];
+    let mut w = Vec::new();
+    w.extend_from_slice(b"RIFF");
+    w.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&16u32.to_le_bytes());
+    w.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    w.extend_from_slice(&1u16.to_le_bytes()); // mono
+    w.extend_from_slice(&8000u32.to_le_bytes());
+    w.extend_from_slice(&16_000u32.to_le_bytes());
+    w.extend_from_slice(&2u16.to_le_bytes());
+    w.extend_from_slice(&16u16.to_le_bytes());
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    w.extend_from_slice(&data);
+    w
+}
+
+/// rtpengine sends media of its own toward `tag`'s side (`play media`, over
+/// a raw ng socket: the client has no command for it), to the address it
+/// currently holds for that side.
+async fn play_toward(call: &str, tag: &str) {
+    use stox::media::rtpengine::bencode::{Value, dict};
+    use stox::media::rtpengine::reply::{frame, unframe};
+    let msg = dict([
+        ("command", Value::str("play media")),
+        ("call-id", Value::str(call)),
+        ("from-tag", Value::str(tag)),
+        ("blob", Value::Bytes(wav())),
+    ]);
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // A fresh cookie each time: rtpengine answers a cookie it has seen
+    // from its cache, without playing again.
+    let cookie = call_id("play");
+    sock.send_to(&frame(&cookie, &msg), daemon()).await.unwrap();
+    let mut buf = vec![0u8; 65_536];
+    let n = tokio::time::timeout(Duration::from_secs(2), sock.recv(&mut buf))
+        .await
+        .expect("play media: no reply")
+        .unwrap();
+    let (_, reply) = unframe(&buf[..n]).unwrap();
+    assert_eq!(
+        reply.get("result").and_then(Value::as_str),
+        Some("ok"),
+        "play media: {reply:?}"
+    );
+}
+
+/// Whether an RTP packet arrives at `sock` within `wait`.
+fn receives(sock: &UdpSocket, wait: Duration) -> bool {
+    sock.set_read_timeout(Some(wait)).unwrap();
+    let mut buf = [0u8; 2048];
+    matches!(sock.recv_from(&mut buf), Ok((n, _)) if n >= 12 && buf[0] >> 6 == 2)
+}
+
+/// Drains what is queued at `sock` (rtpengine plays a whole second).
+fn drain(sock: &UdpSocket) {
+    sock.set_read_timeout(Some(Duration::from_millis(1200)))
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(1200) && sock.recv_from(&mut buf).is_ok() {}
+}
+
+/// A loopback UDP socket standing for a SIP phone's RTP port, and its port.
+fn phone() -> (UdpSocket, u16) {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = s.local_addr().unwrap().port();
+    (s, port)
+}
+
+/// The same as `sip_answer`, at `port`, in `direction`.
+fn sip_desc(port: u16, direction: &str) -> String {
+    sip_answer("RTP/AVP", None)
+        .replace("m=audio 30000", &format!("m=audio {port}"))
+        .replace("a=sendrecv", &format!("a={direction}"))
+}
+
+/// What the XMPP side was told at set-up stays true after an in-dialog
+/// re-negotiation: the same port, ICE credentials and DTLS fingerprint
+/// (so its ICE and DTLS sessions go on), and the SIP side keeps its port.
+fn assert_unchanged(before: &Sdp, after: &Sdp) {
+    for line in ["a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:"] {
+        assert_eq!(before.one(line), after.one(line), "{}", after.dump());
+    }
+    assert_eq!(before.media().0, after.media().0, "{}", after.dump());
+}
+
+/// A SIP re-INVITE that moves the phone (and holds): the runtime sends
+/// rtpengine an `offer` from the SIP side with the new description and the
+/// `answer` from the XMPP side with its set-up description (its `actpass`
+/// settled to the role it took). rtpengine's media toward SIP then goes to
+/// the new address, not the old one — even though it had latched the old.
+#[tokio::test]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn sip_reoffer_moves_rtpengine_media_to_the_new_address() {
+    let c = client().await;
+    let call = call_id("sip-reoffer");
+    let offer = chrome_offer_with_candidate();
+    let (old, old_port) = phone();
+    let (new, new_port) = phone();
+    let to_sip = c
+        .request(&request(
+            &call,
+            AnchorOp::Offer,
+            MediaLeg::Xmpp,
+            offer.clone(),
+            SipSrtp::None,
+        ))
+        .await
+        .result
+        .unwrap();
+    let to_xmpp = c
+        .request(&request(
+            &call,
+            AnchorOp::Answer,
+            MediaLeg::Sip,
+            sip_desc(old_port, "sendrecv"),
+            SipSrtp::None,
+        ))
+        .await
+        .result
+        .unwrap();
+    let (to_sip, to_xmpp) = (Sdp::new(&to_sip), Sdp::new(&to_xmpp));
+    // The phone talks from its old address: rtpengine latches onto it.
+    let rtpengine_sip = SocketAddr::from(([127, 0, 0, 1], to_sip.media().0));
+    let mut rtp = vec![0x80, 0, 0, 1, 0, 0, 0, 160, 1, 2, 3, 4];
+    rtp.extend([0xffu8; 160]);
+    old.send_to(&rtp, rtpengine_sip).unwrap();
+    play_toward(&call, "sip").await;
+    assert!(
+        receives(&old, Duration::from_secs(1)),
+        "media at the old address first"
+    );
+    drain(&old);
+
+    let settled = if to_xmpp.one("a=setup:") == "a=setup:active" {
+        "passive"
+    } else {
+        "active"
+    };
+    let xmpp_answer = offer.replace("a=setup:actpass", &format!("a=setup:{settled}"));
+    let (for_xmpp, for_sip) = c
+        .renegotiate(
+            &request(
+                &call,
+                AnchorOp::Offer,
+                MediaLeg::Sip,
+                sip_desc(new_port, "sendonly"),
+                SipSrtp::None,
+            ),
+            &request(
+                &call,
+                AnchorOp::Answer,
+                MediaLeg::Xmpp,
+                xmpp_answer,
+                SipSrtp::None,
+            ),
+        )
+        .await
+        .unwrap();
+    assert_unchanged(&to_xmpp, &Sdp::new(&for_xmpp));
+    assert_eq!(Sdp::new(&for_sip).media().0, to_sip.media().0, "{for_sip}");
+    assert_eq!(
+        endpoint(&c, &call, "sip").await,
+        format!("127.0.0.1:{new_port}")
+    );
+
+    play_toward(&call, "sip").await;
+    assert!(
+        receives(&new, Duration::from_secs(1)),
+        "media at the new address"
+    );
+    assert!(
+        !receives(&old, Duration::from_millis(300)),
+        "none at the old one"
+    );
+    c.delete(&call).await.unwrap();
+}
+
+/// The SIP side's new description as an *answer* (the 2xx to our hold
+/// re-INVITE, a transfer target's 2xx, the ACK of a delayed offer) on a
+/// call SIP offered at set-up: an `offer` from the XMPP side with its
+/// set-up description (an answer then, `setup:active`), and the SIP
+/// side's `answer`. Nothing the XMPP side was told changes; media toward SIP
+/// follows the answer.
+#[tokio::test]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn sip_answer_in_dialog_moves_rtpengine_media() {
+    let c = client().await;
+    let call = call_id("sip-answer");
+    let (old, old_port) = phone();
+    let (new, new_port) = phone();
+    let to_xmpp = c
+        .request(&request(
+            &call,
+            AnchorOp::Offer,
+            MediaLeg::Sip,
+            sip_desc(old_port, "sendrecv")
+                .replace("0 126", "8 96")
+                .replace("rtpmap:0 PCMU", "rtpmap:8 PCMA")
+                .replace(":126 ", ":96 "),
+            SipSrtp::None,
+        ))
+        .await
+        .result
+        .unwrap();
+    let to_sip = c
+        .request(&request(
+            &call,
+            AnchorOp::Answer,
+            MediaLeg::Xmpp,
+            chrome_answer(),
+            SipSrtp::None,
+        ))
+        .await
+        .result
+        .unwrap();
+    let (to_sip, to_xmpp) = (Sdp::new(&to_sip), Sdp::new(&to_xmpp));
+    play_toward(&call, "sip").await;
+    assert!(
+        receives(&old, Duration::from_secs(1)),
+        "media at the old address first"
+    );
+    drain(&old);
+
+    let moved = sip_desc(new_port, "recvonly")
+        .replace("0 126", "8 96")
+        .replace("rtpmap:0 PCMU", "rtpmap:8 PCMA")
+        .replace(":126 ", ":96 ");
+    let (for_sip, for_xmpp) = c
+        .renegotiate(
+            &request(
+                &call,
+                AnchorOp::Offer,
+                MediaLeg::Xmpp,
+                chrome_answer(),
+                SipSrtp::None,
+            ),
+            &request(&call, AnchorOp::Answer, MediaLeg::Sip, moved, SipSrtp::None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(Sdp::new(&for_sip).media().0, to_sip.media().0, "{for_sip}");
+    assert_unchanged(&to_xmpp, &Sdp::new(&for_xmpp));
+
+    play_toward(&call, "sip").await;
+    assert!(
+        receives(&new, Duration::from_secs(1)),
+        "media at the new address"
+    );
+    assert!(
+        !receives(&old, Duration::from_millis(300)),
+        "none at the old one"
+    );
+    c.delete(&call).await.unwrap();
+}
+
+/// A delayed-offer INVITE: the gateway's own SIP-side offer (no address
+/// yet, `s=` naming it) must not read as hold toward XMPP; the XMPP answer
+/// gives the 200's offer (rtpengine's address, sendrecv); the ACK's answer
+/// then reaches rtpengine as an in-dialog answer (the XMPP side's answer
+/// restated as the ng offer), and media goes to the phone.
+#[tokio::test]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn delayed_offer_answer_in_the_ack_reaches_rtpengine() {
+    let c = client().await;
+    let call = call_id("delayed-offer");
+    let (phone_sock, phone_port) = phone();
+    let gateway_offer = crlf(&format!(
+        "v=0\no=- 77 1 IN IP4 0.0.0.0\ns={}\nc=IN IP4 0.0.0.0\nt=0 0\n\
+         m=audio 9 RTP/AVP 0 8 9 96 101\na=rtpmap:0 PCMU/8000\na=rtpmap:8 PCMA/8000\n\
+         a=rtpmap:9 G722/8000\na=rtpmap:96 opus/48000/2\na=rtpmap:101 telephone-event/8000\n\
+         a=fmtp:101 0-16\na=sendrecv\n",
+        stox::media::anchor::GATEWAY_OFFER_SESSION
+    ));
+    let to_xmpp = c
+        .request(&request(
+            &call,
+            AnchorOp::Offer,
+            MediaLeg::Sip,
+            gateway_offer,
+            SipSrtp::None,
+        ))
+        .await
+        .result
+        .unwrap();
+    let to_xmpp = Sdp::new(&to_xmpp);
+    assert_xmpp_side(&to_xmpp, &["actpass"]);
+    assert!(to_xmpp.has("a=sendrecv"), "not hold:\n{}", to_xmpp.dump());
+    let xmpp_answer = chrome_answer()
+        .replace("UDP/TLS/RTP/SAVPF 8 96", "UDP/TLS/RTP/SAVPF 8 101")
+        .replace("a=rtpmap:96 telephone", "a=rtpmap:101 telephone");
+    let ours = c
+        .request(&request(
+            &call,
+            AnchorOp::Answer,
+            MediaLeg::Xmpp,
+            xmpp_answer.clone(),
+            SipSrtp::None,
+        ))
+        .await
+        .result
+        .unwrap();
+    let ours = Sdp::new(&ours);
+    assert_sip_side(&ours, "RTP/AVP");
+
+    let ack = sip_desc(phone_port, "sendrecv")
+        .replace("0 126", "8 101")
+        .replace("rtpmap:0 PCMU", "rtpmap:8 PCMA")
+        .replace(":126 ", ":101 ");
+    let (for_sip, for_xmpp) = c
+        .renegotiate(
+            &request(
+                &call,
+                AnchorOp::Offer,
+                MediaLeg::Xmpp,
+                xmpp_answer,
+                SipSrtp::None,
+            ),
+            &request(&call, AnchorOp::Answer, MediaLeg::Sip, ack, SipSrtp::None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(Sdp::new(&for_sip).media().0, ours.media().0, "{for_sip}");
+    assert_unchanged(&to_xmpp, &Sdp::new(&for_xmpp));
+    assert_eq!(
+        endpoint(&c, &call, "sip").await,
+        format!("127.0.0.1:{phone_port}")
+    );
+    play_toward(&call, "sip").await;
+    assert!(
+        receives(&phone_sock, Duration::from_secs(1)),
+        "media at the phone"
+    );
+    c.delete(&call).await.unwrap();
+}
+
+/// With SDES toward SIP, a re-negotiation either way keeps rtpengine's key
+/// for the suite the phone chose: we drop the SDPs rtpengine writes back, so
+/// a new key would leave the phone decrypting with the old one.
+#[tokio::test]
+#[ignore = "needs a running rtpengine; run by interop/rtpengine.sh test"]
+async fn sdes_key_toward_sip_survives_renegotiation() {
+    let c = client().await;
+    let offer = chrome_offer_with_candidate();
+    let (to_sip, to_xmpp, call) = offer_answer_from_xmpp(offer.clone(), SipSrtp::Sdes).await;
+    let chosen = to_sip
+        .all("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:")
+        .first()
+        .map(|l| l.to_string())
+        .expect("suite 1 offered");
+    let crypto = "1 AES_CM_128_HMAC_SHA1_80 inline:ayId2M5kCitGTEEI9OjgEqatTA0IXGpQhFjmKOGk";
+    let phone = |port: &str, dir: &str| {
+        sip_answer("RTP/SAVP", Some(crypto))
+            .replace("30000", port)
+            .replace("a=sendrecv", dir)
+    };
+    // The phone answered ours (the XMPP side's description restated).
+    let (for_sip, _) = c
+        .renegotiate(
+            &request(
+                &call,
+                AnchorOp::Offer,
+                MediaLeg::Xmpp,
+                offer.clone(),
+                SipSrtp::Sdes,
+            ),
+            &request(
+                &call,
+                AnchorOp::Answer,
+                MediaLeg::Sip,
+                phone("30010", "a=sendrecv"),
+                SipSrtp::Sdes,
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(Sdp::new(&for_sip).has(&chosen), "{for_sip}");
+    // The phone re-offered (hold, moved).
+    let settled = if to_xmpp.one("a=setup:") == "a=setup:active" {
+        "passive"
+    } else {
+        "active"
+    };
+    let (_, for_sip) = c
+        .renegotiate(
+            &request(
+                &call,
+                AnchorOp::Offer,
+                MediaLeg::Sip,
+                phone("30020", "a=sendonly"),
+                SipSrtp::Sdes,
+            ),
+            &request(
+                &call,
+                AnchorOp::Answer,
+                MediaLeg::Xmpp,
+                offer.replace("a=setup:actpass", &format!("a=setup:{settled}")),
+                SipSrtp::Sdes,
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        Sdp::new(&for_sip).all("a=crypto:"),
+        [chosen.as_str()],
+        "{for_sip}"
+    );
+    c.delete(&call).await.unwrap();
+}

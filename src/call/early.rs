@@ -154,6 +154,7 @@ impl Gateway {
                             call: call_id.to_string(),
                             leg: MediaLeg::Sip,
                             sdp: body.clone(),
+                            offer: false,
                             mode,
                         });
                     }

@@ -425,6 +425,7 @@ impl Gateway {
                         call: call_id.to_string(),
                         leg: MediaLeg::Sip,
                         sdp: String::from_utf8_lossy(&response.body).into_owned(),
+                        offer: false,
                         mode,
                     });
                 }

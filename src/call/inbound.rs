@@ -230,6 +230,7 @@ impl Gateway {
                     call: id.to_string(),
                     leg: MediaLeg::Sip,
                     sdp: String::from_utf8_lossy(&request.body).into_owned(),
+                    offer: true,
                     mode,
                 });
             }

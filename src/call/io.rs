@@ -150,6 +150,11 @@ pub enum Output {
         leg: MediaLeg,
         /// Its SDP.
         sdp: String,
+        /// Whether `sdp` is that leg's offer (its re-INVITE or UPDATE) rather
+        /// than its answer to ours (the 2xx to our re-INVITE, a transfer
+        /// target's or early dialog's 2xx, a delayed offer's ACK): rtpengine
+        /// is given it as an ng `offer` or `answer` accordingly.
+        offer: bool,
         /// Which anchor holds it.
         mode: MediaMode,
     },

@@ -3,28 +3,31 @@
 //!
 //! Jingle needs an offer in session-initiate (mapping §2b), and the SIP
 //! caller has none, so the offer has to come from media the gateway owns:
-//! the embedded anchor is given a SIP-side offer we write ourselves — the
-//! trunk's `codecs` (those we can describe without the peer's help), else
-//! PCMU, PCMA, G722, opus and telephone-event, at the unspecified address —
-//! and from then on the call runs as any anchored inbound call: the
+//! the anchor (embedded or rtpengine) is given a SIP-side offer we write
+//! ourselves — the trunk's `codecs` (those we can describe without the
+//! peer's help), else PCMU, PCMA, G722, opus and telephone-event, at the
+//! unspecified address, named `s=`
+//! [`GATEWAY_OFFER_SESSION`] so that rtpengine does not take the address
+//! for hold — and from then on the call runs as any anchored inbound call: the
 //! anchor's offer rings the user, the user's answer goes to the anchor's
 //! Answer op, and the SIP-facing description it returns goes out in the 200,
 //! where it is our **offer**. The ACK carries the peer's answer: it moves
-//! the anchor's SIP leg there (`Output::MediaUpdate`, as a re-INVITE does)
-//! and is stored; an ACK without a usable answer ends the call (BYE with a
-//! `Reason`, session-terminate).
+//! the anchor's SIP leg there (`Output::MediaUpdate` with `offer: false`;
+//! rtpengine gets it as an ng `answer` after restating the XMPP side's
+//! description as the `offer`, see `runtime::media`) and is stored; an ACK
+//! without a usable answer ends the call (BYE with a `Reason`,
+//! session-terminate).
 //!
 //! Refused with 488 and a Warning that says what would work:
 //! - passthrough: no media of our own to offer;
-//! - rtpengine: it would offer at 0.0.0.0 and never be told the answer
-//!   (in-dialog descriptions are not passed to rtpengine yet);
 //! - a trunk with `srtp = "sdes"`: the peer's key would arrive only in the
-//!   ACK, after the relay's keys were fixed.
+//!   ACK, after the relay's keys were fixed (and rtpengine's SDES answer in
+//!   an ACK is untested).
 
 use super::gateway::Gateway;
 use super::io::{CallEvent, Output};
 use super::model::CallDirection;
-use crate::media::anchor::{MediaLeg, MediaMode, SipSrtp};
+use crate::media::anchor::{GATEWAY_OFFER_SESSION, MediaLeg, MediaMode, SipSrtp};
 use crate::sip::message::Request;
 use crate::sip::transaction::ServerKey;
 
@@ -134,7 +137,7 @@ pub(crate) fn gateway_offer(codecs: &[String], session_id: u64) -> String {
     lines.push(format!("a=rtpmap:{dtmf} telephone-event/8000"));
     lines.push(format!("a=fmtp:{dtmf} 0-16"));
     let mut sdp = format!(
-        "v=0\r\no=- {session_id} 1 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 9 RTP/AVP {}\r\n",
+        "v=0\r\no=- {session_id} 1 IN IP4 0.0.0.0\r\ns={GATEWAY_OFFER_SESSION}\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 9 RTP/AVP {}\r\n",
         formats.join(" ")
     );
     for line in lines {
@@ -160,18 +163,14 @@ impl Gateway {
         let sdes = trunk_cfg.is_some_and(|t| t.srtp == SipSrtp::Sdes);
         let refusal = match mode {
             MediaMode::Passthrough => Some(
-                "a delayed-offer INVITE (no SDP) needs [media] mode = embedded: \
+                "a delayed-offer INVITE (no SDP) needs [media] mode = embedded or rtpengine: \
                  passthrough has no media of its own to offer",
             ),
-            MediaMode::Rtpengine => Some(
-                "a delayed-offer INVITE (no SDP) needs [media] mode = embedded: \
-                 rtpengine would not learn the answer in the ACK",
-            ),
-            MediaMode::Embedded if sdes => Some(
+            MediaMode::Embedded | MediaMode::Rtpengine if sdes => Some(
                 "a delayed-offer INVITE (no SDP) is not supported with srtp = sdes: \
                  send the offer in the INVITE",
             ),
-            MediaMode::Embedded => None,
+            MediaMode::Embedded | MediaMode::Rtpengine => None,
         };
         if let Some(why) = refusal {
             tracing::info!(sip_call_id = %request.headers.get("Call-ID").unwrap_or_default(), mode = mode.label(), why, "delayed-offer INVITE refused");
@@ -225,6 +224,7 @@ impl Gateway {
                 call: call_id.to_string(),
                 leg: MediaLeg::Sip,
                 sdp: body,
+                offer: false,
                 mode,
             });
         }

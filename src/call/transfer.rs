@@ -434,6 +434,7 @@ impl Gateway {
                 call: id.to_string(),
                 leg: MediaLeg::Sip,
                 sdp,
+                offer: false,
                 mode,
             });
         }

@@ -16,6 +16,12 @@
 use crate::media::stats::LegStats;
 use serde::{Deserialize, Serialize};
 
+/// The session name (`s=`) of the SIP-side offer the gateway writes itself
+/// for a delayed-offer INVITE (`call::late_offer`). Its `c=IN IP4 0.0.0.0`
+/// means "the peer's address is not known yet", never RFC 2543 hold, and an
+/// anchor must read it so (rtpengine: `media::rtpengine::message`).
+pub const GATEWAY_OFFER_SESSION: &str = "stox-delayed-offer";
+
 /// The two legs of an anchored call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum MediaLeg {

@@ -6,19 +6,20 @@ use crate::call::Input;
 use crate::config::Config;
 use crate::media::anchor::{
     AnchorError, AnchorOp, AnchorReply, AnchorRequest, MediaLeg, MediaMode, MediaNotice,
-    STATS_EVERY,
+    STATS_EVERY, SipSrtp,
 };
 use crate::media::engine::counters::MediaCounters;
 use crate::media::engine::dtls::Identity;
 use crate::media::engine::negotiate::{self, PendingOffer, Ports};
 use crate::media::engine::relay::{Port, Relay, SipUpdate};
 use crate::media::engine::sdp;
+use crate::media::rtpengine::client::RtpengineClient;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -288,10 +289,88 @@ impl Embedded {
     }
 }
 
+/// What an rtpengine call's XMPP side last told rtpengine at set-up: an
+/// in-dialog re-negotiation restates it, since ng exchanges come in
+/// offer/answer pairs and only the SIP side's description changed.
+#[derive(Debug, Clone)]
+struct XmppSide {
+    /// Its SDP (the translation of its Jingle description).
+    sdp: String,
+    /// rtpengine's own `a=setup` toward it, when rtpengine answered it
+    /// (the XMPP side offered `actpass`).
+    rtpengine_setup: Option<String>,
+    sip_srtp: SipSrtp,
+}
+
+impl XmppSide {
+    /// Its description as an ng answer: an `actpass` it offered at set-up is
+    /// settled to the role it took then (the opposite of rtpengine's;
+    /// rtpengine picks `active` answering `actpass`), so that DTLS goes on
+    /// as it is.
+    fn as_answer(&self) -> String {
+        let ours = match self.rtpengine_setup.as_deref() {
+            Some("passive") => "active",
+            _ => "passive",
+        };
+        self.sdp
+            .replace("a=setup:actpass", &format!("a=setup:{ours}"))
+    }
+}
+
+/// rtpengine calls by id: their XMPP side as set up.
+type XmppSides = Arc<Mutex<HashMap<String, XmppSide>>>;
+
+fn sides(s: &XmppSides) -> std::sync::MutexGuard<'_, HashMap<String, XmppSide>> {
+    s.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One in-dialog re-negotiation for rtpengine: an ng `offer`, then its
+/// `answer`.
+struct Renegotiation {
+    offer: AnchorRequest,
+    answer: AnchorRequest,
+}
+
+/// The rtpengine anchor: its ng client, what each call's XMPP side told it,
+/// and the queue of in-dialog re-negotiations (one at a time, in order, so
+/// that a hold and its resume reach rtpengine as they were sent).
+struct Rtpengine {
+    client: Arc<RtpengineClient>,
+    xmpp: XmppSides,
+    renegotiate: mpsc::UnboundedSender<Renegotiation>,
+}
+
+/// Carries out the re-negotiations in order. A failure leaves rtpengine
+/// with the old description (media to the old address): logged and counted,
+/// the call goes on.
+async fn renegotiate(
+    client: Arc<RtpengineClient>,
+    mut queue: mpsc::UnboundedReceiver<Renegotiation>,
+    counters: Arc<MediaCounters>,
+) {
+    while let Some(r) = queue.recv().await {
+        match client.renegotiate(&r.offer, &r.answer).await {
+            Ok(_) => tracing::info!(
+                call = %r.offer.call,
+                offerer = r.offer.from.label(),
+                "rtpengine follows the SIP leg's new description"
+            ),
+            Err(e) => {
+                counters.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    call = %r.offer.call,
+                    error = %e,
+                    "rtpengine re-negotiation failed: media stays as it was"
+                );
+            }
+        }
+    }
+}
+
 /// Every anchor the configuration uses.
 pub struct MediaAnchors {
     embedded: Option<Embedded>,
-    rtpengine: Option<Arc<crate::media::rtpengine::client::RtpengineClient>>,
+    rtpengine: Option<Rtpengine>,
     in_tx: mpsc::Sender<Input>,
     counters: Arc<MediaCounters>,
 }
@@ -335,10 +414,17 @@ impl MediaAnchors {
         };
         let rtpengine = match (uses(config, MediaMode::Rtpengine), config.media.rtpengine) {
             (true, Some(addr)) => {
-                let client = crate::media::rtpengine::client::RtpengineClient::connect(addr)
+                let client = RtpengineClient::connect(addr)
                     .await
                     .map_err(|e| format!("rtpengine control socket: {e}"))?;
-                Some(Arc::new(client))
+                let client = Arc::new(client);
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(renegotiate(client.clone(), rx, counters.clone()));
+                Some(Rtpengine {
+                    client,
+                    xmpp: Arc::default(),
+                    renegotiate: tx,
+                })
             }
             _ => None,
         };
@@ -359,16 +445,22 @@ impl MediaAnchors {
     pub fn request(&mut self, req: AnchorRequest) {
         match req.mode {
             MediaMode::Rtpengine => {
-                let Some(client) = self.rtpengine.clone() else {
+                let Some(r) = self.rtpengine.as_ref() else {
                     return self.reply(AnchorReply {
                         call: req.call.clone(),
                         op: req.op,
                         result: Err(AnchorError::Unavailable("no rtpengine configured".into())),
                     });
                 };
+                let (client, xmpp) = (r.client.clone(), r.xmpp.clone());
                 let tx = self.in_tx.clone();
                 tokio::spawn(async move {
                     let reply = client.request(&req).await;
+                    // Noted before the core hears of it: a re-negotiation
+                    // the reply leads to finds it.
+                    if let Ok(sdp) = &reply.result {
+                        remember(&xmpp, &req, sdp);
+                    }
                     let _ = tx.send(Input::Anchored(reply)).await;
                 });
             }
@@ -398,19 +490,32 @@ impl MediaAnchors {
         }
     }
 
-    /// A leg's new in-dialog description (re-INVITE / UPDATE): the embedded
-    /// relay follows the SIP leg's address and hold state. rtpengine learns
-    /// a moved peer by its own latching: a re-offer through ng is not sent
-    /// (noted in ARCHITECTURE.md under rtpengine).
-    pub fn update(&mut self, call: &str, leg: MediaLeg, sdp: &str, mode: MediaMode) {
-        if mode == MediaMode::Rtpengine || leg != MediaLeg::Sip {
+    /// A leg's new in-dialog description (re-INVITE / UPDATE, the 2xx to
+    /// ours, a transfer target's or early dialog's 2xx, a delayed offer's
+    /// ACK): the anchor follows the SIP leg's address, hold state and codecs.
+    ///
+    /// The embedded relay is told directly. rtpengine gets an ng pair, in
+    /// order behind earlier ones: when the SIP side offered (`offer`), an
+    /// `offer` from the SIP side with `sdp` and the `answer` from the XMPP
+    /// side with its set-up description; when the SIP side answered ours, an
+    /// `offer` from the XMPP side with its set-up description and the SIP
+    /// side's `answer` with `sdp`. rtpengine keeps its ports, ICE
+    /// credentials and DTLS fingerprint, so the SDPs it writes back change
+    /// nothing either leg was told and are not used: our SIP answers stay
+    /// the anchor's set-up description, directions rewritten (see
+    /// ARCHITECTURE.md, Anchored media). A call rtpengine set up before a
+    /// restart of ours has no XMPP side on record here and is not re-told.
+    pub fn update(&mut self, call: &str, leg: MediaLeg, sdp: &str, mode: MediaMode, offer: bool) {
+        if leg != MediaLeg::Sip {
             tracing::debug!(
                 call,
-                ?leg,
                 ?mode,
-                "in-dialog media change not passed to the anchor"
+                "XMPP-side in-dialog media change not passed to the anchor"
             );
             return;
+        }
+        if mode == MediaMode::Rtpengine {
+            return self.update_rtpengine(call, sdp, offer);
         }
         let Some(e) = self.embedded.as_mut() else {
             return;
@@ -441,6 +546,40 @@ impl MediaAnchors {
         let _ = running.control.send(Control::UpdateSip(streams));
     }
 
+    fn update_rtpengine(&mut self, call: &str, sdp: &str, offer: bool) {
+        let Some(r) = self.rtpengine.as_ref() else {
+            return;
+        };
+        let Some(xmpp) = sides(&r.xmpp).get(call).cloned() else {
+            tracing::warn!(
+                call,
+                "no XMPP-side description on record for this rtpengine call: \
+                 its new SIP description is not passed on"
+            );
+            return;
+        };
+        let req = |op, from, sdp: String| AnchorRequest {
+            call: call.to_string(),
+            op,
+            from,
+            sdp,
+            mode: MediaMode::Rtpengine,
+            sip_srtp: xmpp.sip_srtp,
+        };
+        let renegotiation = if offer {
+            Renegotiation {
+                offer: req(AnchorOp::Offer, MediaLeg::Sip, sdp.to_string()),
+                answer: req(AnchorOp::Answer, MediaLeg::Xmpp, xmpp.as_answer()),
+            }
+        } else {
+            Renegotiation {
+                offer: req(AnchorOp::Offer, MediaLeg::Xmpp, xmpp.sdp.clone()),
+                answer: req(AnchorOp::Answer, MediaLeg::Sip, sdp.to_string()),
+            }
+        };
+        let _ = r.renegotiate.send(renegotiation);
+    }
+
     /// Issue 7: a DTMF key for the call's embedded relay to send as RFC 4733
     /// events (the core chose in-band: the call is anchored here and the SIP
     /// leg took telephone-event).
@@ -458,7 +597,9 @@ impl MediaAnchors {
     pub fn release(&mut self, call: &str, mode: MediaMode) {
         match mode {
             MediaMode::Rtpengine => {
-                if let Some(client) = self.rtpengine.clone() {
+                if let Some(r) = self.rtpengine.as_ref() {
+                    sides(&r.xmpp).remove(call);
+                    let client = r.client.clone();
                     let call = call.to_string();
                     tokio::spawn(async move {
                         if let Err(e) = client.delete(&call).await {
@@ -484,6 +625,40 @@ impl MediaAnchors {
                 let _ = tx.send(input).await;
             });
         }
+    }
+}
+
+/// Notes what a successful set-up exchange tells about the XMPP side: its
+/// description when it was the XMPP side's, rtpengine's DTLS role toward it
+/// when rtpengine answered it.
+fn remember(xmpp: &XmppSides, req: &AnchorRequest, reply_sdp: &str) {
+    let mut sides = sides(xmpp);
+    match req.from {
+        MediaLeg::Xmpp => {
+            let known = sides.get(&req.call).and_then(|s| s.rtpengine_setup.clone());
+            sides.insert(
+                req.call.clone(),
+                XmppSide {
+                    sdp: req.sdp.clone(),
+                    // An offer's role is rtpengine's answer's, still to come.
+                    rtpengine_setup: if req.op == AnchorOp::Offer {
+                        None
+                    } else {
+                        known
+                    },
+                    sip_srtp: req.sip_srtp,
+                },
+            );
+        }
+        MediaLeg::Sip if req.op == AnchorOp::Answer => {
+            if let Some(side) = sides.get_mut(&req.call) {
+                side.rtpengine_setup = reply_sdp
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("a=setup:"))
+                    .map(str::to_string);
+            }
+        }
+        MediaLeg::Sip => {}
     }
 }
 
@@ -698,6 +873,52 @@ mod tests {
 
     fn relay(now: Instant) -> Relay {
         Relay::new(plain_plan(), &Identity::generate().unwrap(), now).unwrap()
+    }
+
+    fn anchor(op: AnchorOp, from: MediaLeg, sdp: &str) -> AnchorRequest {
+        AnchorRequest {
+            call: "c-1".into(),
+            op,
+            from,
+            sdp: sdp.into(),
+            mode: MediaMode::Rtpengine,
+            sip_srtp: SipSrtp::None,
+        }
+    }
+
+    /// The XMPP side's set-up description is kept for re-negotiations; an
+    /// `actpass` it offered is restated as the role it took, the opposite of
+    /// rtpengine's answer.
+    #[test]
+    fn the_xmpp_side_is_remembered_with_its_settled_dtls_role() {
+        let xmpp = XmppSides::default();
+        let offer = "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=setup:actpass\r\n";
+        remember(
+            &xmpp,
+            &anchor(AnchorOp::Offer, MediaLeg::Xmpp, offer),
+            "to sip",
+        );
+        assert_eq!(
+            sides(&xmpp)["c-1"].as_answer(),
+            offer.replace("actpass", "passive")
+        );
+        remember(
+            &xmpp,
+            &anchor(AnchorOp::Answer, MediaLeg::Sip, "sip answer"),
+            "m=audio 4000 UDP/TLS/RTP/SAVPF 0\r\na=setup:passive\r\n",
+        );
+        let side = sides(&xmpp)["c-1"].clone();
+        assert_eq!(side.sdp, offer, "the offer itself is kept");
+        assert_eq!(side.as_answer(), offer.replace("actpass", "active"));
+
+        // Answering rtpengine's offer, the XMPP side chose its role itself.
+        let answer = "a=setup:active\r\n";
+        remember(
+            &xmpp,
+            &anchor(AnchorOp::Answer, MediaLeg::Xmpp, answer),
+            "to sip",
+        );
+        assert_eq!(sides(&xmpp)["c-1"].as_answer(), answer);
     }
 
     /// A running relay reports every fifth tick (5 s) what it counted so far.

@@ -244,7 +244,8 @@ fn flush(
                 leg,
                 sdp,
                 mode,
-            } => media.update(&call, leg, &sdp, mode),
+                offer,
+            } => media.update(&call, leg, &sdp, mode, offer),
             Output::Dtmf {
                 call,
                 code,

@@ -451,6 +451,12 @@ fn delayed_offer_200(h: &mut Harness) -> (String, stox::sip::Response) {
     );
     h.stanza(&format!("<iq from='bob@test/phone' to='+15557770000@sip.test/stox' type='set' id='sa'><jingle xmlns='urn:xmpp:jingle:1' action='session-accept' sid='{sid}' responder='bob@test/phone'><content creator='initiator' name='0'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='0' name='PCMU' clockrate='8000'/><rtcp-mux/></description><transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='bobu' pwd='bobpasswordbobpassword'><fingerprint xmlns='urn:xmpp:jingle:apps:dtls:0' hash='sha-256' setup='active'>BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB</fingerprint></transport></content></jingle></iq>"));
     h.take_stanzas();
+    if h.anchors[0].mode == MediaMode::Rtpengine {
+        // rtpengine is a full ICE agent: the answer waits for the client's
+        // candidates (none trickle here) until the gathering deadline.
+        assert_eq!(h.anchors.len(), 1);
+        h.advance(Duration::from_secs(5));
+    }
     assert_eq!(h.anchors.len(), 2);
     assert_eq!(
         (h.anchors[1].op, h.anchors[1].from),
@@ -547,19 +553,55 @@ fn delayed_offer_through_a_trunk_with_codecs_offers_those() {
     assert!(sdp.contains("a=rtpmap:96 opus/48000/2\r\n"), "{sdp}");
 }
 
+fn rtpengine_config() -> String {
+    format!(
+        "{CONFIG}[media]\nmode = \"rtpengine\"\nrtpengine = \"udp:127.0.0.1:22222\"\npublic_ip = \"203.0.113.5\"\n"
+    )
+}
+
+/// rtpengine can make the offer too: the gateway's own SIP-side offer goes
+/// to it like any SIP offer (the anchor's reply rings the user, the user's
+/// answer gives the 200's offer), and the ACK's answer reaches it as an
+/// in-dialog *answer* of the SIP leg (`offer: false`: the runtime restates
+/// the XMPP side's description as the ng offer and sends this as the answer).
+#[test]
+fn delayed_offer_on_rtpengine_gets_its_offer_and_the_ack_answer_reaches_it() {
+    let mut h = Harness::with_config(&rtpengine_config(), trunk());
+    let (call, ok) = delayed_offer_200(&mut h);
+    assert_eq!(h.anchors[0].mode, MediaMode::Rtpengine);
+    assert!(
+        h.anchors[0].sdp.contains("\r\ns=stox-delayed-offer\r\n"),
+        "named so that rtpengine does not read its 0.0.0.0 as hold: {}",
+        h.anchors[0].sdp
+    );
+    h.sip_from(
+        trunk(),
+        &ack_for(&ok, Some(ANSWER_SDP)).replace("\r\n", "\n"),
+    );
+    assert_eq!(
+        h.updates,
+        vec![(call.clone(), MediaLeg::Sip, ANSWER_SDP.to_string())]
+    );
+    assert_eq!(h.update_kinds, vec![(MediaMode::Rtpengine, false)]);
+    assert_eq!(answered_events(&h), 1);
+    assert!(h.take_sip().is_empty(), "no BYE");
+    assert_eq!(h.gw.active_calls(), 1);
+}
+
 #[test]
 fn delayed_offer_is_refused_with_advice_where_no_anchor_can_offer() {
     let sdes = anchored().replace(
         "uri = \"sip:127.0.0.1:5080\"\n",
         "uri = \"sip:127.0.0.1:5080\"\nsrtp = \"sdes\"\n",
     );
-    let rtpengine = format!(
-        "{CONFIG}[media]\nmode = \"rtpengine\"\nrtpengine = \"udp:127.0.0.1:22222\"\npublic_ip = \"203.0.113.5\"\n"
+    let rtpengine_sdes = rtpengine_config().replace(
+        "uri = \"sip:127.0.0.1:5080\"\n",
+        "uri = \"sip:127.0.0.1:5080\"\nsrtp = \"sdes\"\n",
     );
     for (config, words) in [
         (CONFIG.to_string(), "passthrough"),
-        (rtpengine, "rtpengine"),
         (sdes, "srtp = sdes"),
+        (rtpengine_sdes, "srtp = sdes"),
     ] {
         let mut h = Harness::with_config(&config, trunk());
         h.sip_from(trunk(), &invite_without_sdp("late3@pbx"));
@@ -571,7 +613,10 @@ fn delayed_offer_is_refused_with_advice_where_no_anchor_can_offer() {
         assert!(warning.contains("delayed-offer"), "{warning}");
         assert!(warning.contains(words), "{words}: {warning}");
         if words != "srtp = sdes" {
-            assert!(warning.contains("mode = embedded"), "{warning}");
+            assert!(
+                warning.contains("mode = embedded or rtpengine"),
+                "{warning}"
+            );
         }
         assert!(h.anchors.is_empty() && h.take_stanzas().is_empty());
         assert_eq!(h.gw.active_calls(), 0);

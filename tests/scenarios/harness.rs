@@ -59,6 +59,8 @@ pub struct Harness {
     pub releases: Vec<(String, MediaMode)>,
     /// In-dialog description changes for the anchor (`Output::MediaUpdate`).
     pub updates: Vec<(String, stox::media::anchor::MediaLeg, String)>,
+    /// For each of `updates`: its mode, and whether it was the leg's offer.
+    pub update_kinds: Vec<(stox::media::anchor::MediaMode, bool)>,
     /// Digits for the anchor to send in-band (`Output::Dtmf`), in order.
     pub dtmfs: Vec<(String, char, u32)>,
 }
@@ -114,6 +116,7 @@ impl Harness {
             anchors: Vec::new(),
             releases: Vec::new(),
             updates: Vec::new(),
+            update_kinds: Vec::new(),
             dtmfs: Vec::new(),
         }
     }
@@ -131,7 +134,16 @@ impl Harness {
                 Output::ResolveTrunk { trunk } => self.resolves.push(trunk),
                 Output::Anchor(request) => self.anchors.push(request),
                 Output::ReleaseMedia { call, mode } => self.releases.push((call, mode)),
-                Output::MediaUpdate { call, leg, sdp, .. } => self.updates.push((call, leg, sdp)),
+                Output::MediaUpdate {
+                    call,
+                    leg,
+                    sdp,
+                    mode,
+                    offer,
+                } => {
+                    self.updates.push((call, leg, sdp));
+                    self.update_kinds.push((mode, offer));
+                }
                 Output::Dtmf {
                     call,
                     code,

@@ -122,19 +122,50 @@ impl RtpengineClient {
 
     /// One offer or answer: the SDP for the other leg, or why not.
     pub async fn request(&self, req: &AnchorRequest) -> AnchorReply {
-        let result = match self.command(&message::exchange(req)).await {
-            Ok(reply) => {
-                if let Some(w) = &reply.warning {
-                    tracing::warn!(call = %req.call, warning = %w, "rtpengine warning");
-                }
-                reply.into_sdp()
-            }
-            Err(e) => Err(e),
-        };
+        let result = self.sdp(&req.call, &message::exchange(req)).await;
         AnchorReply {
             call: req.call.clone(),
             op: req.op,
             result,
+        }
+    }
+
+    /// An in-dialog re-negotiation: `offer` (the re-offering side's new
+    /// description, or its unchanged one when the other side answered with
+    /// a new one) then the `answer` that completes it, each as
+    /// [`message::exchange_in_dialog`] writes it. Returns the SDPs rtpengine
+    /// wrote for the answering side and for the offering side. rtpengine
+    /// keeps its ports, ICE credentials and DTLS fingerprint across it, so
+    /// what each leg was told at set-up stays true.
+    pub async fn renegotiate(
+        &self,
+        offer: &AnchorRequest,
+        answer: &AnchorRequest,
+    ) -> Result<(String, String), AnchorError> {
+        let offered = self
+            .sdp(&offer.call, &message::exchange_in_dialog(offer))
+            .await?;
+        let answered = self
+            .sdp(&answer.call, &message::exchange_in_dialog(answer))
+            .await?;
+        Ok((offered, answered))
+    }
+
+    async fn sdp(&self, call: &str, msg: &Value) -> Result<String, AnchorError> {
+        let reply = self.command(msg).await?;
+        if let Some(w) = &reply.warning {
+            tracing::warn!(call = %call, warning = %w, "rtpengine warning");
+        }
+        reply.into_sdp()
+    }
+
+    /// `query`: rtpengine's view of the call, as it answered (its tags,
+    /// their streams' endpoints and counters). For tests and diagnostics.
+    pub async fn query(&self, call: &str) -> Result<Value, AnchorError> {
+        let (value, reply) = self.command_value(&message::query(call)).await?;
+        match reply.result.as_str() {
+            "ok" => Ok(value),
+            _ => Err(AnchorError::Unacceptable(reply.reason())),
         }
     }
 
@@ -160,6 +191,11 @@ impl RtpengineClient {
     /// Sends `msg` under a fresh cookie until its reply comes or the tries
     /// run out.
     async fn command(&self, msg: &Value) -> Result<Reply, AnchorError> {
+        Ok(self.command_value(msg).await?.1)
+    }
+
+    /// [`command`](Self::command), with the whole reply dictionary too.
+    async fn command_value(&self, msg: &Value) -> Result<(Value, Reply), AnchorError> {
         let s = &self.shared;
         let cookie = format!("{}_{}", s.prefix, s.next.fetch_add(1, Ordering::Relaxed));
         let datagram = frame(&cookie, msg);
@@ -179,7 +215,10 @@ impl RtpengineClient {
                 tracing::debug!(addr = %s.addr, error = %e, "ng send failed");
             }
             match tokio::time::timeout(s.retransmit.interval, &mut rx).await {
-                Ok(Ok(value)) => return Ok(Reply::from_value(&value)),
+                Ok(Ok(value)) => {
+                    let reply = Reply::from_value(&value);
+                    return Ok((value, reply));
+                }
                 Ok(Err(_)) => break,
                 Err(_) => continue,
             }

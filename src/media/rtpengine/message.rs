@@ -28,7 +28,10 @@
 //! zero address to the SIP leg, so such requests add `replace:
 //! [zero-address]` (rtpengine writes its own address) and `flags:
 //! [original-sendrecv]` (the leg's direction attribute is kept as it is).
-//! From the SIP leg 0.0.0.0 may be a real hold and is left to rtpengine.
+//! From the SIP leg 0.0.0.0 may be a real hold and is left to rtpengine,
+//! except in the offer the gateway writes itself for a delayed-offer INVITE
+//! (`s=` [`GATEWAY_OFFER_SESSION`]): the peer's address is not known until
+//! its ACK, which reaches rtpengine as an in-dialog answer.
 //!
 //! BUNDLE: rtpengine 10.5 does not speak it. Toward SIP it unbundles (one
 //! port pair per m-line, no `a=group`), which is right; toward XMPP its
@@ -36,7 +39,7 @@
 //! with `bundlePolicy: max-bundle` may refuse it. Not solved here.
 
 use super::bencode::{Value, dict};
-use crate::media::anchor::{AnchorOp, AnchorRequest, MediaLeg, SipSrtp};
+use crate::media::anchor::{AnchorOp, AnchorRequest, GATEWAY_OFFER_SESSION, MediaLeg, SipSrtp};
 
 /// SRTP suites rtpengine 10.5 would also offer toward SIP and that we do not
 /// want there (see the module table).
@@ -85,7 +88,7 @@ pub fn exchange(req: &AnchorRequest) -> Value {
     }
     let mut replace = vec!["origin", "session-connection"];
     let mut flags = Vec::new();
-    if req.from == MediaLeg::Xmpp {
+    if req.from == MediaLeg::Xmpp || gateway_offer(req) {
         replace.push("zero-address");
         flags.push("original-sendrecv");
     }
@@ -97,6 +100,31 @@ pub fn exchange(req: &AnchorRequest) -> Value {
         entries.push(("flags", Value::str_list(&flags)));
     }
     dict(entries)
+}
+
+/// The ng dictionary for one half of an in-dialog re-negotiation (a leg's
+/// description changed by re-INVITE or UPDATE): as [`exchange`], and an
+/// offer names the other side's `to-tag` too. Either side may re-offer; its
+/// tag is then the `from-tag` of the offer and of the answer that completes
+/// it (rtpengine matches the call's two sides by tag, whichever way round).
+pub fn exchange_in_dialog(req: &AnchorRequest) -> Value {
+    let mut m = exchange(req);
+    if let (AnchorOp::Offer, Value::Dict(d)) = (req.op, &mut m) {
+        d.insert(b"to-tag".to_vec(), Value::str(req.to().label()));
+    }
+    m
+}
+
+/// Whether `req` is the SIP-side offer the gateway wrote itself for a
+/// delayed-offer INVITE: its zero address is "not known yet", as an XMPP
+/// side's is (see the module documentation).
+fn gateway_offer(req: &AnchorRequest) -> bool {
+    req.from == MediaLeg::Sip
+        && req.op == AnchorOp::Offer
+        && req
+            .sdp
+            .lines()
+            .any(|l| l.trim_end() == format!("s={GATEWAY_OFFER_SESSION}"))
 }
 
 /// `ICE` toward leg `to`.
@@ -140,6 +168,14 @@ pub fn delete(call: &str) -> Value {
         ("command", Value::str("delete")),
         ("call-id", Value::str(call)),
         ("flags", Value::str_list(&["fatal"])),
+    ])
+}
+
+/// `query`: rtpengine's view of a call (tags, streams, endpoints).
+pub fn query(call: &str) -> Value {
+    dict([
+        ("command", Value::str("query")),
+        ("call-id", Value::str(call)),
     ])
 }
 
@@ -242,6 +278,32 @@ mod tests {
         assert_eq!(text(&m, "to-tag").as_deref(), Some("xmpp"));
         assert_eq!(text(&m, "ICE").as_deref(), Some("remove"));
         assert_eq!(list(&m, "flags"), ["original-sendrecv"]);
+    }
+
+    #[test]
+    fn the_gateways_own_delayed_offer_is_not_hold() {
+        let mut r = req(AnchorOp::Offer, MediaLeg::Sip, SipSrtp::None);
+        r.sdp = format!("v=0\r\ns={GATEWAY_OFFER_SESSION}\r\nc=IN IP4 0.0.0.0\r\n");
+        let m = exchange(&r);
+        assert_eq!(
+            list(&m, "replace"),
+            ["origin", "session-connection", "zero-address"]
+        );
+        assert_eq!(list(&m, "flags"), ["original-sendrecv", "generate-mid"]);
+    }
+
+    #[test]
+    fn in_dialog_offers_name_both_tags() {
+        let m = exchange_in_dialog(&req(AnchorOp::Offer, MediaLeg::Sip, SipSrtp::None));
+        assert_eq!(text(&m, "command").as_deref(), Some("offer"));
+        assert_eq!(text(&m, "from-tag").as_deref(), Some("sip"));
+        assert_eq!(text(&m, "to-tag").as_deref(), Some("xmpp"));
+        assert_eq!(text(&m, "ICE").as_deref(), Some("force"));
+        let a = exchange_in_dialog(&req(AnchorOp::Answer, MediaLeg::Xmpp, SipSrtp::None));
+        assert_eq!(
+            a,
+            exchange(&req(AnchorOp::Answer, MediaLeg::Xmpp, SipSrtp::None))
+        );
     }
 
     #[test]

@@ -119,7 +119,7 @@ impl Reply {
         }
     }
 
-    fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         match (&self.error_reason, self.result.as_str()) {
             (Some(r), _) => r.clone(),
             (None, "") => "rtpengine reply without a result".into(),
