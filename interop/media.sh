@@ -5,7 +5,10 @@
 #   passthrough            baresip speaks WebRTC media itself (ICE + DTLS-SRTP)
 #   embedded, RTP / SDES   stox's own anchor: ICE-lite + DTLS-SRTP ⇄ RTP or SDES-SRTP
 #   rtpengine, RTP / SDES  a private rtpengine daemon driven over ng
-# each in both directions, plus an inbound call rung by XEP-0353 (JMI).
+# each in both directions, plus an inbound call rung by XEP-0353 (JMI). The
+# embedded and rtpengine RTP runs also hold and resume from baresip (--hold), and
+# every anchored outbound call sends DTMF from the browser (XEP-0181) that
+# baresip must receive (issue 7).
 # Stops at the first failing run; interop/media.py prints why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +17,8 @@ run() {
     python3 interop/media.py "$@"
 }
 run --mode passthrough --direction both
-run --mode embedded --srtp none --direction both
+run --mode embedded --srtp none --direction both --hold
 run --mode embedded --srtp sdes --direction both
 run --mode embedded --direction in --ring jmi
-run --mode rtpengine --srtp none --direction both
+run --mode rtpengine --srtp none --direction both --hold
 run --mode rtpengine --srtp sdes --direction both
