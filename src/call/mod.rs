@@ -7,6 +7,7 @@
 
 mod anchored;
 mod auth;
+mod content;
 mod dtmf;
 mod early;
 mod failover;
